@@ -1,0 +1,378 @@
+// Runs scripts on targets over SSH (node-ssh / ssh2), one cached connection per target.
+
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex, Readable } from 'node:stream';
+import { NodeSSH, type Config } from 'node-ssh';
+import type { TargetPlan } from '../../workflows/types';
+import { checkHostKey, keyTypeOfBlob, knownKeyTypes } from './knownHosts';
+import {
+  abortedBeforeStart,
+  buildKillCommand,
+  buildRemoteCommand,
+  newRunId,
+  superviseRun,
+  type RunHandle,
+} from './remoteCommand';
+import { TransportError, type ScriptRequest, type ScriptResult, type Transport } from './types';
+
+export interface SshTransportOptions {
+  /** How long the TCP connect + SSH handshake + authentication may take (default 10 000 ms). */
+  readyTimeoutMs?: number;
+  /** SSH keepalive interval (default 10 000 ms); a connection is dropped after 3 unanswered keepalives. */
+  keepaliveIntervalMs?: number;
+  /** Grace between SIGTERM and SIGKILL when a run is stopped (default 2000 ms). */
+  killGraceMs?: number;
+  /** Where privateKeyEnv is looked up (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** known_hosts used when a target has none (default ~/.ssh/known_hosts). */
+  defaultKnownHostsPath?: string;
+}
+
+// The parts of ssh2 used here (ssh2 ships no types, and node-ssh re-exports its client untyped).
+interface ExecChannel extends Duplex {
+  stderr: Readable;
+  close(): void;
+}
+interface Ssh2Client {
+  exec(command: string, cb: (err: Error | undefined, channel: ExecChannel) => void): boolean;
+  on(event: 'error', fn: (err: Error) => void): this;
+  on(event: 'close' | 'end', fn: () => void): this;
+  end(): void;
+}
+
+interface Connection {
+  key: string;
+  ssh: NodeSSH;
+  client: Ssh2Client;
+  closed: boolean;
+}
+
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/** Host-key algorithms to offer, those whose key type known_hosts holds for the host first (as OpenSSH does). */
+function hostKeyAlgorithms(knownTypes: string[]): string[] {
+  const first: string[] = [];
+  for (const t of knownTypes) {
+    const algos = t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t];
+    for (const a of algos) if (HOST_KEY_ALGORITHMS.includes(a) && !first.includes(a)) first.push(a);
+  }
+  return [...first, ...HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
+}
+
+function describe(target: TargetPlan): string {
+  return `${target.name} (${target.user}@${target.host}:${target.port})`;
+}
+
+export function connectionKey(target: TargetPlan): string {
+  return JSON.stringify([target.name, target.host, target.port, target.user]);
+}
+
+export class SshTransport implements Transport {
+  /** How many SSH connections this transport has opened (for tests and metrics). */
+  connectionsOpened = 0;
+  private readonly conns = new Map<string, Promise<Connection>>();
+  private readonly readyTimeoutMs: number;
+  private readonly keepaliveIntervalMs: number;
+  private readonly killGraceMs: number;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly defaultKnownHostsPath: string;
+
+  constructor(opts: SshTransportOptions = {}) {
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
+    this.keepaliveIntervalMs = opts.keepaliveIntervalMs ?? 10_000;
+    this.killGraceMs = opts.killGraceMs ?? 2000;
+    this.env = opts.env ?? process.env;
+    this.defaultKnownHostsPath = opts.defaultKnownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
+  }
+
+  async run(req: ScriptRequest): Promise<ScriptResult> {
+    const { target } = req;
+    if (req.signal?.aborted) return abortedBeforeStart();
+    const runId = newRunId();
+    const { command, stdin } = buildRemoteCommand({ workdir: target.workdir, env: req.env, runId, script: req.script });
+
+    // A cached connection may have died silently since its last use: if the exec cannot be opened on it,
+    // drop it and try once more on a fresh one.
+    let conn = await this.connection(target);
+    let channel: ExecChannel;
+    try {
+      channel = await exec(conn.client, command);
+    } catch {
+      this.forget(conn);
+      conn = await this.connection(target);
+      try {
+        channel = await exec(conn.client, command);
+      } catch (err) {
+        this.forget(conn);
+        throw new TransportError('unreachable', `${describe(target)}: cannot start the script: ${(err as Error).message}`, true);
+      }
+    }
+    const client = conn.client;
+
+    return superviseRun(
+      req,
+      async (hooks) => {
+        channel.on('data', (c: Buffer) => hooks.stdout(c));
+        channel.stderr.on('data', (c: Buffer) => hooks.stderr(c));
+        channel.on('exit', (code: number | null) => hooks.exit(typeof code === 'number' ? code : null));
+        channel.on('close', () => hooks.closed());
+        channel.on('error', (err: Error) => hooks.fail(err));
+        channel.end(stdin);
+        return {
+          kill: () => this.runKill(client, target, runId),
+          dispose: () => {
+            try {
+              channel.close();
+            } catch {
+              // already closed
+            }
+          },
+        };
+      },
+      {
+        killWaitMs: this.killGraceMs + 5000,
+        lostError: () =>
+          new TransportError(
+            'unreachable',
+            `${describe(target)}: connection lost while the script was running (its outcome is unknown)`,
+            true,
+          ),
+      },
+    );
+  }
+
+  /** Runs the kill command on its own exec channel of the same connection. */
+  private async runKill(client: Ssh2Client, target: TargetPlan, runId: string): Promise<void> {
+    const ch = await exec(client, buildKillCommand(target.workdir, runId, this.killGraceMs));
+    await new Promise<void>((resolve) => {
+      ch.on('close', () => resolve());
+      ch.on('error', () => resolve());
+      ch.resume();
+      ch.stderr.resume();
+      ch.end();
+    });
+  }
+
+  /** The cached connection for a target, opened (again) if needed. */
+  private async connection(target: TargetPlan): Promise<Connection> {
+    const key = connectionKey(target);
+    const cached = this.conns.get(key);
+    if (cached) {
+      const conn = await cached.catch(() => undefined);
+      if (conn && !conn.closed) return conn;
+      if (this.conns.get(key) === cached) this.conns.delete(key);
+    }
+    // Another caller may have started a fresh connect meanwhile.
+    const again = this.conns.get(key);
+    if (again) return again;
+    const p = this.connect(target, key);
+    this.conns.set(key, p);
+    p.catch(() => {
+      if (this.conns.get(key) === p) this.conns.delete(key);
+    });
+    return p;
+  }
+
+  private forget(conn: Connection): void {
+    conn.closed = true;
+    const cached = this.conns.get(conn.key);
+    if (cached) {
+      void cached.then(
+        (c) => {
+          if (c === conn && this.conns.get(conn.key) === cached) this.conns.delete(conn.key);
+        },
+        () => undefined,
+      );
+    }
+    try {
+      conn.client.end();
+    } catch {
+      // ignore
+    }
+  }
+
+  private async privateKey(target: TargetPlan): Promise<string> {
+    if (target.privateKeyPath) {
+      try {
+        return await readFile(target.privateKeyPath, 'utf8');
+      } catch (err) {
+        throw new TransportError(
+          'key-missing',
+          `${describe(target)}: cannot read private key ${target.privateKeyPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          false,
+        );
+      }
+    }
+    if (target.privateKeyEnv) {
+      let v = this.env[target.privateKeyEnv];
+      if (!v || v.trim() === '') {
+        throw new TransportError(
+          'key-missing',
+          `${describe(target)}: environment variable ${target.privateKeyEnv} (private key) is not set on the worker`,
+          false,
+        );
+      }
+      // Keys stored in a one-line variable often have their newlines written as \n.
+      if (!v.includes('\n') && v.includes('\\n')) v = v.replace(/\\n/g, '\n');
+      return v;
+    }
+    throw new TransportError('key-missing', `${describe(target)}: no privateKeyPath or privateKeyEnv configured`, false);
+  }
+
+  private async connect(target: TargetPlan, key: string): Promise<Connection> {
+    if (target.transport !== 'ssh') {
+      throw new TransportError('other', `${describe(target)}: transport is ${target.transport}, not ssh`, false);
+    }
+    const privateKey = await this.privateKey(target);
+
+    let knownHosts: string | undefined;
+    const strict = target.strictHostKeyChecking !== false;
+    if (strict) {
+      const path = target.knownHostsPath ?? this.defaultKnownHostsPath;
+      try {
+        knownHosts = await readFile(path, 'utf8');
+      } catch (err) {
+        throw new TransportError(
+          'host-key-unknown',
+          `${describe(target)}: cannot read known_hosts ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ` +
+            'add the host key or turn strictHostKeyChecking off',
+          false,
+        );
+      }
+    }
+
+    let hostKeyError: TransportError | undefined;
+    const config: Config = {
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      privateKey,
+      readyTimeout: this.readyTimeoutMs,
+      keepaliveInterval: this.keepaliveIntervalMs,
+      keepaliveCountMax: 3,
+    };
+    if (knownHosts !== undefined) {
+      const text = knownHosts;
+      config.algorithms = { serverHostKey: hostKeyAlgorithms(knownKeyTypes(text, target.host, target.port)) };
+      config.hostVerifier = (blob: Buffer): boolean => {
+        const type = keyTypeOfBlob(blob) ?? 'unknown';
+        const verdict = checkHostKey(text, target.host, target.port, type, blob);
+        if (verdict === 'match') return true;
+        const fp = `${type} SHA256:${fingerprint(blob)}`;
+        hostKeyError =
+          verdict === 'unknown'
+            ? new TransportError(
+                'host-key-unknown',
+                `${describe(target)}: host key ${fp} is not in known_hosts; add it (ssh-keyscan) before deploying`,
+                false,
+              )
+            : new TransportError(
+                'host-key-mismatch',
+                verdict === 'revoked'
+                  ? `${describe(target)}: host key ${fp} is marked @revoked in known_hosts`
+                  : `${describe(target)}: HOST KEY CHANGED: the server presented ${fp}, which differs from known_hosts ` +
+                    '(possible man-in-the-middle, or the server was reinstalled)',
+                false,
+              );
+        return false;
+      };
+    }
+
+    const ssh = new NodeSSH();
+    try {
+      await ssh.connect(config);
+    } catch (err) {
+      try {
+        ssh.dispose();
+      } catch {
+        // ignore
+      }
+      throw hostKeyError ?? connectError(target, err, this.readyTimeoutMs);
+    }
+    const client = ssh.connection as unknown as Ssh2Client | null;
+    if (!client) throw new TransportError('unreachable', `${describe(target)}: connection closed right after login`, true);
+    this.connectionsOpened++;
+    const conn: Connection = { key, ssh, client, closed: false };
+    const onGone = (): void => {
+      conn.closed = true;
+    };
+    client.on('error', onGone); // without a listener an 'error' after login would crash the worker
+    client.on('end', onGone);
+    client.on('close', onGone);
+    return conn;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.conns.values()];
+    this.conns.clear();
+    for (const p of all) {
+      const conn = await p.catch(() => undefined);
+      if (!conn) continue;
+      conn.closed = true;
+      try {
+        conn.ssh.dispose();
+      } catch {
+        // ignore
+      }
+    }
+  }
+}
+
+function fingerprint(blob: Buffer): string {
+  return createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+
+function exec(client: Ssh2Client, command: string): Promise<ExecChannel> {
+  return new Promise<ExecChannel>((resolve, reject) => {
+    try {
+      client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+    } catch (err) {
+      reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+}
+
+/** Turns an ssh2/node-ssh/socket connect failure into a readable TransportError. */
+export function connectError(target: TargetPlan, err: unknown, readyTimeoutMs: number): TransportError {
+  const e = err as { code?: string; level?: string; message?: string };
+  const code = e?.code;
+  const msg = e?.message ?? String(err);
+  const who = describe(target);
+  if (code === 'ECONNREFUSED') {
+    return new TransportError('connection-refused', `${who}: connection refused (is sshd running on port ${target.port}?)`, true);
+  }
+  if (e?.level === 'client-authentication') {
+    return new TransportError(
+      'auth-failed',
+      `${who}: authentication failed: the server did not accept the key for user ${target.user}`,
+      false,
+    );
+  }
+  if (e?.level === 'client-timeout' || (code === 'ETIMEDOUT' && msg !== 'No response from server')) {
+    return new TransportError('connect-timeout', `${who}: no SSH handshake within ${readyTimeoutMs} ms`, true);
+  }
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EHOSTDOWN' || code === 'EADDRNOTAVAIL') {
+    return new TransportError('unreachable', `${who}: host unreachable (${code})`, true);
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new TransportError('unreachable', `${who}: cannot resolve host name ${target.host} (${code})`, code === 'EAI_AGAIN');
+  }
+  if (/privateKey|private key|Cannot parse/i.test(msg)) {
+    return new TransportError('key-missing', `${who}: the private key cannot be used: ${msg}`, false);
+  }
+  if (msg === 'No response from server') {
+    return new TransportError('unreachable', `${who}: the server closed the connection before login`, true);
+  }
+  return new TransportError('other', `${who}: cannot connect: ${msg}${code ? ` (${code})` : ''}`, true);
+}

@@ -1,0 +1,213 @@
+// Loads the config file, validates it with zod and then checks what a schema cannot (references between
+// fields, expressions, variables). Every problem names the path of the bad field; nothing is half-loaded.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { ExpressionError, outputStepsReferenced } from '../../workflows/expressions';
+import type { TargetPlan } from '../../workflows/types';
+import { checkVariableName, checkVariableValue, referencedVariables } from '../../workflows/variables';
+import { configSchema, type ParsedConfig } from './schema';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source}: invalid config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  source: string;
+  raw: ParsedConfig;
+  /** Every target, resolved (paths absolute, defaults applied), in the order the file declares them. */
+  targets: TargetPlan[];
+}
+
+const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** `['deployables','web-farm','process',2,'window']` → `deployables.web-farm.process[2].window` */
+export function formatPath(p: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const part of p) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else {
+      const s = String(part);
+      out += SIMPLE_KEY.test(s) ? (out ? `.${s}` : s) : `[${JSON.stringify(s)}]`;
+    }
+  }
+  return out || '(root)';
+}
+
+function zodProblems(error: z.ZodError): string[] {
+  const problems: string[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) problems.push(`${formatPath([...issue.path, key])}: unknown field`);
+      continue;
+    }
+    if (issue.code === 'invalid_union' && 'errors' in issue && Array.isArray(issue.errors)) {
+      // Report the closest branch's own message rather than "invalid input".
+      const first = (issue.errors as z.core.$ZodIssue[][]).find((e) => e.length > 0)?.[0];
+      if (first) {
+        problems.push(`${formatPath([...issue.path, ...first.path])}: ${first.message}`);
+        continue;
+      }
+    }
+    let msg = issue.message;
+    if (issue.code === 'invalid_type' && /received undefined/.test(msg)) msg = 'is required';
+    problems.push(`${formatPath(issue.path)}: ${msg}`);
+  }
+  return problems;
+}
+
+export function parseConfigText(text: string, source: string): unknown {
+  try {
+    return source.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    throw new ConfigError(source, [`cannot parse: ${(e as Error).message}`]);
+  }
+}
+
+export function loadConfigFile(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read: ${(e as Error).message}`]);
+  }
+  return validateConfig(parseConfigText(text, file), file, path.dirname(path.resolve(file)));
+}
+
+const BUILTIN_VARIABLES = new Set(['Release', 'Deployable', 'RequestedBy', 'Step.Name', 'Machine.Name']);
+
+export function validateConfig(input: unknown, source: string, baseDir: string): Config {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error));
+  const cfg = parsed.data;
+  const problems: string[] = [];
+  const at = (p: PropertyKey[], msg: string) => problems.push(`${formatPath(p)}: ${msg}`);
+  const resolvePath = (p: string) => (p.startsWith('~/') ? path.join(homedir(), p.slice(2)) : path.resolve(baseDir, p));
+
+  // Targets
+  const targets: TargetPlan[] = [];
+  for (const [tname, t] of Object.entries(cfg.targets)) {
+    const p = ['targets', tname];
+    for (const [k, v] of Object.entries(t.variables)) {
+      const bad = checkVariableName(k) ?? checkVariableValue(k, v);
+      if (bad) at([...p, 'variables', k], bad);
+    }
+    if (t.transport === 'ssh') {
+      if (!t.host) at([...p, 'host'], 'is required for an ssh target');
+      if (!(t.user ?? cfg.ssh.user)) at([...p, 'user'], 'is required for an ssh target (or set ssh.user)');
+      if (!(t.privateKeyPath ?? t.privateKeyEnv ?? cfg.ssh.privateKeyPath ?? cfg.ssh.privateKeyEnv)) {
+        at([...p, 'privateKeyPath'], 'an ssh target needs privateKeyPath or privateKeyEnv (here or under ssh)');
+      }
+    }
+    const keyPath = t.privateKeyPath ?? (t.privateKeyEnv ? undefined : cfg.ssh.privateKeyPath);
+    const keyEnv = t.privateKeyEnv ?? (t.privateKeyPath ? undefined : cfg.ssh.privateKeyEnv);
+    const plan: TargetPlan = {
+      name: tname,
+      transport: t.transport,
+      host: t.host ?? 'localhost',
+      port: t.port,
+      user: t.user ?? cfg.ssh.user ?? '',
+      tags: t.tags,
+      workdir:
+        t.transport === 'local'
+          ? resolvePath(t.workdir ?? path.join(cfg.defaults.workdir, 'targets', tname))
+          : (t.workdir ?? path.posix.join(cfg.defaults.workdir, tname)),
+      strictHostKeyChecking: t.strictHostKeyChecking ?? cfg.ssh.strictHostKeyChecking,
+      variables: t.variables,
+    };
+    if (t.transport === 'ssh') {
+      if (keyPath) plan.privateKeyPath = resolvePath(keyPath);
+      if (keyEnv) plan.privateKeyEnv = keyEnv;
+      plan.knownHostsPath = resolvePath(t.knownHostsPath ?? cfg.ssh.knownHostsPath ?? '~/.ssh/known_hosts');
+    }
+    targets.push(plan);
+  }
+  const byName = new Map(targets.map((t) => [t.name, t]));
+
+  // Deployables
+  for (const [dname, d] of Object.entries(cfg.deployables)) {
+    const dp = ['deployables', dname];
+    for (const [k, v] of Object.entries(d.variables)) {
+      const bad = checkVariableName(k) ?? checkVariableValue(k, v);
+      if (bad) at([...dp, 'variables', k], bad);
+    }
+    d.targets.forEach((ref, i) => {
+      if (ref.startsWith('tag:')) {
+        const tag = ref.slice(4);
+        if (!targets.some((t) => t.tags.includes(tag))) at([...dp, 'targets', i], `no target carries tag "${tag}"`);
+      } else if (!byName.has(ref)) {
+        at([...dp, 'targets', i], `unknown target "${ref}" (known: ${[...byName.keys()].join(', ') || 'none'})`);
+      }
+    });
+    const deployTargets = selectTargets(targets, d.targets);
+    const seen = new Set<string>();
+    const earlier = new Set<string>();
+    d.process.forEach((step, i) => {
+      const sp = [...dp, 'process', i];
+      const names = [step.name, ...(step.type === 'rolling' ? step.childSteps.map((c) => c.name) : [])];
+      names.forEach((n, j) => {
+        if (seen.has(n)) at(j === 0 ? [...sp, 'name'] : [...sp, 'childSteps', j - 1, 'name'], `duplicate step name "${n}"`);
+        seen.add(n);
+      });
+      let stepTargets = deployTargets;
+      if (step.type !== 'manual' && step.tags.length > 0) {
+        stepTargets = deployTargets.filter((t) => step.tags.some((tag) => t.tags.includes(tag)));
+        if (stepTargets.length === 0) at([...sp, 'tags'], `no target of this deployable carries any of ${step.tags.join(', ')}`);
+      }
+      const checkIf = (expr: string | undefined, p: PropertyKey[], visible: Set<string>) => {
+        if (expr === undefined) return;
+        try {
+          for (const ref of outputStepsReferenced(expr)) {
+            if (!visible.has(ref)) at(p, `reads Output of "${ref}", which is not an earlier step or child step`);
+          }
+        } catch (e) {
+          if (e instanceof ExpressionError) at(p, `bad condition: ${e.message}`);
+          else throw e;
+        }
+      };
+      const checkScript = (script: string, p: PropertyKey[], visible: Set<string>) => {
+        for (const ref of referencedVariables(script)) {
+          if (BUILTIN_VARIABLES.has(ref) || ref in d.variables) continue;
+          if (ref.startsWith('Output.')) {
+            const rest = ref.slice(7);
+            const dot = rest.lastIndexOf('.');
+            if (dot > 0 && visible.has(rest.slice(0, dot))) continue;
+            at(p, `#{${ref}} reads the output of a step that does not run earlier`);
+            continue;
+          }
+          if (stepTargets.length > 0 && stepTargets.every((t) => ref in t.variables)) continue;
+          at(p, `unknown variable #{${ref}} (declare it under deployables.${dname}.variables or on every target)`);
+        }
+      };
+      checkIf(step.if, [...sp, 'if'], earlier);
+      if (step.type === 'script') checkScript(step.script, [...sp, 'script'], earlier);
+      if (step.type === 'rolling') {
+        const visible = new Set(earlier);
+        step.childSteps.forEach((c, j) => {
+          checkIf(c.if, [...sp, 'childSteps', j, 'if'], visible);
+          checkScript(c.script, [...sp, 'childSteps', j, 'script'], visible);
+          visible.add(c.name);
+        });
+      }
+      for (const n of names) earlier.add(n);
+    });
+  }
+
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return { source, raw: cfg, targets };
+}
+
+/** Targets a deployable reaches, in the file's order. */
+export function selectTargets(all: TargetPlan[], refs: string[]): TargetPlan[] {
+  const names = new Set(refs.filter((r) => !r.startsWith('tag:')));
+  const tags = new Set(refs.filter((r) => r.startsWith('tag:')).map((r) => r.slice(4)));
+  return all.filter((t) => names.has(t.name) || t.tags.some((tag) => tags.has(tag)));
+}

@@ -1,0 +1,117 @@
+// Turns a validated config plus a request ("web-farm v2 by U123") into the plan a rollout captures at start.
+import type { ExecStepPlan, RolloutPlan, StepPlan, Window } from '../../workflows/types';
+import { checkRelease, checkVariableValue } from '../../workflows/variables';
+import { selectTargets, type Config } from './load';
+import type { ParsedStep } from './schema';
+
+export class RequestError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'RequestError';
+  }
+}
+
+export interface RolloutRequest {
+  deployable: string;
+  release: string;
+  requestedBy: string;
+  variables?: Record<string, string>;
+}
+
+function toWindow(w: number | string | undefined): Window | undefined {
+  if (w === undefined) return undefined;
+  if (typeof w === 'number') return { count: w };
+  return { percent: Number(w.slice(0, -1)) };
+}
+
+export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
+  const d = config.raw.deployables[req.deployable];
+  if (!d) {
+    const known = Object.keys(config.raw.deployables).join(', ') || 'none';
+    throw new RequestError([`unknown deployable "${req.deployable}" (known: ${known})`]);
+  }
+  const problems: string[] = [];
+  const badRelease = checkRelease(req.release);
+  if (badRelease) problems.push(badRelease);
+  const variables: Record<string, string> = { ...d.variables };
+  for (const [k, v] of Object.entries(req.variables ?? {})) {
+    if (!(k in d.variables)) {
+      problems.push(`unknown variable "${k}": ${req.deployable} declares ${Object.keys(d.variables).join(', ') || 'none'}`);
+      continue;
+    }
+    const bad = checkVariableValue(k, v);
+    if (bad) problems.push(bad);
+    variables[k] = v;
+  }
+  if (problems.length > 0) throw new RequestError(problems);
+
+  const timeoutDefault = config.raw.defaults.scriptTimeoutSec;
+  const deployOnFailure = d.onFailure;
+  const steps: StepPlan[] = d.process.map((s: ParsedStep): StepPlan => {
+    if (s.type === 'manual') {
+      return {
+        type: 'manual',
+        name: s.name,
+        instructions: s.instructions,
+        approvers: s.approvers,
+        ...(s.timeoutSec !== undefined ? { timeoutSec: s.timeoutSec } : {}),
+        onTimeout: s.onTimeout,
+        runCondition: s.runCondition,
+        ...(s.if !== undefined ? { if: s.if } : {}),
+      };
+    }
+    const stepOnFailure = s.onFailure ?? deployOnFailure;
+    const base = {
+      name: s.name,
+      tags: s.tags,
+      runCondition: s.runCondition,
+      ...(s.if !== undefined ? { if: s.if } : {}),
+    };
+    if (s.type === 'script') {
+      const window = toWindow(s.maxParallelism);
+      const step: ExecStepPlan = {
+        type: 'script',
+        ...base,
+        ...(window ? { window } : {}),
+        // The step's own condition gates the whole step; its single child always runs once the step does.
+        childSteps: [
+          {
+            name: s.name,
+            script: s.script,
+            timeoutSec: s.timeoutSec ?? timeoutDefault,
+            runCondition: 'success',
+            onFailure: stepOnFailure,
+          },
+        ],
+      };
+      return step;
+    }
+    return {
+      type: 'rolling',
+      ...base,
+      window: toWindow(s.window) ?? { count: 1 },
+      childSteps: s.childSteps.map((c) => ({
+        name: c.name,
+        script: c.script,
+        timeoutSec: c.timeoutSec ?? timeoutDefault,
+        runCondition: c.runCondition,
+        ...(c.if !== undefined ? { if: c.if } : {}),
+        onFailure: c.onFailure ?? stepOnFailure,
+      })),
+    };
+  });
+
+  const plan: RolloutPlan = {
+    deployable: req.deployable,
+    release: req.release,
+    requestedBy: req.requestedBy,
+    variables,
+    targets: selectTargets(config.targets, d.targets),
+    steps,
+    approvers: d.approvers.length > 0 ? d.approvers : d.starters,
+    groups: config.raw.groups,
+  };
+  const budget = toWindow(d.failureBudget);
+  if (budget) plan.failureBudget = budget;
+  return plan;
+}

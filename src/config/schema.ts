@@ -1,0 +1,131 @@
+// The config file's shape. One file (YAML or JSON) declares targets, groups and deployables.
+import { z } from 'zod';
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must start with a letter or digit and hold only letters, digits, _ . - (at most 63)');
+
+export const DEFAULT_SCRIPT_TIMEOUT_SEC = 600;
+
+const runCondition = z.enum(['success', 'failure', 'always']);
+const onFailure = z.enum(['guided', 'fail']);
+
+/** A count (≥ 1) or a percentage string like "25%". */
+const windowSpec = z.union([
+  z.number().int('must be a whole number').min(1, 'must be ≥ 1'),
+  z
+    .string()
+    .regex(/^\d{1,3}(\.\d+)?%$/, 'must be a count ≥ 1 or a percentage like "25%"')
+    .refine((s) => {
+      const p = Number(s.slice(0, -1));
+      return p > 0 && p <= 100;
+    }, 'percentage must be > 0% and ≤ 100%'),
+]);
+
+const scriptFields = {
+  script: z.string().min(1, 'must not be empty'),
+  timeoutSec: z.number().int().min(1, 'must be ≥ 1').max(7 * 24 * 3600).optional(),
+  runCondition: runCondition.default('success'),
+  if: z.string().min(1).optional(),
+  onFailure: onFailure.optional(),
+};
+
+export const childStepSchema = z.strictObject({ name, ...scriptFields });
+
+const scriptStep = z.strictObject({
+  type: z.literal('script').default('script'),
+  name,
+  tags: z.array(name).default([]),
+  maxParallelism: z.number().int('must be a whole number').min(1, 'must be ≥ 1').optional(),
+  ...scriptFields,
+});
+
+const rollingStep = z.strictObject({
+  type: z.literal('rolling'),
+  name,
+  tags: z.array(name).default([]),
+  window: windowSpec,
+  runCondition: runCondition.default('success'),
+  if: z.string().min(1).optional(),
+  onFailure: onFailure.optional(),
+  childSteps: z.array(childStepSchema).min(1, 'a rolling step needs at least one child step'),
+});
+
+const manualStep = z.strictObject({
+  type: z.literal('manual'),
+  name,
+  instructions: z.string().min(1, 'must not be empty'),
+  approvers: z.array(z.string().min(1)).default([]),
+  timeoutSec: z.number().int().min(1, 'must be ≥ 1').optional(),
+  onTimeout: z.enum(['proceed', 'abort']).default('abort'),
+  runCondition: runCondition.default('success'),
+  if: z.string().min(1).optional(),
+});
+
+// A step without `type` is a script step; the discriminator keeps error messages about the right variant.
+const step = z.preprocess(
+  (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('type' in v) ? { ...v, type: 'script' } : v),
+  z.discriminatedUnion('type', [scriptStep, rollingStep, manualStep]),
+);
+
+const variables = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
+
+const target = z.strictObject({
+  transport: z.enum(['ssh', 'local']).default('ssh'),
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65535).default(22),
+  user: z.string().min(1).optional(),
+  tags: z.array(name).default([]),
+  workdir: z.string().min(1).optional(),
+  privateKeyPath: z.string().min(1).optional(),
+  privateKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+  knownHostsPath: z.string().min(1).optional(),
+  strictHostKeyChecking: z.boolean().optional(),
+  variables,
+});
+
+const deployable = z.strictObject({
+  description: z.string().optional(),
+  /** Target names, or `tag:<tag>` for every target carrying that tag. */
+  targets: z.array(z.string().min(1)).min(1, 'a deployable needs at least one target'),
+  variables,
+  onFailure: onFailure.default('guided'),
+  failureBudget: windowSpec.optional(),
+  /** Who may start this deployable (Slack user ids, `@group`, `cli:<name>`); empty = anyone. */
+  starters: z.array(z.string().min(1)).default([]),
+  /** Who may answer its decisions; empty = anyone who may start it. */
+  approvers: z.array(z.string().min(1)).default([]),
+  process: z.array(step).min(1, 'a process needs at least one step'),
+});
+
+export const configSchema = z.strictObject({
+  temporal: z
+    .strictObject({
+      address: z.string().min(1).optional(),
+      namespace: z.string().min(1).default('default'),
+      taskQueue: z.string().min(1).default('rollout'),
+    })
+    .default({ namespace: 'default', taskQueue: 'rollout' }),
+  ssh: z
+    .strictObject({
+      user: z.string().min(1).optional(),
+      privateKeyPath: z.string().min(1).optional(),
+      privateKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+      knownHostsPath: z.string().min(1).optional(),
+      strictHostKeyChecking: z.boolean().default(true),
+    })
+    .default({ strictHostKeyChecking: true }),
+  defaults: z
+    .strictObject({
+      scriptTimeoutSec: z.number().int().min(1).default(DEFAULT_SCRIPT_TIMEOUT_SEC),
+      workdir: z.string().min(1).default('.rollout'),
+    })
+    .default({ scriptTimeoutSec: DEFAULT_SCRIPT_TIMEOUT_SEC, workdir: '.rollout' }),
+  groups: z.record(z.string(), z.array(z.string().min(1))).default({}),
+  targets: z.record(name, target),
+  deployables: z.record(name, deployable),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ParsedStep = ParsedConfig['deployables'][string]['process'][number];

@@ -1,0 +1,814 @@
+/**
+ * A local stand-in for Slack's Web API and response URLs, on a plain node:http server.
+ *
+ * Point a WebClient (or a Bolt app's `clientOptions.slackApiUrl`) at `standin.url`; put
+ * `standin.responseUrlFor(id, { channel, user })` in the payloads you send to the app. The stand-in keeps
+ * the channels' messages (with threads, edits and ephemeral messages), records every call, refuses what
+ * Slack would refuse (see blockKit.ts) and can inject failures (`failNext`).
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { validateMessage, validateView } from './blockKit.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface StandinUser {
+  id: string;
+  name: string;
+  real_name?: string;
+  display_name?: string;
+  email?: string;
+  tz?: string;
+  is_bot?: boolean;
+  is_admin?: boolean;
+  deleted?: boolean;
+}
+
+export interface StandinUsergroup {
+  id: string;
+  handle?: string;
+  name?: string;
+  users: string[];
+}
+
+export interface StandinChannel {
+  id: string;
+  name: string;
+  is_private?: boolean;
+  /** Whether the bot is in the channel (default true); posting to a channel it is not in → `not_in_channel`. */
+  is_member?: boolean;
+  /** When given, chat.postEphemeral to a user outside it → `user_not_in_channel`. */
+  members?: string[];
+}
+
+export interface SlackStandinOptions {
+  port?: number;
+  host?: '127.0.0.1' | (string & {});
+  /** Accepted tokens; when omitted any non-empty token is accepted. A wrong one → `invalid_auth`. */
+  tokens?: string[];
+  team?: { id: string; domain: string; name?: string };
+  bot?: { user_id: string; bot_id: string; app_id: string; name: string };
+  users?: StandinUser[];
+  usergroups?: StandinUsergroup[];
+  channels?: StandinChannel[];
+  /** Refuse channels not in `channels` with `channel_not_found`. Default: true when `channels` is given. */
+  strictChannels?: boolean;
+  /** How many times one response URL may be used (Slack: 5). */
+  responseUrlMaxUses?: number;
+}
+
+export type FailSpec =
+  | { error: 'ratelimited'; retryAfterSec: number }
+  | { status: number; body?: string }
+  | { error: string };
+
+export interface RecordedCall {
+  seq: number;
+  at: number;
+  /** Web API method, or `response_url` for posts to a response URL. */
+  method: string;
+  /** Set for response URL posts. */
+  responseId?: string;
+  httpMethod: string;
+  contentType: string;
+  token?: string;
+  params: Record<string, unknown>;
+  status: number;
+  response: unknown;
+  /** Set when the answer came from `failNext`. */
+  injected?: FailSpec;
+}
+
+export interface MessageVersion {
+  text?: string;
+  blocks?: unknown[];
+  /** When this version was replaced (a ts-like string). */
+  replacedAt: string;
+}
+
+export interface StandinMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text?: string;
+  blocks?: unknown[];
+  /** Author: the bot user for API and response URL messages. */
+  user: string;
+  bot_id?: string;
+  ephemeral: boolean;
+  /** For ephemeral messages: the only user who sees it. */
+  ephemeralUser?: string;
+  source: 'api' | 'response_url';
+  edited?: { user: string; ts: string };
+  /** Previous versions, oldest first. */
+  history: MessageVersion[];
+  reply_count?: number;
+  reply_broadcast?: boolean;
+  metadata?: unknown;
+}
+
+export interface Refusal {
+  at: number;
+  method: string;
+  error: string;
+  problems: string[];
+  params: Record<string, unknown>;
+}
+
+export interface ResponseUrlContext {
+  channel?: string;
+  user?: string;
+  /** The message the interaction came from (lets `replace_original` / `delete_original` work). */
+  messageTs?: string;
+  threadTs?: string;
+}
+
+export interface RecordedResponse {
+  id: string;
+  at: number;
+  context: ResponseUrlContext;
+  body: Record<string, unknown>;
+  outcome: 'posted' | 'replaced' | 'deleted' | 'refused' | 'failed';
+  message?: StandinMessage;
+  error?: string;
+}
+
+export interface OpenedView {
+  id: string;
+  trigger_id: string;
+  view: Record<string, unknown>;
+  at: number;
+}
+
+export interface MessageChange {
+  kind: 'posted' | 'updated' | 'deleted';
+  message: StandinMessage;
+}
+
+export interface StandinEvents {
+  call: RecordedCall;
+  message: MessageChange;
+  refusal: Refusal;
+  response: RecordedResponse;
+  view: OpenedView;
+}
+
+export interface SlackStandin {
+  /** Base URL for `slackApiUrl`; ends with `/api/`. */
+  readonly url: string;
+  readonly port: number;
+  /** Register (or re-register) a response URL with its context and return it. */
+  responseUrlFor(id: string, context?: ResponseUrlContext): string;
+  readonly calls: RecordedCall[];
+  /** channel id → messages in post order (thread replies included; see `thread()`). */
+  readonly messages: Map<string, StandinMessage[]>;
+  readonly refusals: Refusal[];
+  readonly responses: RecordedResponse[];
+  readonly views: OpenedView[];
+  readonly users: Map<string, StandinUser>;
+  readonly usergroups: Map<string, StandinUsergroup>;
+  readonly channels: Map<string, StandinChannel>;
+  readonly team: { id: string; domain: string; name: string };
+  readonly bot: { user_id: string; bot_id: string; app_id: string; name: string };
+  /** Messages of a channel (copy of the list). */
+  channelMessages(channel: string): StandinMessage[];
+  /** One message (ephemeral included) by channel and ts. */
+  message(channel: string, ts: string): StandinMessage | undefined;
+  /** Parent and replies of a thread, in order. */
+  thread(channel: string, threadTs: string): StandinMessage[];
+  /** Queue a failure for the next call of `method` (`response_url` for response URL posts). */
+  failNext(method: string, spec: FailSpec): void;
+  on<K extends keyof StandinEvents>(event: K, cb: (arg: StandinEvents[K]) => void): () => void;
+  /** Resolve with the first call (already recorded or future) matching; reject after `timeoutMs`. */
+  waitForCall(match: string | ((c: RecordedCall) => boolean), timeoutMs?: number): Promise<RecordedCall>;
+  /** Forget messages, calls, refusals, responses, views and queued failures. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------------------------------------------
+
+type Params = Record<string, unknown>;
+
+interface ApiAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  body: Record<string, unknown> | string;
+}
+
+class SlackApiError extends Error {
+  constructor(
+    readonly error: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(error);
+  }
+}
+
+/** Form fields Slack (and @slack/web-api) send as JSON strings. */
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'metadata', 'view', 'unfurls', 'user_auth_blocks']);
+
+function parseForm(raw: string): Params {
+  const out: Params = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    if (JSON_FIELDS.has(k) && /^\s*[[{]/.test(v)) {
+      try {
+        out[k] = JSON.parse(v);
+        continue;
+      } catch {
+        // keep the string; validation will complain
+      }
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+function bool(v: unknown): boolean {
+  return v === true || v === 'true' || v === '1' || v === 1;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, answer: ApiAnswer): void {
+  const isText = typeof answer.body === 'string';
+  const payload = isText ? (answer.body as string) : JSON.stringify(answer.body);
+  res.writeHead(answer.status ?? 200, {
+    'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    ...answer.headers,
+  });
+  res.end(payload);
+}
+
+export async function startSlackStandin(options: SlackStandinOptions = {}): Promise<SlackStandin> {
+  const host = options.host ?? '127.0.0.1';
+  const team = { name: 'Local', ...(options.team ?? { id: 'T0LOCAL', domain: 'local' }) };
+  const bot = options.bot ?? { user_id: 'U0LOCALBOT', bot_id: 'B0LOCALBOT', app_id: 'A0LOCAL', name: 'rollout' };
+  const maxUses = options.responseUrlMaxUses ?? 5;
+  const strictChannels = options.strictChannels ?? options.channels !== undefined;
+
+  const users = new Map((options.users ?? []).map((u) => [u.id, u] as const));
+  const usergroups = new Map((options.usergroups ?? []).map((g) => [g.id, g] as const));
+  const channels = new Map((options.channels ?? []).map((c) => [c.id, c] as const));
+
+  const calls: RecordedCall[] = [];
+  const messages = new Map<string, StandinMessage[]>();
+  const refusals: Refusal[] = [];
+  const responses: RecordedResponse[] = [];
+  const views: OpenedView[] = [];
+  const failures = new Map<string, FailSpec[]>();
+  const responseUrls = new Map<string, { context: ResponseUrlContext; uses: number }>();
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(0);
+  let seq = 0;
+  let lastMicros = 0;
+  let viewSeq = 0;
+
+  function nextTs(): string {
+    lastMicros = Math.max(Date.now() * 1000, lastMicros + 1);
+    return `${Math.floor(lastMicros / 1e6)}.${String(lastMicros % 1e6).padStart(6, '0')}`;
+  }
+
+  function list(channel: string): StandinMessage[] {
+    let l = messages.get(channel);
+    if (l === undefined) {
+      l = [];
+      messages.set(channel, l);
+    }
+    return l;
+  }
+
+  function find(channel: string, ts: string, opts: { ephemeral?: boolean } = {}): StandinMessage | undefined {
+    return messages
+      .get(channel)
+      ?.find((m) => m.ts === ts && (opts.ephemeral === undefined || m.ephemeral === opts.ephemeral));
+  }
+
+  function remove(m: StandinMessage): void {
+    const l = messages.get(m.channel);
+    const i = l?.indexOf(m) ?? -1;
+    if (l !== undefined && i >= 0) l.splice(i, 1);
+    emitter.emit('message', { kind: 'deleted', message: m } satisfies MessageChange);
+  }
+
+  function refuse(method: string, params: Params, problems: string[], error?: string): never {
+    const err =
+      error ??
+      (problems.some((p) => p.startsWith('message: needs'))
+        ? 'no_text'
+        : problems.every((p) => p.startsWith('text:'))
+          ? 'msg_too_long'
+          : 'invalid_blocks');
+    const refusal: Refusal = { at: Date.now(), method, error: err, problems, params };
+    refusals.push(refusal);
+    emitter.emit('refusal', refusal);
+    throw new SlackApiError(err, { errors: problems, response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) } });
+  }
+
+  function checkMessage(method: string, params: Params, text: unknown, blocks: unknown): void {
+    const problems = validateMessage({ text, blocks });
+    if (problems.length > 0) refuse(method, params, problems);
+  }
+
+  function requireChannel(params: Params, opts: { post?: boolean } = {}): string {
+    const channel = str(params.channel);
+    if (channel === undefined || channel === '') throw new SlackApiError('channel_not_found');
+    const known = channels.get(channel);
+    if (known === undefined && strictChannels) throw new SlackApiError('channel_not_found');
+    if (opts.post && known !== undefined && known.is_member === false) throw new SlackApiError('not_in_channel');
+    return channel;
+  }
+
+  function messageJson(m: StandinMessage): Record<string, unknown> {
+    return {
+      type: 'message',
+      user: m.user,
+      bot_id: m.bot_id,
+      app_id: bot.app_id,
+      team: team.id,
+      ts: m.ts,
+      text: m.text ?? '',
+      ...(m.blocks !== undefined ? { blocks: m.blocks } : {}),
+      ...(m.thread_ts !== undefined ? { thread_ts: m.thread_ts } : {}),
+      ...(m.edited !== undefined ? { edited: m.edited } : {}),
+      ...(m.metadata !== undefined ? { metadata: m.metadata } : {}),
+    };
+  }
+
+  function post(
+    channel: string,
+    body: { text?: string; blocks?: unknown[]; thread_ts?: string; metadata?: unknown; reply_broadcast?: boolean },
+    extra: { ephemeralUser?: string; source: 'api' | 'response_url' },
+  ): StandinMessage {
+    let threadTs = body.thread_ts;
+    if (threadTs !== undefined) {
+      const parent = find(channel, threadTs, { ephemeral: false });
+      if (parent?.thread_ts !== undefined && parent.thread_ts !== parent.ts) threadTs = parent.thread_ts;
+      const root = find(channel, threadTs, { ephemeral: false });
+      if (root !== undefined && extra.ephemeralUser === undefined) {
+        root.thread_ts ??= root.ts;
+        root.reply_count = (root.reply_count ?? 0) + 1;
+      }
+    }
+    const m: StandinMessage = {
+      channel,
+      ts: nextTs(),
+      ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
+      ...(body.text !== undefined ? { text: body.text } : {}),
+      ...(body.blocks !== undefined ? { blocks: body.blocks } : {}),
+      user: bot.user_id,
+      bot_id: bot.bot_id,
+      ephemeral: extra.ephemeralUser !== undefined,
+      ...(extra.ephemeralUser !== undefined ? { ephemeralUser: extra.ephemeralUser } : {}),
+      source: extra.source,
+      history: [],
+      ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+      ...(body.reply_broadcast ? { reply_broadcast: true } : {}),
+    };
+    list(channel).push(m);
+    emitter.emit('message', { kind: 'posted', message: m } satisfies MessageChange);
+    return m;
+  }
+
+  function edit(m: StandinMessage, text: string | undefined, blocks: unknown[] | undefined, by: string): void {
+    const replacedAt = nextTs();
+    m.history.push({
+      ...(m.text !== undefined ? { text: m.text } : {}),
+      ...(m.blocks !== undefined ? { blocks: m.blocks } : {}),
+      replacedAt,
+    });
+    if (text !== undefined) m.text = text;
+    if (blocks !== undefined) m.blocks = blocks;
+    m.edited = { user: by, ts: replacedAt };
+    emitter.emit('message', { kind: 'updated', message: m } satisfies MessageChange);
+  }
+
+  function blocksParam(v: unknown): unknown[] | undefined {
+    return Array.isArray(v) ? v : undefined;
+  }
+
+  function userJson(u: StandinUser): Record<string, unknown> {
+    return {
+      id: u.id,
+      team_id: team.id,
+      name: u.name,
+      deleted: u.deleted ?? false,
+      real_name: u.real_name ?? u.name,
+      tz: u.tz ?? 'Etc/UTC',
+      is_admin: u.is_admin ?? false,
+      is_bot: u.is_bot ?? false,
+      profile: {
+        real_name: u.real_name ?? u.name,
+        display_name: u.display_name ?? u.name,
+        ...(u.email !== undefined ? { email: u.email } : {}),
+      },
+    };
+  }
+
+  const methods: Record<string, (p: Params) => Record<string, unknown>> = {
+    'api.test': (p) => ({ args: p }),
+    'auth.test': () => ({
+      url: `https://${team.domain}.slack.com/`,
+      team: team.name,
+      user: bot.name,
+      team_id: team.id,
+      user_id: bot.user_id,
+      bot_id: bot.bot_id,
+      is_enterprise_install: false,
+    }),
+    'chat.postMessage': (p) => {
+      const channel = requireChannel(p, { post: true });
+      checkMessage('chat.postMessage', p, p.text, p.blocks);
+      const m = post(
+        channel,
+        {
+          ...(str(p.text) !== undefined ? { text: str(p.text) } : {}),
+          ...(blocksParam(p.blocks) !== undefined ? { blocks: blocksParam(p.blocks) } : {}),
+          ...(str(p.thread_ts) ? { thread_ts: str(p.thread_ts) } : {}),
+          ...(p.metadata !== undefined ? { metadata: p.metadata } : {}),
+          reply_broadcast: bool(p.reply_broadcast),
+        },
+        { source: 'api' },
+      );
+      return { channel, ts: m.ts, message: messageJson(m) };
+    },
+    'chat.update': (p) => {
+      const channel = requireChannel(p);
+      const ts = str(p.ts);
+      if (ts === undefined) throw new SlackApiError('message_not_found');
+      const m = find(channel, ts, { ephemeral: false });
+      if (m === undefined) throw new SlackApiError('message_not_found');
+      if (m.user !== bot.user_id) throw new SlackApiError('cant_update_message');
+      // Slack keeps the previous text/blocks when a field is left out.
+      const text = p.text !== undefined ? str(p.text) : undefined;
+      const blocks = p.blocks !== undefined ? p.blocks : undefined;
+      checkMessage('chat.update', p, text ?? m.text, blocks ?? m.blocks);
+      edit(m, text, blocksParam(blocks), bot.user_id);
+      return { channel, ts, text: m.text ?? '', message: messageJson(m) };
+    },
+    'chat.postEphemeral': (p) => {
+      const channel = requireChannel(p, { post: true });
+      const user = str(p.user);
+      if (user === undefined || user === '') throw new SlackApiError('user_not_found');
+      if (users.size > 0 && !users.has(user)) throw new SlackApiError('user_not_found');
+      const members = channels.get(channel)?.members;
+      if (members !== undefined && !members.includes(user)) throw new SlackApiError('user_not_in_channel');
+      checkMessage('chat.postEphemeral', p, p.text, p.blocks);
+      const m = post(
+        channel,
+        {
+          ...(str(p.text) !== undefined ? { text: str(p.text) } : {}),
+          ...(blocksParam(p.blocks) !== undefined ? { blocks: blocksParam(p.blocks) } : {}),
+          ...(str(p.thread_ts) ? { thread_ts: str(p.thread_ts) } : {}),
+        },
+        { source: 'api', ephemeralUser: user },
+      );
+      return { message_ts: m.ts };
+    },
+    'chat.delete': (p) => {
+      const channel = requireChannel(p);
+      const ts = str(p.ts) ?? '';
+      const m = find(channel, ts, { ephemeral: false });
+      if (m === undefined) throw new SlackApiError('message_not_found');
+      if (m.user !== bot.user_id) throw new SlackApiError('cant_delete_message');
+      remove(m);
+      return { channel, ts };
+    },
+    'chat.getPermalink': (p) => {
+      const channel = requireChannel(p);
+      const ts = str(p.message_ts) ?? '';
+      const m = find(channel, ts, { ephemeral: false });
+      if (m === undefined) throw new SlackApiError('message_not_found');
+      const base = `https://${team.domain}.slack.com/archives/${channel}/p${ts.replace('.', '')}`;
+      const permalink =
+        m.thread_ts !== undefined && m.thread_ts !== m.ts
+          ? `${base}?thread_ts=${m.thread_ts}&cid=${channel}`
+          : base;
+      return { channel, permalink };
+    },
+    'views.open': (p) => {
+      const trigger = str(p.trigger_id);
+      if (trigger === undefined || trigger === '') throw new SlackApiError('invalid_arguments');
+      if (typeof p.view !== 'object' || p.view === null) throw new SlackApiError('invalid_arguments');
+      const problems = validateView(p.view);
+      if (problems.length > 0) refuse('views.open', p, problems, 'invalid_arguments');
+      const id = `V0LOCAL${String(++viewSeq).padStart(4, '0')}`;
+      const view = {
+        id,
+        team_id: team.id,
+        app_id: bot.app_id,
+        bot_id: bot.bot_id,
+        state: { values: {} },
+        hash: `${Date.now()}.${id}`,
+        ...(p.view as Record<string, unknown>),
+      };
+      const opened: OpenedView = { id, trigger_id: trigger, view, at: Date.now() };
+      views.push(opened);
+      emitter.emit('view', opened);
+      return { view };
+    },
+    'users.info': (p) => {
+      const u = users.get(str(p.user) ?? '');
+      if (u === undefined) throw new SlackApiError('user_not_found');
+      return { user: userJson(u) };
+    },
+    'usergroups.users.list': (p) => {
+      const g = usergroups.get(str(p.usergroup) ?? '');
+      if (g === undefined) throw new SlackApiError('no_such_subteam');
+      return { users: [...g.users] };
+    },
+    'conversations.info': (p) => {
+      const c = channels.get(str(p.channel) ?? '');
+      if (c === undefined) throw new SlackApiError('channel_not_found');
+      return {
+        channel: {
+          id: c.id,
+          name: c.name,
+          is_channel: !c.is_private,
+          is_group: false,
+          is_im: false,
+          is_private: c.is_private ?? false,
+          is_archived: false,
+          is_member: c.is_member ?? true,
+          ...(c.members !== undefined ? { num_members: c.members.length } : {}),
+        },
+      };
+    },
+  };
+
+  function takeFailure(method: string): FailSpec | undefined {
+    const q = failures.get(method);
+    const f = q?.shift();
+    if (q !== undefined && q.length === 0) failures.delete(method);
+    return f;
+  }
+
+  function failureAnswer(f: FailSpec): ApiAnswer {
+    if ('retryAfterSec' in f) {
+      return {
+        status: 429,
+        headers: { 'retry-after': String(f.retryAfterSec) },
+        body: { ok: false, error: 'ratelimited' },
+      };
+    }
+    if ('status' in f) return { status: f.status, body: f.body ?? 'Internal Server Error' };
+    return { body: { ok: false, error: f.error } };
+  }
+
+  function record(c: Omit<RecordedCall, 'seq' | 'at'>): void {
+    const call: RecordedCall = { seq: ++seq, at: Date.now(), ...c };
+    calls.push(call);
+    emitter.emit('call', call);
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, method: string, query: URLSearchParams) {
+    const raw = await readBody(req);
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    let params: Params = {};
+    let answer: ApiAnswer;
+    let token: string | undefined;
+    let injected: FailSpec | undefined;
+    try {
+      for (const [k, v] of query) params[k] = v;
+      if (contentType === 'application/json') {
+        if (raw.trim() !== '') {
+          const parsed: unknown = JSON.parse(raw);
+          if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+            throw new SlackApiError('invalid_json');
+          }
+          params = { ...params, ...(parsed as Params) };
+        }
+      } else if (raw !== '') {
+        params = { ...params, ...parseForm(raw) };
+      }
+      const auth = req.headers.authorization;
+      const bearer = auth !== undefined && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : undefined;
+      // Slack ignores a token inside a JSON body; form bodies and query strings may carry it.
+      const bodyToken = contentType === 'application/json' ? str(query.get('token')) : str(params.token);
+      token = bearer || bodyToken || undefined;
+      delete params.token;
+
+      injected = takeFailure(method);
+      if (injected !== undefined) {
+        answer = failureAnswer(injected);
+      } else {
+        const impl = methods[method];
+        if (impl === undefined) throw new SlackApiError('unknown_method');
+        if (token === undefined) throw new SlackApiError('not_authed');
+        if (options.tokens !== undefined && !options.tokens.includes(token)) throw new SlackApiError('invalid_auth');
+        answer = { body: { ok: true, ...impl(params) } };
+      }
+    } catch (e) {
+      if (e instanceof SlackApiError) answer = { body: { ok: false, error: e.error, ...e.extra } };
+      else if (e instanceof SyntaxError) answer = { body: { ok: false, error: 'invalid_json' } };
+      else answer = { status: 500, body: { ok: false, error: 'internal_error', detail: String(e) } };
+    }
+    send(res, answer);
+    record({
+      method,
+      httpMethod: req.method ?? 'POST',
+      contentType,
+      ...(token !== undefined ? { token } : {}),
+      params,
+      status: answer.status ?? 200,
+      response: answer.body,
+      ...(injected !== undefined ? { injected } : {}),
+    });
+  }
+
+  function handleResponseUrl(id: string, body: Params): ApiAnswer & { outcome?: RecordedResponse } {
+    const entry = responseUrls.get(id);
+    if (entry === undefined) return { status: 404, body: { ok: false, error: 'expired_url' } };
+    if (entry.uses >= maxUses) return { status: 404, body: { ok: false, error: 'used_url' } };
+    entry.uses++;
+    const ctx = entry.context;
+    const base = { id, at: Date.now(), context: ctx, body };
+    const original = ctx.channel !== undefined && ctx.messageTs !== undefined ? find(ctx.channel, ctx.messageTs) : undefined;
+
+    if (bool(body.delete_original)) {
+      if (original === undefined) {
+        return { status: 404, body: { ok: false, error: 'message_not_found' }, outcome: { ...base, outcome: 'failed', error: 'message_not_found' } };
+      }
+      remove(original);
+      return { body: { ok: true }, outcome: { ...base, outcome: 'deleted', message: original } };
+    }
+    const problems = validateMessage({ text: body.text, blocks: body.blocks });
+    if (problems.length > 0) {
+      try {
+        refuse('response_url', body, problems);
+      } catch (e) {
+        const err = e instanceof SlackApiError ? e.error : 'invalid_blocks';
+        return { status: 400, body: { ok: false, error: err, errors: problems }, outcome: { ...base, outcome: 'refused', error: err } };
+      }
+    }
+    const text = str(body.text);
+    const blocks = blocksParam(body.blocks);
+    if (bool(body.replace_original) && original !== undefined) {
+      edit(original, text ?? '', blocks ?? [], bot.user_id);
+      return { body: { ok: true }, outcome: { ...base, outcome: 'replaced', message: original } };
+    }
+    if (ctx.channel === undefined) {
+      return { status: 404, body: { ok: false, error: 'channel_not_found' }, outcome: { ...base, outcome: 'failed', error: 'channel_not_found' } };
+    }
+    const inChannel = body.response_type === 'in_channel';
+    if (!inChannel && ctx.user === undefined) {
+      return { status: 404, body: { ok: false, error: 'user_not_found' }, outcome: { ...base, outcome: 'failed', error: 'user_not_found' } };
+    }
+    const threadTs = str(body.thread_ts) ?? ctx.threadTs;
+    const m = post(
+      ctx.channel,
+      {
+        ...(text !== undefined ? { text } : {}),
+        ...(blocks !== undefined ? { blocks } : {}),
+        ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
+      },
+      { source: 'response_url', ...(inChannel ? {} : { ephemeralUser: ctx.user }) },
+    );
+    return { body: { ok: true }, outcome: { ...base, outcome: 'posted', message: m } };
+  }
+
+  async function handleResponse(req: IncomingMessage, res: ServerResponse, id: string) {
+    const raw = await readBody(req);
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    let body: Params = {};
+    let answer: ApiAnswer & { outcome?: RecordedResponse };
+    const injected = takeFailure('response_url');
+    try {
+      if (contentType === 'application/x-www-form-urlencoded') {
+        const form = parseForm(raw);
+        body = typeof form.payload === 'string' ? (JSON.parse(form.payload) as Params) : form;
+      } else {
+        body = raw.trim() === '' ? {} : (JSON.parse(raw) as Params);
+      }
+      answer = injected !== undefined ? failureAnswer(injected) : handleResponseUrl(id, body);
+    } catch {
+      answer = { status: 400, body: { ok: false, error: 'invalid_json' } };
+    }
+    send(res, { status: answer.status ?? 200, body: answer.body, ...(answer.headers ? { headers: answer.headers } : {}) });
+    if (answer.outcome !== undefined) {
+      responses.push(answer.outcome);
+      emitter.emit('response', answer.outcome);
+    }
+    record({
+      method: 'response_url',
+      responseId: id,
+      httpMethod: req.method ?? 'POST',
+      contentType,
+      params: body,
+      status: answer.status ?? 200,
+      response: answer.body,
+      ...(injected !== undefined ? { injected } : {}),
+    });
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://standin.invalid');
+    const done = (p: Promise<void>) =>
+      p.catch((e: unknown) => {
+        if (!res.headersSent) send(res, { status: 500, body: { ok: false, error: 'internal_error', detail: String(e) } });
+      });
+    if (url.pathname.startsWith('/api/')) {
+      done(handleApi(req, res, decodeURIComponent(url.pathname.slice('/api/'.length)), url.searchParams));
+    } else if (url.pathname.startsWith('/response/') && req.method === 'POST') {
+      done(handleResponse(req, res, decodeURIComponent(url.pathname.slice('/response/'.length))));
+    } else {
+      send(res, { status: 404, body: { ok: false, error: 'not_found' } });
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const standin: SlackStandin = {
+    url: `${origin}/api/`,
+    port,
+    responseUrlFor(id, context = {}) {
+      const prev = responseUrls.get(id);
+      responseUrls.set(id, { context, uses: prev?.uses ?? 0 });
+      return `${origin}/response/${encodeURIComponent(id)}`;
+    },
+    calls,
+    messages,
+    refusals,
+    responses,
+    views,
+    users,
+    usergroups,
+    channels,
+    team,
+    bot,
+    channelMessages: (channel) => [...(messages.get(channel) ?? [])],
+    message: (channel, ts) => find(channel, ts),
+    thread: (channel, threadTs) =>
+      (messages.get(channel) ?? []).filter((m) => m.ts === threadTs || m.thread_ts === threadTs),
+    failNext(method, spec) {
+      const q = failures.get(method) ?? [];
+      q.push(spec);
+      failures.set(method, q);
+    },
+    on(event, cb) {
+      const listener = cb as (arg: unknown) => void;
+      emitter.on(event, listener);
+      return () => emitter.off(event, listener);
+    },
+    waitForCall(match, timeoutMs = 5000) {
+      const pred = typeof match === 'string' ? (c: RecordedCall) => c.method === match : match;
+      const already = calls.find(pred);
+      if (already !== undefined) return Promise.resolve(already);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          emitter.off('call', listener);
+          reject(new Error(`slack stand-in: no matching call within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const listener = (c: RecordedCall) => {
+          if (!pred(c)) return;
+          clearTimeout(timer);
+          emitter.off('call', listener);
+          resolve(c);
+        };
+        emitter.on('call', listener);
+      });
+    },
+    reset() {
+      calls.length = 0;
+      messages.clear();
+      refusals.length = 0;
+      responses.length = 0;
+      views.length = 0;
+      failures.clear();
+      responseUrls.clear();
+    },
+    close() {
+      return new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+  return standin;
+}

@@ -1,0 +1,105 @@
+// The client side of rollouts: start, observe, cancel and answer decisions. Used by the CLI and the bot.
+import { randomBytes } from 'node:crypto';
+import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  cancelUpdate,
+  decideUpdate,
+  summaryQuery,
+  targetsQuery,
+  type CancelResult,
+  type DecideResult,
+  type DecisionChoice,
+  type RolloutSummary,
+  type TargetsPage,
+  type TargetsQueryInput,
+} from '../../workflows/messages';
+import type { rolloutWorkflow } from '../../workflows/rollout';
+import type { RolloutPlan } from '../../workflows/types';
+
+export function newRolloutId(plan: Pick<RolloutPlan, 'deployable' | 'release'>): string {
+  return `rollout-${plan.deployable}-${plan.release}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function startRollout(
+  client: Client,
+  taskQueue: string,
+  plan: RolloutPlan,
+  rolloutId = newRolloutId(plan),
+): Promise<WorkflowHandle<typeof rolloutWorkflow>> {
+  return client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
+    taskQueue,
+    workflowId: rolloutId,
+    args: [{ plan }],
+  });
+}
+
+export function rolloutHandle(client: Client, rolloutId: string): WorkflowHandle<typeof rolloutWorkflow> {
+  return client.workflow.getHandle<typeof rolloutWorkflow>(rolloutId);
+}
+
+export async function getSummary(client: Client, rolloutId: string): Promise<RolloutSummary> {
+  return rolloutHandle(client, rolloutId).query(summaryQuery);
+}
+
+export async function getTargets(client: Client, rolloutId: string, input: TargetsQueryInput = {}): Promise<TargetsPage> {
+  return rolloutHandle(client, rolloutId).query(targetsQuery, input);
+}
+
+/** What happened to an answer or a cancel: it took effect, the workflow refused it, or it could not be delivered. */
+export type Delivery<T> =
+  | { outcome: 'accepted'; result: T }
+  | { outcome: 'rejected'; reason: string }
+  | { outcome: 'undelivered'; reason: string };
+
+/** How long a caller keeps trying to deliver a decision when no worker is up. */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 15_000;
+
+async function deliver<T>(client: Client, timeoutMs: number, send: () => Promise<T>): Promise<Delivery<T>> {
+  try {
+    const result = await client.withDeadline(Date.now() + timeoutMs, send);
+    return { outcome: 'accepted', result };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const cause = err.cause as Error | undefined;
+      return { outcome: 'rejected', reason: cause?.message ?? err.message };
+    }
+    const e = err as Error & { code?: number };
+    // gRPC DEADLINE_EXCEEDED (4) / CANCELLED (1): nothing took the update in time (usually: no worker running).
+    if (e.code === 4 || e.code === 1 || /deadline|timed? ?out/i.test(e.message)) {
+      return {
+        outcome: 'undelivered',
+        reason: `not delivered within ${Math.round(timeoutMs / 1000)}s (is a worker running?); nothing was changed, try again`,
+      };
+    }
+    if (/not found/i.test(e.message)) return { outcome: 'rejected', reason: `no such rollout: ${e.message}` };
+    if (/already completed|workflow execution already completed/i.test(e.message)) {
+      return { outcome: 'rejected', reason: 'the rollout has already ended' };
+    }
+    return { outcome: 'undelivered', reason: e.message };
+  }
+}
+
+export async function decide(
+  client: Client,
+  rolloutId: string,
+  decisionId: string,
+  choice: DecisionChoice,
+  by: string,
+  timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
+): Promise<Delivery<DecideResult>> {
+  return deliver(client, timeoutMs, () =>
+    rolloutHandle(client, rolloutId).executeUpdate(decideUpdate, { args: [{ decisionId, choice, by }] }),
+  );
+}
+
+export async function cancelRollout(
+  client: Client,
+  rolloutId: string,
+  by: string,
+  reason?: string,
+  timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
+): Promise<Delivery<CancelResult>> {
+  return deliver(client, timeoutMs, () =>
+    rolloutHandle(client, rolloutId).executeUpdate(cancelUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] }),
+  );
+}

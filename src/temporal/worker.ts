@@ -1,0 +1,30 @@
+// Builds a Temporal worker for the rollout workflows and the activities built from injected dependencies.
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../activities';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+export interface RolloutWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** A prebuilt workflow bundle (tests bundle once); otherwise the worker bundles workflows/ itself. */
+  workflowBundle?: { code: string } | { codePath: string };
+  /** Passed through for tuning (e.g. max concurrent activities). */
+  tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>;
+}
+
+export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    activities: createActivities(o.deps),
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // Scripts run for minutes; many targets run at once. Activities mostly wait on the network.
+    maxConcurrentActivityTaskExecutions: 200,
+    ...o.tuning,
+  });
+}

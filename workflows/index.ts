@@ -1,0 +1,3 @@
+// The workflows the worker registers (this file is the bundle's entry point).
+export { rolloutWorkflow } from './rollout';
+export { targetChainWorkflow } from './targetChain';

@@ -1,0 +1,140 @@
+// Every query and update of the rollout workflow, defined once: the CLI, the bot and the workflow import these.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { RolloutPlan } from './types';
+
+export type TargetState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'excluded';
+export type RolloutStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'aborted';
+export type ChildState = 'succeeded' | 'failed' | 'ignored' | 'skipped';
+
+export interface ChildResult {
+  name: string;
+  state: ChildState;
+  exitCode?: number | null;
+  /** A bounded tail of stdout and stderr (or the transport error). */
+  tail?: string;
+  error?: string;
+  startedAt?: string;
+  endedAt?: string;
+  attempt: number;
+}
+
+export interface TargetStepDetail {
+  step: string;
+  state: TargetState;
+  startedAt?: string;
+  endedAt?: string;
+  children: ChildResult[];
+}
+
+export interface TargetDetail {
+  name: string;
+  /** The target's overall state: excluded beats failed beats running, etc. */
+  state: TargetState;
+  steps: TargetStepDetail[];
+  outputs: Record<string, Record<string, string>>;
+}
+
+export interface StepSummary {
+  name: string;
+  type: 'script' | 'rolling' | 'manual';
+  state: 'pending' | 'running' | 'done' | 'skipped';
+  counts: Record<TargetState, number>;
+  /** At most SUMMARY_LIST_LIMIT names; inFlightCount has the full number. */
+  inFlight: string[];
+  inFlightCount: number;
+  window?: number;
+}
+
+export type DecisionChoice = 'fail' | 'retry' | 'ignore' | 'exclude' | 'proceed' | 'abort';
+export const FAILURE_CHOICES = ['fail', 'retry', 'ignore', 'exclude'] as const satisfies readonly DecisionChoice[];
+export const MANUAL_CHOICES = ['proceed', 'abort'] as const satisfies readonly DecisionChoice[];
+
+export interface DecisionAnswer {
+  choice: DecisionChoice;
+  by: string;
+  at: string;
+}
+
+export interface Decision {
+  id: string;
+  kind: 'failure' | 'manual';
+  step: string;
+  target?: string;
+  childStep?: string;
+  exitCode?: number | null;
+  tail?: string;
+  instructions?: string;
+  createdAt: string;
+  choices: DecisionChoice[];
+  answer?: DecisionAnswer;
+}
+
+export interface RolloutSummary {
+  rolloutId: string;
+  deployable: string;
+  release: string;
+  requestedBy: string;
+  status: RolloutStatus;
+  /** Why it is stopping or stopped (who cancelled, which target failed...). */
+  stopReason?: string;
+  startedAt: string;
+  endedAt?: string;
+  totalTargets: number;
+  currentStep?: string;
+  steps: StepSummary[];
+  pendingDecisions: Decision[];
+  /** The most recent answered decisions (at most SUMMARY_LIST_LIMIT). */
+  recentDecisions: Decision[];
+  /** The first failure that stopped the rollout, if any. */
+  failure?: { step: string; target: string; childStep: string; exitCode?: number | null; error?: string };
+}
+
+export const SUMMARY_LIST_LIMIT = 20;
+export const DETAIL_PAGE_LIMIT = 50;
+
+export interface TargetsQueryInput {
+  target?: string;
+  offset?: number;
+  limit?: number;
+}
+export interface TargetsPage {
+  total: number;
+  offset: number;
+  targets: TargetDetail[];
+}
+
+export interface CancelInput {
+  by: string;
+  reason?: string;
+}
+export interface CancelResult {
+  status: RolloutStatus;
+  message: string;
+}
+
+export interface DecideInput {
+  decisionId: string;
+  choice: DecisionChoice;
+  by: string;
+}
+export interface DecideResult {
+  decisionId: string;
+  choice: DecisionChoice;
+  by: string;
+  at: string;
+}
+
+export interface RolloutResult {
+  status: RolloutStatus;
+  summary: RolloutSummary;
+}
+
+export interface RolloutInput {
+  plan: RolloutPlan;
+}
+
+export const summaryQuery = defineQuery<RolloutSummary>('summary');
+export const targetsQuery = defineQuery<TargetsPage, [TargetsQueryInput]>('targets');
+export const decisionsQuery = defineQuery<Decision[]>('decisions');
+export const cancelUpdate = defineUpdate<CancelResult, [CancelInput]>('cancel');
+export const decideUpdate = defineUpdate<DecideResult, [DecideInput]>('decide');

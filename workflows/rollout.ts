@@ -1,0 +1,454 @@
+// The rollout workflow: steps in sequence, each step's targets in a sliding window, failures handed to humans
+// as decisions, one stopping rule for every way a rollout stops. Deterministic orchestration only.
+import {
+  CancellationScope,
+  condition,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { evaluateCondition } from './expressions';
+import {
+  cancelUpdate,
+  decideUpdate,
+  decisionsQuery,
+  DETAIL_PAGE_LIMIT,
+  FAILURE_CHOICES,
+  MANUAL_CHOICES,
+  summaryQuery,
+  SUMMARY_LIST_LIMIT,
+  targetsQuery,
+  type ChildResult,
+  type Decision,
+  type DecisionChoice,
+  type RolloutInput,
+  type RolloutResult,
+  type RolloutStatus,
+  type RolloutSummary,
+  type StepSummary,
+  type TargetDetail,
+  type TargetState,
+  type TargetStepDetail,
+} from './messages';
+import { targetChainWorkflow, type ChainInput } from './targetChain';
+import type { ExecStepPlan, ManualStepPlan, RolloutPlan, RunCondition, TargetPlan, Window } from './types';
+
+type StopKind = 'failed' | 'cancelled' | 'aborted';
+
+/** Inside the workflow sandbox Date is Temporal's deterministic workflow clock, not the wall clock. */
+const now = (): string => new Date().toISOString();
+
+export function windowSize(w: Window | undefined, targets: number): number {
+  if (targets === 0) return 0;
+  if (!w) return targets;
+  if ('count' in w) return Math.max(1, Math.min(w.count, targets));
+  return Math.max(1, Math.ceil((w.percent * targets) / 100));
+}
+
+function clip(s: string | undefined, n: number): string | undefined {
+  if (s === undefined || s.length <= n) return s;
+  return `…${s.slice(s.length - n + 1)}`;
+}
+
+const EMPTY_COUNTS = (): Record<TargetState, number> => ({
+  pending: 0,
+  running: 0,
+  waiting: 0,
+  succeeded: 0,
+  failed: 0,
+  skipped: 0,
+  excluded: 0,
+});
+
+export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutResult> {
+  const rolloutId = workflowInfo().workflowId;
+  const startedAt = now();
+  let endedAt: string | undefined;
+  let status: RolloutStatus = 'running';
+  let stopKind: StopKind | undefined;
+  let stopReason: string | undefined;
+  let firstFailure: RolloutSummary['failure'];
+  let currentStep: string | undefined;
+
+  // records[stepIndex].get(target) — one per target the step reaches.
+  const records: Array<Map<string, TargetStepDetail>> = plan.steps.map(() => new Map());
+  const stepStates: Array<StepSummary['state']> = plan.steps.map(() => 'pending');
+  const stepWindows: Array<number | undefined> = plan.steps.map(() => undefined);
+  const inFlight: Array<Set<string>> = plan.steps.map(() => new Set());
+  const outputsByTarget = new Map<string, Record<string, Record<string, string>>>();
+  const excluded = new Set<string>();
+  const failedTargets = new Set<string>();
+  const decisions = new Map<string, Decision>();
+  const answeredOrder: string[] = [];
+  let decisionSeq = 0;
+  let approvers = new Set<string>();
+
+  const pendingDecisions = () => [...decisions.values()].filter((d) => !d.answer);
+
+  const stop = (kind: StopKind, reason: string) => {
+    if (stopKind) return;
+    stopKind = kind;
+    stopReason = reason;
+    // Nobody is left to wait for: pending failures are answered Fail, pending interventions Abort.
+    for (const d of pendingDecisions()) {
+      d.answer = { choice: d.kind === 'failure' ? 'fail' : 'abort', by: 'rollout', at: now() };
+      answeredOrder.push(d.id);
+    }
+  };
+
+  const budgetLimit = plan.failureBudget ? windowSize(plan.failureBudget, plan.targets.length) : undefined;
+  const overBudget = () => budgetLimit !== undefined && failedTargets.size > budgetLimit;
+
+  const isAllowed = (by: string, list: Set<string>) => list.size === 0 || list.has(by);
+
+  // ---- messages -------------------------------------------------------------------------------------------
+  setHandler(summaryQuery, () => summary());
+  setHandler(decisionsQuery, () => [...decisions.values()].filter((d) => !d.answer).slice(0, 100));
+  setHandler(targetsQuery, ({ target, offset = 0, limit = DETAIL_PAGE_LIMIT }) => {
+    if (target !== undefined) {
+      const t = plan.targets.find((x) => x.name === target);
+      return { total: t ? 1 : 0, offset: 0, targets: t ? [targetDetail(t, 4000)] : [] };
+    }
+    const lim = Math.max(1, Math.min(limit, DETAIL_PAGE_LIMIT));
+    const page = plan.targets.slice(Math.max(0, offset), Math.max(0, offset) + lim);
+    return { total: plan.targets.length, offset, targets: page.map((t) => targetDetail(t, 300)) };
+  });
+
+  setHandler(
+    decideUpdate,
+    ({ decisionId, choice, by }) => {
+      const d = decisions.get(decisionId);
+      if (!d) throw new Error(`no decision "${decisionId}" in rollout ${rolloutId}`);
+      // The validator already refused a second answer; this guards answers validated in the same activation.
+      if (d.answer) throw new Error(`decision ${decisionId} was already answered: ${d.answer.choice} by ${d.answer.by} at ${d.answer.at}`);
+      d.answer = { choice, by, at: now() };
+      answeredOrder.push(d.id);
+      return { decisionId, choice, by, at: d.answer.at };
+    },
+    {
+      validator: ({ decisionId, choice, by }) => {
+        const d = decisions.get(decisionId);
+        if (!d) throw new Error(`no decision "${decisionId}" in rollout ${rolloutId}`);
+        if (d.answer) {
+          throw new Error(
+            `decision ${decisionId} was already answered: ${d.answer.choice} by ${d.answer.by} at ${d.answer.at}`,
+          );
+        }
+        if (!d.choices.includes(choice)) throw new Error(`"${choice}" is not an answer to ${decisionId} (${d.choices.join(', ')})`);
+        const allowed = d.kind === 'manual' ? manualApprovers(d.step) : approvers;
+        if (!isAllowed(by, allowed)) throw new Error(`${by} is not allowed to answer ${decisionId}`);
+      },
+    },
+  );
+
+  setHandler(
+    cancelUpdate,
+    ({ by, reason }) => {
+      stop('cancelled', `cancelled by ${by}${reason ? `: ${reason}` : ''}`);
+      return { status, message: stopReason ?? '' };
+    },
+    {
+      validator: ({ by }) => {
+        if (status !== 'running') throw new Error(`rollout ${rolloutId} already ended (${status})`);
+        if (stopKind) throw new Error(`rollout ${rolloutId} is already stopping: ${stopReason}`);
+        if (by !== plan.requestedBy && !isAllowed(by, approvers)) throw new Error(`${by} is not allowed to cancel ${rolloutId}`);
+      },
+    },
+  );
+
+  // Temporal's own cancellation (e.g. `temporal workflow cancel`) follows the same stopping rule.
+  CancellationScope.current().cancelRequested.catch((err: unknown) => {
+    if (isCancellation(err)) stop('cancelled', 'cancelled through Temporal');
+  });
+
+  const manualApproverSets = new Map<string, Set<string>>();
+  const manualApprovers = (step: string) => manualApproverSets.get(step) ?? approvers;
+
+  // ---- the run ----------------------------------------------------------------------------------------------
+  await CancellationScope.nonCancellable(async () => {
+    const { expandApprovers } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute' });
+    approvers = new Set(await expandApprovers({ approvers: plan.approvers, groups: plan.groups }));
+    for (const step of plan.steps) {
+      if (step.type === 'manual' && step.approvers.length > 0) {
+        manualApproverSets.set(step.name, new Set(await expandApprovers({ approvers: step.approvers, groups: plan.groups })));
+      }
+    }
+
+    for (const [si, step] of plan.steps.entries()) {
+      const runStatus = stopKind === 'failed' ? 'failure' : 'success';
+      if (stopKind === 'cancelled' || stopKind === 'aborted' || !conditionHolds(step.runCondition, runStatus)) {
+        stepStates[si] = 'skipped';
+        continue;
+      }
+      currentStep = step.name;
+      stepStates[si] = 'running';
+      if (step.type === 'manual') await runManualStep(step, runStatus);
+      else await runExecStep(si, step, runStatus);
+      stepStates[si] = 'done';
+    }
+    currentStep = undefined;
+  });
+
+  status = stopKind ?? 'succeeded';
+  endedAt = now();
+  return { status, summary: summary() };
+
+  // ---- helpers (function declarations: hoisted, share the state above) ---------------------------------------
+  function conditionHolds(c: RunCondition, s: 'success' | 'failure'): boolean {
+    return c === 'always' || (c === 'success' ? s === 'success' : s === 'failure');
+  }
+
+  function mayStart(runStatus: 'success' | 'failure'): boolean {
+    if (!stopKind) return true;
+    // Steps that run because of a failure (rollback, notify) keep going unless someone cancels or aborts.
+    return runStatus === 'failure' && stopKind === 'failed';
+  }
+
+  async function runExecStep(si: number, step: ExecStepPlan, runStatus: 'success' | 'failure'): Promise<void> {
+    const recs = records[si] as Map<string, TargetStepDetail>;
+    const targets = plan.targets.filter(
+      (t) => !excluded.has(t.name) && (step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag))),
+    );
+    for (const t of targets) recs.set(t.name, { step: step.name, state: 'pending', children: [] });
+    const window = windowSize(step.window, targets.length);
+    stepWindows[si] = window;
+    const flying = inFlight[si] as Set<string>;
+    const running: Promise<void>[] = [];
+    for (const t of targets) {
+      // Sliding window: start the next target as soon as any in-flight one finishes; never while a decision waits.
+      await condition(() => !mayStart(runStatus) || (flying.size < window && pendingDecisions().length === 0));
+      if (!mayStart(runStatus)) break;
+      const rec = recs.get(t.name) as TargetStepDetail;
+      if (excluded.has(t.name)) {
+        rec.state = 'excluded';
+        continue;
+      }
+      if (step.if !== undefined && !evaluateCondition(step.if, scopeFor(t, runStatus))) {
+        rec.state = 'skipped';
+        continue;
+      }
+      flying.add(t.name);
+      running.push(runTarget(si, step, t, rec, runStatus).finally(() => flying.delete(t.name)));
+    }
+    await Promise.all(running);
+    for (const rec of recs.values()) if (rec.state === 'pending') rec.state = 'skipped';
+  }
+
+  function scopeFor(t: TargetPlan, s: 'success' | 'failure') {
+    return {
+      release: plan.release,
+      deployable: plan.deployable,
+      requestedBy: plan.requestedBy,
+      status: s,
+      machine: { name: t.name, tags: t.tags },
+      variables: { ...plan.variables, ...t.variables },
+      outputs: outputsByTarget.get(t.name) ?? {},
+    };
+  }
+
+  async function runTarget(
+    si: number,
+    step: ExecStepPlan,
+    t: TargetPlan,
+    rec: TargetStepDetail,
+    runStatus: 'success' | 'failure',
+  ): Promise<void> {
+    rec.state = 'running';
+    rec.startedAt = now();
+    let startIndex = 0;
+    let chainStatus: 'success' | 'failure' = runStatus;
+    let attempt = 1;
+    let run = 0;
+    for (;;) {
+      const input: ChainInput = {
+        rolloutId,
+        stepName: step.name,
+        target: t,
+        childSteps: step.childSteps,
+        startIndex,
+        status: chainStatus,
+        attempt,
+        guided: !stopKind && !overBudget(),
+        release: plan.release,
+        deployable: plan.deployable,
+        requestedBy: plan.requestedBy,
+        variables: plan.variables,
+        outputs: outputsByTarget.get(t.name) ?? {},
+      };
+      const res = await executeChild(targetChainWorkflow, {
+        args: [input],
+        workflowId: `${rolloutId}/${si}-${step.name}/${t.name}/${++run}`,
+      });
+      outputsByTarget.set(t.name, res.outputs);
+      for (const c of res.children) {
+        const { index, ...child } = c;
+        rec.children[index] = child;
+      }
+      const failedChild = res.children.find((c) => c.state === 'failed');
+      if (failedChild) {
+        failedTargets.add(t.name);
+        firstFailure ??= {
+          step: step.name,
+          target: t.name,
+          childStep: failedChild.name,
+          exitCode: failedChild.exitCode,
+          ...(failedChild.error ? { error: failedChild.error } : {}),
+        };
+      }
+      if (res.pausedAt === undefined) {
+        rec.state = res.status === 'success' ? 'succeeded' : 'failed';
+        rec.endedAt = now();
+        if (res.status === 'failure') stop('failed', `${step.name} failed on ${t.name}`);
+        return;
+      }
+
+      const failed = rec.children[res.pausedAt] as ChildResult;
+      let choice: DecisionChoice;
+      if (stopKind || overBudget()) {
+        // Past the failure budget (or already stopping) nobody is asked: it is a Fail.
+        if (overBudget()) stop('failed', `failure budget exceeded (${failedTargets.size} targets failed, budget ${budgetLimit})`);
+        choice = 'fail';
+      } else {
+        const d: Decision = {
+          id: `d${++decisionSeq}`,
+          kind: 'failure',
+          step: step.name,
+          target: t.name,
+          childStep: failed.name,
+          exitCode: failed.exitCode ?? null,
+          ...(failed.tail !== undefined || failed.error !== undefined
+            ? { tail: clip([failed.error, failed.tail].filter(Boolean).join('\n'), 1500) ?? '' }
+            : {}),
+          createdAt: now(),
+          choices: [...FAILURE_CHOICES],
+        };
+        decisions.set(d.id, d);
+        rec.state = 'waiting';
+        await condition(() => d.answer !== undefined);
+        choice = d.answer?.choice ?? 'fail';
+        rec.state = 'running';
+      }
+      switch (choice) {
+        case 'retry':
+          startIndex = res.pausedAt;
+          attempt++;
+          failedTargets.delete(t.name);
+          break;
+        case 'ignore':
+          failed.state = 'ignored';
+          startIndex = res.pausedAt + 1;
+          break;
+        case 'exclude':
+          excluded.add(t.name);
+          rec.state = 'excluded';
+          rec.endedAt = now();
+          return;
+        default:
+          // Fail: the rollout stops; this target still runs its remaining always / on-failure child steps.
+          stop('failed', stopReason ?? `${failed.name} failed on ${t.name}`);
+          startIndex = res.pausedAt + 1;
+          chainStatus = 'failure';
+      }
+    }
+  }
+
+  async function runManualStep(step: ManualStepPlan, runStatus: 'success' | 'failure'): Promise<void> {
+    if (step.if !== undefined && !evaluateCondition(step.if, { ...scopeFor(plan.targets[0] as TargetPlan, runStatus), machine: undefined })) {
+      return;
+    }
+    const d: Decision = {
+      id: `d${++decisionSeq}`,
+      kind: 'manual',
+      step: step.name,
+      instructions: substituteText(step.instructions),
+      createdAt: now(),
+      choices: [...MANUAL_CHOICES],
+    };
+    decisions.set(d.id, d);
+    const answered =
+      step.timeoutSec !== undefined
+        ? await condition(() => d.answer !== undefined, step.timeoutSec * 1000)
+        : (await condition(() => d.answer !== undefined), true);
+    if (!answered && !d.answer) {
+      d.answer = { choice: step.onTimeout, by: 'timeout', at: now() };
+      answeredOrder.push(d.id);
+    }
+    if (d.answer?.choice === 'abort') stop('aborted', `${step.name}: aborted by ${d.answer.by}`);
+  }
+
+  function substituteText(text: string): string {
+    const vars: Record<string, string> = {
+      Release: plan.release,
+      Deployable: plan.deployable,
+      RequestedBy: plan.requestedBy,
+      ...plan.variables,
+    };
+    return text.replace(/#\{([^}]*)\}/g, (whole, name: string) => vars[name.trim()] ?? whole);
+  }
+
+  function targetState(t: TargetPlan): TargetState {
+    if (excluded.has(t.name)) return 'excluded';
+    const states = records.map((r) => r.get(t.name)?.state).filter((s): s is TargetState => s !== undefined);
+    for (const s of ['waiting', 'running', 'failed'] as const) if (states.includes(s)) return s;
+    if (states.includes('pending')) return 'pending';
+    if (states.includes('succeeded')) return 'succeeded';
+    return states.length > 0 ? 'skipped' : 'pending';
+  }
+
+  function targetDetail(t: TargetPlan, tailLimit: number): TargetDetail {
+    const steps: TargetStepDetail[] = [];
+    for (const r of records) {
+      const rec = r.get(t.name);
+      if (!rec) continue;
+      steps.push({
+        ...rec,
+        children: rec.children.filter(Boolean).map((c) => ({ ...c, ...(c.tail !== undefined ? { tail: clip(c.tail, tailLimit) } : {}) })),
+      });
+    }
+    return { name: t.name, state: targetState(t), steps, outputs: outputsByTarget.get(t.name) ?? {} };
+  }
+
+  function summary(): RolloutSummary {
+    const steps: StepSummary[] = plan.steps.map((step, si) => {
+      const counts = EMPTY_COUNTS();
+      for (const rec of (records[si] as Map<string, TargetStepDetail>).values()) counts[rec.state]++;
+      const flying = [...(inFlight[si] as Set<string>)];
+      const w = stepWindows[si];
+      return {
+        name: step.name,
+        type: step.type,
+        state: stepStates[si] ?? 'pending',
+        counts,
+        inFlight: flying.slice(0, SUMMARY_LIST_LIMIT),
+        inFlightCount: flying.length,
+        ...(w !== undefined ? { window: w } : {}),
+      };
+    });
+    const slim = (d: Decision): Decision => ({ ...d, ...(d.tail !== undefined ? { tail: clip(d.tail, 500) } : {}) });
+    return {
+      rolloutId,
+      deployable: plan.deployable,
+      release: plan.release,
+      requestedBy: plan.requestedBy,
+      status,
+      ...(stopReason ? { stopReason } : {}),
+      startedAt,
+      ...(endedAt ? { endedAt } : {}),
+      totalTargets: plan.targets.length,
+      ...(currentStep ? { currentStep } : {}),
+      steps,
+      pendingDecisions: pendingDecisions().slice(0, SUMMARY_LIST_LIMIT).map(slim),
+      recentDecisions: answeredOrder
+        .slice(-SUMMARY_LIST_LIMIT)
+        .map((id) => decisions.get(id))
+        .filter((d): d is Decision => d !== undefined)
+        .map(slim),
+      ...(firstFailure ? { failure: firstFailure } : {}),
+    };
+  }
+}
+
+export type { RolloutPlan };

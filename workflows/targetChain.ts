@@ -1,0 +1,113 @@
+// One target's chain of child steps inside one step: runs them in order under their run conditions.
+// A child workflow per (step, target) keeps the rollout workflow's history small: there, a target costs a
+// handful of events however many child steps it has.
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { evaluateCondition } from './expressions';
+import type { ChildResult } from './messages';
+import type { ScriptAction, TargetPlan } from './types';
+
+export interface ChainInput {
+  rolloutId: string;
+  stepName: string;
+  target: TargetPlan;
+  childSteps: ScriptAction[];
+  startIndex: number;
+  /** The chain's status before startIndex: "failure" once a child step failed (and was not ignored/retried). */
+  status: 'success' | 'failure';
+  /** Counts runs of each child step for the attempt number shown to users. */
+  attempt: number;
+  /** May the chain stop at a failure and hand it back for a human decision? */
+  guided: boolean;
+  release: string;
+  deployable: string;
+  requestedBy: string;
+  variables: Record<string, string>;
+  outputs: Record<string, Record<string, string>>;
+}
+
+export interface ChainResult {
+  children: Array<ChildResult & { index: number }>;
+  status: 'success' | 'failure';
+  outputs: Record<string, Record<string, string>>;
+  /** Set when the chain stopped at a failed child step to wait for a decision. */
+  pausedAt?: number;
+}
+
+function describeFailure(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure) return e.type ? `${e.type}: ${e.message}` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export async function targetChainWorkflow(input: ChainInput): Promise<ChainResult> {
+  const outputs = { ...input.outputs };
+  let status = input.status;
+  const children: ChainResult['children'] = [];
+
+  for (let index = input.startIndex; index < input.childSteps.length; index++) {
+    const child = input.childSteps[index];
+    if (!child) break;
+    const byStatus =
+      child.runCondition === 'always' || (child.runCondition === 'success' ? status === 'success' : status === 'failure');
+    const runs =
+      byStatus &&
+      (child.if === undefined ||
+        evaluateCondition(child.if, {
+          release: input.release,
+          deployable: input.deployable,
+          requestedBy: input.requestedBy,
+          status,
+          machine: { name: input.target.name, tags: input.target.tags },
+          variables: { ...input.variables, ...input.target.variables },
+          outputs,
+        }));
+    if (!runs) {
+      children.push({ index, name: child.name, state: 'skipped', attempt: input.attempt });
+      continue;
+    }
+    const { runScript } = proxyActivities<Activities>({
+      startToCloseTimeout: `${child.timeoutSec + 60}s`,
+      heartbeatTimeout: '30s',
+      retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2 },
+    });
+    let result: ChildResult;
+    try {
+      const out = await runScript({
+        rolloutId: input.rolloutId,
+        stepName: input.stepName,
+        child,
+        target: input.target,
+        release: input.release,
+        deployable: input.deployable,
+        requestedBy: input.requestedBy,
+        variables: input.variables,
+        outputs,
+      });
+      if (Object.keys(out.outputs).length > 0) outputs[child.name] = { ...outputs[child.name], ...out.outputs };
+      const ok = out.exitCode === 0 && !out.error;
+      result = {
+        name: child.name,
+        state: ok ? 'succeeded' : 'failed',
+        exitCode: out.exitCode,
+        tail: out.tail,
+        startedAt: out.startedAt,
+        endedAt: out.endedAt,
+        attempt: input.attempt,
+        ...(out.error ? { error: out.error } : {}),
+      };
+    } catch (err) {
+      result = { name: child.name, state: 'failed', error: describeFailure(err), attempt: input.attempt };
+    }
+    children.push({ ...result, index });
+    if (result.state === 'failed') {
+      // A child running because the chain already failed does not ask again: the human already decided.
+      if (input.guided && status === 'success' && child.onFailure === 'guided') {
+        return { children, status, outputs, pausedAt: index };
+      }
+      status = 'failure';
+    }
+  }
+  return { children, status, outputs };
+}

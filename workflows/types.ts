@@ -1,0 +1,89 @@
+// Domain types shared by the client (src/), the workflows and the activities.
+// Everything here is plain data: it travels as workflow/activity input and must stay JSON-serialisable.
+
+/** How the worker reaches a target. */
+export type TransportKind = 'ssh' | 'local';
+
+/** One server, as captured in the plan when a rollout starts. Holds no secrets, only where to find them. */
+export interface TargetPlan {
+  name: string;
+  transport: TransportKind;
+  /** ssh: host name or address; unused for local. */
+  host: string;
+  port: number;
+  user: string;
+  tags: string[];
+  /** Directory the scripts run in (created if missing). The target's lock file lives here. */
+  workdir: string;
+  /** ssh: path of the private key file on the worker machine. */
+  privateKeyPath?: string;
+  /** ssh: name of an environment variable on the worker that holds the private key. */
+  privateKeyEnv?: string;
+  /** ssh: OpenSSH known_hosts file used to verify the host key. */
+  knownHostsPath?: string;
+  /** ssh: host-key checking; on unless explicitly turned off. */
+  strictHostKeyChecking: boolean;
+  variables: Record<string, string>;
+}
+
+/** When a step or child step runs, judged on the status so far. */
+export type RunCondition = 'success' | 'failure' | 'always';
+
+export interface ScriptAction {
+  name: string;
+  script: string;
+  timeoutSec: number;
+  runCondition: RunCondition;
+  /** Optional variable expression; the step runs only when it is also true. */
+  if?: string;
+  onFailure: 'guided' | 'fail';
+}
+
+/** Either a fixed count or a percentage of the step's targets (rounded up, at least 1). */
+export type Window = { count: number } | { percent: number };
+
+/**
+ * One entry of a deployable's process. A plain script step is a chain of one child step that runs on all its
+ * targets at once (window = maxParallelism or all); a rolling step is a chain of child steps in a sliding window.
+ */
+export interface ExecStepPlan {
+  type: 'script' | 'rolling';
+  name: string;
+  tags: string[];
+  /** undefined = all targets at once. */
+  window?: Window;
+  runCondition: RunCondition;
+  if?: string;
+  childSteps: ScriptAction[];
+}
+
+export interface ManualStepPlan {
+  type: 'manual';
+  name: string;
+  instructions: string;
+  /** Slack user ids, `@group` names or `cli:<name>` identities; empty = the deployable's approvers. */
+  approvers: string[];
+  timeoutSec?: number;
+  onTimeout: 'proceed' | 'abort';
+  runCondition: RunCondition;
+  if?: string;
+}
+
+export type StepPlan = ExecStepPlan | ManualStepPlan;
+
+/** Everything a rollout needs, captured when it starts: later config edits never reach a running rollout. */
+export interface RolloutPlan {
+  deployable: string;
+  release: string;
+  requestedBy: string;
+  /** Deployable variables merged with the variables given for this rollout (target variables live on targets). */
+  variables: Record<string, string>;
+  targets: TargetPlan[];
+  steps: StepPlan[];
+  /** A failure budget over the whole rollout; past it the rollout stops asking and fails. */
+  failureBudget?: Window;
+  /** Who may answer decisions: user ids, `@group` names (expanded when the rollout starts). Empty = anyone. */
+  approvers: string[];
+  /** Statically configured groups (name → members), merged with any the notifier can expand. */
+  groups: Record<string, string[]>;
+}
