@@ -60,7 +60,7 @@ export class LocalTransport implements Transport {
       req,
       (hooks) =>
         new Promise<RunHandle>((resolve, reject) => {
-          const child = spawn(this.shell, ['-c', command], {
+          const child = spawn(this.shell, ['--norc', '-c', command], {
             cwd: target.workdir,
             env,
             detached: true,
@@ -99,7 +99,7 @@ export class LocalTransport implements Transport {
 
   private runKill(workdir: string, runId: string, env: Record<string, string>): Promise<void> {
     return new Promise<void>((resolve) => {
-      const k = spawn(this.shell, ['-c', buildKillCommand(workdir, runId, this.killGraceMs)], {
+      const k = spawn(this.shell, ['--norc', '-c', buildKillCommand(workdir, runId, this.killGraceMs)], {
         env,
         stdio: 'ignore',
       });

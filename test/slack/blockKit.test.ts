@@ -76,7 +76,7 @@ const cases: Case[] = [
   ['button text not plain_text', { blocks: [actions([button('a', { text: mrkdwn('*Go*') })])] }, 'blocks[0].elements[0].text.type: must be plain_text'],
   ['button text over 75', { blocks: [actions([button('a', { text: plain(x(76)) })])] }, 'blocks[0].elements[0].text.text: longer than 75 (76)'],
   ['button value over 2000', { blocks: [actions([button('a', { value: x(2001) })])] }, 'blocks[0].elements[0].value: longer than 2000 (2001)'],
-  ['button url over 3000', { blocks: [actions([button('a', { url: `https://e.com/${x(3000)}` })])] }, 'blocks[0].elements[0].url: longer than 3000'],
+  ['button url over 3000', { blocks: [actions([button('a', { url: `https://e.com/${x(3000)}` })])] }, 'blocks[0].elements[0].url: longer than 3000 (3014)'],
   ['button style unknown', { blocks: [actions([button('a', { style: 'warning' })])] }, 'blocks[0].elements[0].style: must be primary or danger'],
   [
     'action_id over 255',

@@ -3,12 +3,19 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities';
 import { createRolloutWorker } from '../../src/temporal/worker';
 import { getSummary } from '../../src/temporal/client';
 import type { RolloutSummary } from '../../workflows/messages';
+
+// Worker state changes at INFO drown test output; warnings and errors still show.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // already installed in this process
+}
 
 let bundleCode: string | undefined;
 export function workflowBundle(): { code: string } {
