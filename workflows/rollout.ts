@@ -1,6 +1,7 @@
 // The rollout workflow: steps in sequence, each step's targets in a sliding window, failures handed to humans
 // as decisions, one stopping rule for every way a rollout stops. Deterministic orchestration only.
 import {
+  ApplicationFailure,
   CancellationScope,
   condition,
   executeChild,
@@ -23,6 +24,7 @@ import {
   targetsQuery,
   type ChildResult,
   type Decision,
+  type DecideInput,
   type DecisionChoice,
   type RolloutInput,
   type RolloutResult,
@@ -117,29 +119,52 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
     return { total: plan.targets.length, offset, targets: page.map((t) => targetDetail(t, 300)) };
   });
 
+  // Why a decision may be "not yet known": a worker that rebuilds this workflow from history (after a crash or a
+  // cache eviction) runs a new update's validator BEFORE it replays the event that created the decision. An id
+  // that could still appear (a number just past the last one issued) is therefore judged in the handler, after
+  // the rest of the activation has run; every other unknown id is refused at once.
+  const couldStillAppear = (decisionId: string): boolean => {
+    const m = /^d(\d+)$/.exec(decisionId);
+    const n = m ? Number(m[1]) : 0;
+    return n > decisionSeq && n <= decisionSeq + plan.targets.length + 1;
+  };
+  const judge = ({ decisionId, choice, by }: DecideInput): Decision => {
+    const d = decisions.get(decisionId);
+    if (!d) throw new Error(`no decision "${decisionId}" in rollout ${rolloutId}`);
+    if (d.answer) {
+      throw new Error(`decision ${decisionId} was already answered: ${d.answer.choice} by ${d.answer.by} at ${d.answer.at}`);
+    }
+    if (!d.choices.includes(choice)) throw new Error(`"${choice}" is not an answer to ${decisionId} (${d.choices.join(', ')})`);
+    const allowed = d.kind === 'manual' ? manualApprovers(d.step) : approvers;
+    if (!isAllowed(by, allowed)) throw new Error(`${by} is not allowed to answer ${decisionId}`);
+    return d;
+  };
+
   setHandler(
     decideUpdate,
-    ({ decisionId, choice, by }) => {
-      const d = decisions.get(decisionId);
-      if (!d) throw new Error(`no decision "${decisionId}" in rollout ${rolloutId}`);
-      // The validator already refused a second answer; this guards answers validated in the same activation.
-      if (d.answer) throw new Error(`decision ${decisionId} was already answered: ${d.answer.choice} by ${d.answer.by} at ${d.answer.at}`);
+    async (input) => {
+      if (!decisions.has(input.decisionId)) {
+        // Let the rest of this activation (the replayed event that creates the decision) run first.
+        await condition(() => decisions.has(input.decisionId), '1 second');
+      }
+      let d: Decision;
+      try {
+        d = judge(input);
+      } catch (e) {
+        throw ApplicationFailure.nonRetryable((e as Error).message, 'DecisionRefused');
+      }
+      const { choice, by } = input;
       d.answer = { choice, by, at: now() };
       answeredOrder.push(d.id);
-      return { decisionId, choice, by, at: d.answer.at };
+      // Stopping takes effect in this very activation, so no target can slip in before the stop is seen.
+      if (choice === 'fail') stop('failed', `${d.childStep ?? d.step} failed on ${d.target ?? '?'}: Fail chosen by ${by}`);
+      if (choice === 'abort') stop('aborted', `${d.step}: aborted by ${by}`);
+      return { decisionId: d.id, choice, by, at: d.answer.at };
     },
     {
-      validator: ({ decisionId, choice, by }) => {
-        const d = decisions.get(decisionId);
-        if (!d) throw new Error(`no decision "${decisionId}" in rollout ${rolloutId}`);
-        if (d.answer) {
-          throw new Error(
-            `decision ${decisionId} was already answered: ${d.answer.choice} by ${d.answer.by} at ${d.answer.at}`,
-          );
-        }
-        if (!d.choices.includes(choice)) throw new Error(`"${choice}" is not an answer to ${decisionId} (${d.choices.join(', ')})`);
-        const allowed = d.kind === 'manual' ? manualApprovers(d.step) : approvers;
-        if (!isAllowed(by, allowed)) throw new Error(`${by} is not allowed to answer ${decisionId}`);
+      validator: (input) => {
+        if (!decisions.has(input.decisionId) && couldStillAppear(input.decisionId)) return;
+        judge(input);
       },
     },
   );

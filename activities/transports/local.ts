@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import {
   abortedBeforeStart,
   buildKillCommand,
@@ -37,8 +38,9 @@ export class LocalTransport implements Transport {
   }
 
   async run(req: ScriptRequest): Promise<ScriptResult> {
-    const { target } = req;
     if (req.signal?.aborted) return abortedBeforeStart();
+    const workdir = req.target.workdir.replace(/^~(?=$|\/)/, homedir());
+    const target = { ...req.target, workdir };
     try {
       await mkdir(target.workdir, { recursive: true });
     } catch (err) {
@@ -57,7 +59,7 @@ export class LocalTransport implements Transport {
     }
 
     return superviseRun(
-      req,
+      { ...req, target },
       (hooks) =>
         new Promise<RunHandle>((resolve, reject) => {
           const child = spawn(this.shell, ['--norc', '-c', command], {

@@ -1,21 +1,20 @@
 // The shell command that wraps a user script on a target, shared by the SSH and the local transport.
 //
-// The command is given to a POSIX shell (the SSH user's login shell, or `bash -c` locally) and the script text is
-// written to the command's stdin, verbatim (any characters, any size). On the target the wrapper:
+// The command is given to a POSIX shell (the SSH user's login shell, or `bash -c` locally); the env exports and the
+// script text (verbatim: any characters, any size) are written to the command's stdin. On the target the wrapper:
 //   1. creates and enters the workdir;
 //   2. starts a bash in a new session (`setsid`), so the wrapper, the lock holder, the script and everything the
 //      script starts share one process group, and records that group id in `.rollout-<runId>.pgid`;
 //   3. gives up at once if the run was cancelled before it started (`.rollout-<runId>.cancel`, see buildKillCommand);
-//   4. saves stdin to `.rollout-<runId>.sh`;
+//   4. saves the script to `.rollout-<runId>.sh` and sources the env exports (their file is removed at once);
 //   5. takes an exclusive `flock` on `<workdir>/.rollout.lock`, WAITING for any other run on the target (this is
 //      what stops a retry after a worker crash from overlapping a still-running original);
-//   6. exports the env vars and the `set_output` function, then runs `bash .rollout-<runId>.sh` with stdin from
-//      /dev/null and without the lock descriptor (a daemon started by the script does not keep the target locked);
+//   6. runs `bash .rollout-<runId>.sh` (with the env and an exported `set_output` function), stdin from /dev/null
+//      and without the lock descriptor (a daemon started by the script does not keep the target locked);
 //   7. removes its files and exits with the script's exit code.
 // A timeout or abort runs buildKillCommand(), which sends SIGTERM to the whole group, then SIGKILL after a grace.
 //
-// Environment values travel on the command line, so together they are bounded by the OS argument limit
-// (128 KiB for one argument on Linux); the script itself has no size limit.
+// Env values never appear on a command line (visible to every user through `ps`).
 
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
@@ -28,6 +27,13 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Quotes a path for the shell, keeping a leading `~/` (or a lone `~`) as the login user's home directory. */
+export function shellPath(path: string): string {
+  if (path === '~') return '"$HOME"';
+  if (path.startsWith('~/')) return `"$HOME"/${shellQuote(path.slice(2))}`;
+  return shellQuote(path);
+}
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A fresh run id: names the run's files in the workdir (`.rollout-<runId>.*`). */
@@ -37,9 +43,11 @@ export function newRunId(): string {
 
 export const LOCK_FILE = '.rollout.lock';
 
-export function runFiles(runId: string): { script: string; pgid: string; cancel: string } {
+export function runFiles(runId: string): { input: string; env: string; script: string; pgid: string; cancel: string } {
   if (!/^[A-Za-z0-9_-]+$/.test(runId)) throw new Error(`invalid run id: ${runId}`);
   return {
+    input: `.rollout-${runId}.in`,
+    env: `.rollout-${runId}.env`,
     script: `.rollout-${runId}.sh`,
     pgid: `.rollout-${runId}.pgid`,
     cancel: `.rollout-${runId}.cancel`,
@@ -56,9 +64,9 @@ export interface RemoteCommandInput {
 }
 
 export interface RemoteCommand {
-  /** Give this to a POSIX shell (ssh exec, or `bash -c`). */
+  /** Give this to a POSIX shell (ssh exec, or `bash -c`). Holds no env values (they would show in `ps`). */
   command: string;
-  /** Write this (the script text, verbatim) to the command's stdin, then close stdin. */
+  /** Write this to the command's stdin, then close stdin: the env exports, then the script text verbatim. */
   stdin: string;
 }
 
@@ -67,31 +75,41 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
   const { workdir, env, runId, script } = input;
   if (workdir === '') throw new Error('workdir must not be empty');
   const files = runFiles(runId);
-  const exports: string[] = [];
+  let exports = '';
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
-    exports.push(`export ${name}=${shellQuote(value)}`);
+    exports += `export ${name}=${shellQuote(value)}\n`;
   }
-  // Runs inside the new session; $$ is the process-group id. Lines are joined with newlines (not `;`) so that the
-  // function definition and exports stay readable in `ps` and error messages.
+  const envBytes = Buffer.byteLength(exports, 'utf8');
+  // Runs inside the new session; $$ is the process-group id. stdin = <envBytes bytes of exports><script>; the
+  // exports are sourced (and their file removed) before waiting for the lock, so env values (maybe secrets) are
+  // neither on the command line nor on disk while the run waits. Run files are private (umask 077).
   const inner = [
+    'um=$(umask); umask 077',
     `echo $$ > ${files.pgid} || exit 1`,
     `if [ -e ${files.cancel} ]; then rm -f ${files.cancel} ${files.pgid}; exit ${CANCELLED_EXIT_CODE}; fi`,
-    `cat > ${files.script} || { rm -f ${files.pgid}; exit 1; }`,
-    `exec 9>>${LOCK_FILE} || exit 1`,
-    `flock 9 || exit 1`,
-    ...exports,
+    `cleanup() { rm -f ${files.input} ${files.env} ${files.script} ${files.pgid}; }`,
+    `cat > ${files.input} || { cleanup; exit 1; }`,
+    `head -c ${envBytes} ${files.input} > ${files.env} && tail -c +${envBytes + 1} ${files.input} > ${files.script} || { cleanup; exit 1; }`,
+    `rm -f ${files.input}`,
+    `. ./${files.env}`,
+    `rm -f ${files.env}`,
     SET_OUTPUT_SHELL_FUNCTION,
     'export -f set_output',
+    `exec 9>>${LOCK_FILE} || { cleanup; exit 1; }`,
+    'flock 9 || { cleanup; exit 1; }',
+    'umask "$um"',
     `bash ${files.script} </dev/null 9>&-`,
     'rc=$?',
-    `rm -f ${files.script} ${files.pgid}`,
+    'cleanup',
     'exit $rc',
   ].join('\n');
+  // `--norc`: bash sources ~/.bashrc when its stdin is a socket (as with Node's stdio pipes) and SHLVL < 2,
+  // taking it for an rsh/ssh session; the wrapper and the script must not depend on an interactive setup.
   const command =
-    `mkdir -p -- ${shellQuote(workdir)} && cd -- ${shellQuote(workdir)} && ` +
-    `exec setsid -w bash -c ${shellQuote(inner)} rollout-run`;
-  return { command, stdin: script };
+    `mkdir -p -- ${shellPath(workdir)} && cd -- ${shellPath(workdir)} && ` +
+    `exec setsid -w bash --norc -c ${shellQuote(inner)} rollout-run`;
+  return { command, stdin: exports + script };
 }
 
 /**
@@ -103,19 +121,22 @@ export function buildKillCommand(workdir: string, runId: string, graceMs = 2000)
   const files = runFiles(runId);
   const steps = Math.max(1, Math.ceil(graceMs / 100));
   const script = [
-    `cd -- ${shellQuote(workdir)} 2>/dev/null || exit 0`,
+    `cd -- ${shellPath(workdir)} 2>/dev/null || exit 0`,
     `: > ${files.cancel}`,
     `pg=$(cat ${files.pgid} 2>/dev/null)`,
     'case "$pg" in ""|*[!0-9]*) exit 0;; esac',
     `rm -f ${files.cancel}`,
+    // Zombies count as gone (they may wait a while for an init that reaps slowly).
+    'alive() { if command -v ps >/dev/null 2>&1; then ps -e -o pgid= -o stat= 2>/dev/null | ' +
+      `awk -v g="$pg" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'; else kill -0 -- "-$pg" 2>/dev/null; fi; }`,
     'kill -TERM -- "-$pg" 2>/dev/null || exit 0',
     'i=0',
-    `while [ $i -lt ${steps} ] && kill -0 -- "-$pg" 2>/dev/null; do sleep 0.1; i=$((i+1)); done`,
+    `while [ $i -lt ${steps} ] && alive; do sleep 0.1; i=$((i+1)); done`,
     'kill -KILL -- "-$pg" 2>/dev/null',
-    `rm -f ${files.script} ${files.pgid}`,
+    `rm -f ${files.input} ${files.env} ${files.script} ${files.pgid}`,
     'exit 0',
   ].join('\n');
-  return `bash -c ${shellQuote(script)}`;
+  return `bash --norc -c ${shellQuote(script)}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -68,7 +68,10 @@ async function deliver<T>(client: Client, timeoutMs: number, send: () => Promise
     if (e.code === 4 || e.code === 1 || /deadline|timed? ?out/i.test(e.message)) {
       return {
         outcome: 'undelivered',
-        reason: `not delivered within ${Math.round(timeoutMs / 1000)}s (is a worker running?); nothing was changed, try again`,
+        reason:
+          `not confirmed within ${Math.round(timeoutMs / 1000)}s (is a worker running?). ` +
+          'Nothing has changed yet; the answer may still take effect when a worker picks it up. ' +
+          'Sending the same answer again is safe.',
       };
     }
     if (/not found/i.test(e.message)) return { outcome: 'rejected', reason: `no such rollout: ${e.message}` };
@@ -88,7 +91,12 @@ export async function decide(
   timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
 ): Promise<Delivery<DecideResult>> {
   return deliver(client, timeoutMs, () =>
-    rolloutHandle(client, rolloutId).executeUpdate(decideUpdate, { args: [{ decisionId, choice, by }] }),
+    // A stable update id: the same answer sent again (a retry after "not confirmed") is the same update, so
+    // Temporal returns the first one's result instead of running it twice.
+    rolloutHandle(client, rolloutId).executeUpdate(decideUpdate, {
+      args: [{ decisionId, choice, by }],
+      updateId: `decide/${decisionId}/${choice}/${by}`,
+    }),
   );
 }
 

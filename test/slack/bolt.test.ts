@@ -140,7 +140,8 @@ describe('a real Bolt app behind its HTTP receiver', () => {
   });
 
   describe('refuses unauthentic requests with 401 and never runs the handler', () => {
-    const noHandlerRan = async (responseId: string) => {
+    const noHandlerRan = async (responseId: string, reason: RegExp) => {
+      expect(logger.lines.filter((l) => l.startsWith('warn')).at(-1)).toMatch(reason);
       await sleep(150);
       expect(seen.commands).toEqual([]);
       expect(standin.calls.filter((c) => c.responseId === responseId)).toEqual([]);
@@ -150,7 +151,7 @@ describe('a real Bolt app behind its HTTP receiver', () => {
       const url = standin.responseUrlFor('cmd-forged', { channel: 'C1', user: 'U1' });
       const res = await postSigned(eventsUrl, command(url), FORM_CONTENT_TYPE, 'not-the-secret');
       expect(res.status).toBe(401);
-      await noHandlerRan('cmd-forged');
+      await noHandlerRan('cmd-forged', /signature mismatch/);
     });
 
     it('a body changed after signing', async () => {
@@ -162,7 +163,7 @@ describe('a real Bolt app behind its HTTP receiver', () => {
         body: command(url).replace('prod', 'staging'),
       });
       expect(res.status).toBe(401);
-      await noHandlerRan('cmd-tampered');
+      await noHandlerRan('cmd-tampered', /signature mismatch/);
     });
 
     it('a timestamp older than 5 minutes, even when correctly signed', async () => {
@@ -170,14 +171,14 @@ describe('a real Bolt app behind its HTTP receiver', () => {
       const stale = Math.floor(Date.now() / 1000) - 5 * 60 - 5;
       const res = await postSigned(eventsUrl, command(url), FORM_CONTENT_TYPE, SECRET, { timestampSec: stale });
       expect(res.status).toBe(401);
-      await noHandlerRan('cmd-stale');
+      await noHandlerRan('cmd-stale', /stale/);
     });
 
     it('a request without signature headers', async () => {
       const url = standin.responseUrlFor('cmd-unsigned', { channel: 'C1', user: 'U1' });
       const res = await fetch(eventsUrl, { method: 'POST', headers: { 'content-type': FORM_CONTENT_TYPE }, body: command(url) });
       expect(res.status).toBe(401);
-      await noHandlerRan('cmd-unsigned');
+      await noHandlerRan('cmd-unsigned', /Failed to verify authenticity/);
     });
   });
 });

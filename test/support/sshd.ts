@@ -144,6 +144,21 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdFixture> {
   const servers: SshdServer[] = [];
   const procs: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
+    // Stopping a listener does not end its live sessions: end them first (they are its direct children).
+    for (const p of procs) {
+      if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) continue;
+      const children = await execFileP('ps', ['-o', 'pid=', '--ppid', String(p.pid)]).then(
+        (r) => r.stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0),
+        () => [] as number[],
+      );
+      for (const pid of children) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
     await Promise.all(
       procs.map(
         (p) =>

@@ -1,0 +1,47 @@
+// The ephemeral answer to `/rollout help` (and to a command the bot did not understand).
+import { BLOCK_HELP, nthBlockId } from './ids';
+import { escapeMrkdwn, fallback, mrkdwnSection, name, packLines, plural, type SlackMessage } from './text';
+
+/** The release rule, as the command parser enforces it. */
+export const RELEASE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+
+const USAGE: ReadonlyArray<readonly [string, string]> = [
+  ['/rollout <deployable> <release>', 'start a rolling deployment'],
+  ['/rollout status [id|deployable]', 'show a rollout (the latest of a deployable), or all running ones'],
+  ['/rollout list', 'list the running rollouts'],
+  ['/rollout cancel <id>', 'cancel a running rollout'],
+  ['/rollout help', 'show this help'],
+];
+
+/** Names listed per line of the deployables list; long lists are packed and cut with `+N more`. */
+const DEPLOYABLES_PER_LINE = 10;
+
+export function help(deployables: readonly string[]): SlackMessage {
+  const usage = [
+    '*Usage*',
+    ...USAGE.map(([cmd, what]) => `\`${escapeMrkdwn(cmd)}\` — ${escapeMrkdwn(what)}`),
+    '',
+    '*Release:* starts with a letter or digit, then letters, digits and `. _ - +`, at most 128 characters ' +
+      '(e.g. `v2`, `2.3.1`, `v2.1+build.7`).',
+  ].join('\n');
+
+  const sorted = [...new Set(deployables)].sort((a, b) => a.localeCompare(b));
+  const lines: string[] = [];
+  if (sorted.length === 0) {
+    lines.push('*You may not roll out any deployable.* Ask an admin to add you to a deployable’s approvers.');
+  } else {
+    lines.push(`*You may roll out* (${plural(sorted.length, 'deployable')}):`);
+    for (let i = 0; i < sorted.length; i += DEPLOYABLES_PER_LINE) {
+      lines.push(sorted.slice(i, i + DEPLOYABLES_PER_LINE).map((d) => `\`${name(d, 80)}\``).join(', '));
+    }
+  }
+  const first = sorted[0];
+  const example = first !== undefined ? `\`/rollout ${name(first, 80)} v2\`` : '`/rollout web-farm v2`';
+  return {
+    text: fallback(`Usage: /rollout &lt;deployable&gt; &lt;release&gt; (e.g. ${example.replace(/`/g, '')}), status, list, cancel, help`),
+    blocks: [
+      mrkdwnSection(`${usage}\nExample: ${example}`, BLOCK_HELP),
+      ...packLines(lines, `${BLOCK_HELP}.deployables`, 3, (dropped) => `_+${sorted.length - (lines.length - 1 - dropped) * DEPLOYABLES_PER_LINE} more_`, nthBlockId),
+    ],
+  };
+}

@@ -1,0 +1,111 @@
+// Every action_id and block_id the bot's messages use, and the value carried by decision buttons.
+// The interaction handlers match on these constants; never inline the strings elsewhere.
+import type { DecisionChoice } from '../../../workflows/messages';
+
+// ---- action ids -------------------------------------------------------------------------------------------
+export const ACTION_DECIDE_FAIL = 'rollout.decide.fail';
+export const ACTION_DECIDE_RETRY = 'rollout.decide.retry';
+export const ACTION_DECIDE_IGNORE = 'rollout.decide.ignore';
+export const ACTION_DECIDE_EXCLUDE = 'rollout.decide.exclude';
+export const ACTION_MANUAL_PROCEED = 'rollout.manual.proceed';
+export const ACTION_MANUAL_ABORT = 'rollout.manual.abort';
+/** Cancel a running rollout (button value: the rollout id, see encodeRolloutValue). */
+export const ACTION_CANCEL = 'rollout.cancel';
+/** Withdraw a request the user made (button value: the rollout id, see encodeRolloutValue). */
+export const ACTION_WITHDRAW = 'rollout.withdraw';
+
+/** The action id of the button for each decision choice. */
+export const ACTION_FOR_CHOICE: Readonly<Record<DecisionChoice, string>> = {
+  fail: ACTION_DECIDE_FAIL,
+  retry: ACTION_DECIDE_RETRY,
+  ignore: ACTION_DECIDE_IGNORE,
+  exclude: ACTION_DECIDE_EXCLUDE,
+  proceed: ACTION_MANUAL_PROCEED,
+  abort: ACTION_MANUAL_ABORT,
+};
+
+/** Every action id a decision button can carry (for `app.action(...)` registration). */
+export const DECISION_ACTION_IDS = Object.values(ACTION_FOR_CHOICE);
+
+// ---- block ids --------------------------------------------------------------------------------------------
+export const BLOCK_ROOT_HEADER = 'rollout.root.header';
+export const BLOCK_ROOT_STATUS = 'rollout.root.status';
+export const BLOCK_ROOT_STEPS = 'rollout.root.steps';
+export const BLOCK_ROOT_IN_FLIGHT = 'rollout.root.in_flight';
+export const BLOCK_ROOT_FOOTER = 'rollout.root.footer';
+export const BLOCK_DECISION_FACTS = 'rollout.decision.facts';
+export const BLOCK_DECISION_TAIL = 'rollout.decision.tail';
+export const BLOCK_DECISION_INSTRUCTIONS = 'rollout.decision.instructions';
+export const BLOCK_DECISION_ACTIONS = 'rollout.decision.actions';
+export const BLOCK_DECISION_OUTCOME = 'rollout.decision.outcome';
+export const BLOCK_THREAD_EVENT = 'rollout.thread.event';
+export const BLOCK_STATUS_REPLY = 'rollout.thread.status';
+export const BLOCK_EPHEMERAL = 'rollout.ephemeral';
+export const BLOCK_HELP = 'rollout.help';
+
+/**
+ * Block ids for a message made of several sections of the same kind: `prefix`, `prefix.2`, `prefix.3`...
+ * (unique within a message, ≤ 255 as long as the prefix is one of the constants above).
+ */
+export function nthBlockId(prefix: string, index: number): string {
+  return index === 0 ? prefix : `${prefix}.${index + 1}`;
+}
+
+// ---- button values ----------------------------------------------------------------------------------------
+export const BUTTON_VALUE_MAX = 2000;
+
+export interface DecisionButtonValue {
+  rolloutId: string;
+  decisionId: string;
+  choice: DecisionChoice;
+}
+
+const CHOICES: ReadonlySet<string> = new Set<DecisionChoice>(['fail', 'retry', 'ignore', 'exclude', 'proceed', 'abort']);
+
+/**
+ * Compact JSON (`{"r":…,"d":…,"c":…}`) so ids may hold any character. Throws a RangeError when the ids are so
+ * long the value would pass Slack's 2,000 limit (Temporal workflow ids are at most 1,000 by default, so a real
+ * rollout never gets there): the result is always ≤ 2,000 characters.
+ */
+export function encodeButtonValue(v: DecisionButtonValue): string {
+  if (!v.rolloutId || !v.decisionId || !CHOICES.has(v.choice)) {
+    throw new RangeError('encodeButtonValue: rolloutId and decisionId must be non-empty and choice known');
+  }
+  const s = JSON.stringify({ r: v.rolloutId, d: v.decisionId, c: v.choice });
+  if (s.length > BUTTON_VALUE_MAX) {
+    throw new RangeError(`encodeButtonValue: value longer than ${BUTTON_VALUE_MAX} (${s.length})`);
+  }
+  return s;
+}
+
+/** The inverse of encodeButtonValue; undefined for anything that is not exactly such a value. */
+export function decodeButtonValue(value: unknown): DecisionButtonValue | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > BUTTON_VALUE_MAX) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const o = parsed as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length !== 3) return undefined;
+  const { r, d, c } = o;
+  if (typeof r !== 'string' || r.length === 0) return undefined;
+  if (typeof d !== 'string' || d.length === 0) return undefined;
+  if (typeof c !== 'string' || !CHOICES.has(c)) return undefined;
+  return { rolloutId: r, decisionId: d, choice: c as DecisionChoice };
+}
+
+/** Value of the Cancel / Withdraw buttons: the rollout id itself (throws past 2,000 characters). */
+export function encodeRolloutValue(rolloutId: string): string {
+  if (!rolloutId || rolloutId.length > BUTTON_VALUE_MAX) {
+    throw new RangeError(`encodeRolloutValue: rollout id must be 1..${BUTTON_VALUE_MAX} characters`);
+  }
+  return rolloutId;
+}
+
+export function decodeRolloutValue(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= BUTTON_VALUE_MAX ? value : undefined;
+}

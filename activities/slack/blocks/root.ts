@@ -1,0 +1,66 @@
+// The one root message per rollout: posted when it starts, updated as the summary changes.
+import type { RolloutSummary } from '../../../workflows/messages';
+import {
+  ACTION_CANCEL,
+  BLOCK_ROOT_FOOTER,
+  BLOCK_ROOT_HEADER,
+  BLOCK_ROOT_IN_FLIGHT,
+  BLOCK_ROOT_STATUS,
+  BLOCK_ROOT_STEPS,
+  encodeRolloutValue,
+  nthBlockId,
+} from './ids';
+import { footerTexts, inFlightLines, progressLine, statusLabel, statusLines, stepSections, title } from './summary';
+import { button, clip, contextBlock, escapeMrkdwn, fallback, LIMITS, mrkdwnSection, packLines, type Block, type SlackMessage } from './text';
+
+export interface RootMessageOptions {
+  /** Base URL of the Temporal UI (e.g. `http://localhost:8233`); adds a link to the workflow. */
+  temporalUiUrl?: string;
+  /** The time elapsed time is counted to while the rollout runs. */
+  now: Date;
+  /** Adds a Cancel button (with a confirmation) while the rollout runs. Off by default. */
+  showCancel?: boolean;
+}
+
+export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): SlackMessage {
+  const s = summary;
+  const blocks: Block[] = [
+    {
+      type: 'header',
+      block_id: BLOCK_ROOT_HEADER,
+      text: { type: 'plain_text', text: clip(title(s), LIMITS.headerText) },
+    },
+    mrkdwnSection(statusLines(s, opts.now).join('\n'), BLOCK_ROOT_STATUS),
+    ...stepSections(s, BLOCK_ROOT_STEPS, 2),
+  ];
+  const flying = inFlightLines(s);
+  if (flying.length > 0) {
+    blocks.push(...packLines(flying, BLOCK_ROOT_IN_FLIGHT, 1, (n) => `_+${n} more steps with targets in flight_`, nthBlockId));
+  }
+  blocks.push(contextBlock(footerTexts(s, opts.temporalUiUrl), BLOCK_ROOT_FOOTER));
+  if (opts.showCancel && s.status === 'running' && !s.stopReason) {
+    blocks.push({
+      type: 'actions',
+      block_id: `${BLOCK_ROOT_FOOTER}.actions`,
+      elements: [
+        button({
+          text: 'Cancel rollout',
+          actionId: ACTION_CANCEL,
+          value: encodeRolloutValue(s.rolloutId),
+          style: 'danger',
+          confirm: {
+            title: 'Cancel the rollout?',
+            text: `${clip(title(s), 120)}: no new targets or steps start; targets in flight finish what they are doing. Nothing already done is undone.`,
+            confirm: 'Cancel rollout',
+            deny: 'Keep going',
+          },
+        }),
+      ],
+    });
+  }
+  const plainProgress = progressLine(s).replace(/^[▰▱]+ /, '').replace(/\*/g, '');
+  return {
+    text: fallback(`${escapeMrkdwn(title(s))}: ${statusLabel(s).toLowerCase()}, ${plainProgress}`),
+    blocks,
+  };
+}

@@ -1,0 +1,171 @@
+// `rollout start <deployable> <release> [--var K=V ...] [--as who] [--wait]`: validates the request against the
+// config, starts the rollout and prints its id (stdout: the id alone, so scripts can capture it). With --wait it
+// follows progress on stderr until the rollout ends: exit 0 if it succeeded, 1 otherwise.
+import type { Client } from '@temporalio/client';
+import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
+import { RequestError, buildPlan } from '../../config/plan';
+import type { Config } from '../../config/load';
+import { newRolloutId, rolloutHandle, startRollout } from '../../temporal/client';
+import {
+  configFileOf,
+  connectWith,
+  defaultActor,
+  EXIT,
+  err,
+  loadConfigOrReport,
+  out,
+  temporalSettings,
+  type CliContext,
+} from '../context';
+import { decisionLine, progressLine } from '../format';
+import { fetchSummary } from '../rolloutState';
+
+export interface StartCommandOptions {
+  var?: string[];
+  as?: string;
+  wait?: boolean;
+  config?: string;
+  /** How often --wait polls (default 1000 ms). */
+  pollMs?: number;
+}
+
+/** `K=V` strings → a record; undefined (after printing why) when one is malformed. */
+function parseVars(ctx: CliContext, pairs: string[]): Record<string, string> | undefined {
+  const vars: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      err(ctx, `rollout: --var expects NAME=VALUE, got ${JSON.stringify(pair)}`);
+      return undefined;
+    }
+    vars[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return vars;
+}
+
+/**
+ * The deployable's `starters` (empty = anyone), expanded through the config's static groups. `@group` entries the
+ * config does not define (Slack user groups) cannot be resolved here and grant nothing.
+ */
+function checkStarter(config: Config, deployable: string, who: string): string | undefined {
+  const starters = config.raw.deployables[deployable]?.starters ?? [];
+  if (starters.length === 0) return undefined;
+  const allowed = new Set<string>();
+  for (const s of starters) {
+    if (s.startsWith('@')) for (const m of config.raw.groups[s.slice(1)] ?? []) allowed.add(m);
+    else allowed.add(s);
+  }
+  if (allowed.has(who)) return undefined;
+  return `${who} may not start ${deployable} (starters: ${starters.join(', ')}); use --as with an allowed identity`;
+}
+
+export async function startCommand(ctx: CliContext, deployable: string, release: string, opts: StartCommandOptions): Promise<number> {
+  const file = configFileOf(ctx, opts.config);
+  if (!file) {
+    err(ctx, 'rollout start: no config file: pass --config <file> or set ROLLOUT_CONFIG');
+    return EXIT.USAGE;
+  }
+  const config = loadConfigOrReport(ctx, file);
+  if (!config) return EXIT.USAGE;
+  const variables = parseVars(ctx, opts.var ?? []);
+  if (!variables) return EXIT.USAGE;
+  const requestedBy = opts.as ?? defaultActor();
+
+  let plan;
+  try {
+    plan = buildPlan(config, { deployable, release, requestedBy, variables });
+  } catch (e) {
+    if (!(e instanceof RequestError)) throw e;
+    err(ctx, `rollout start: not started, the request is invalid:`);
+    for (const p of e.problems) err(ctx, p);
+    return EXIT.USAGE;
+  }
+  const denied = checkStarter(config, deployable, requestedBy);
+  if (denied) {
+    err(ctx, `rollout start: not started: ${denied}`);
+    return EXIT.USAGE;
+  }
+
+  const settings = temporalSettings(ctx.env, config.raw.temporal);
+  const conn = await connectWith(ctx, settings);
+  try {
+    const rolloutId = newRolloutId(plan);
+    await startRollout(conn.client, settings.taskQueue, plan, rolloutId);
+    out(ctx, rolloutId);
+    err(
+      ctx,
+      `rollout: started ${deployable} ${release} on ${plan.targets.length} target${plan.targets.length === 1 ? '' : 's'} ` +
+        `as ${requestedBy} (task queue ${settings.taskQueue}, temporal ${conn.address})`,
+    );
+    if (!opts.wait) {
+      err(ctx, `rollout: follow it with: rollout status ${rolloutId}`);
+      return EXIT.OK;
+    }
+    return await follow(ctx, conn.client, rolloutId, opts.pollMs ?? 1000);
+  } finally {
+    await conn.close();
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** Prints progress (on change) and new pending decisions until the rollout ends. */
+async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs: number): Promise<number> {
+  type Outcome = { ok: true; result: RolloutResult } | { ok: false; error: Error };
+  let outcome: Outcome | undefined;
+  const ended = rolloutHandle(client, rolloutId)
+    .result()
+    .then(
+      (result) => (outcome = { ok: true, result }),
+      (error: Error) => (outcome = { ok: false, error }),
+    );
+  let lastLine = '';
+  const announced = new Set<string>();
+  let warnedNoWorker = false;
+  const show = (s: RolloutSummary) => {
+    const line = progressLine(s);
+    if (line !== lastLine) err(ctx, `rollout: ${line}`);
+    lastLine = line;
+    for (const d of s.pendingDecisions) {
+      if (announced.has(d.id)) continue;
+      announced.add(d.id);
+      err(ctx, `rollout: decision needed: ${decisionLine(d)}`);
+      if (d.tail) err(ctx, d.tail.replace(/\s+$/, '').split('\n').slice(-5).map((l) => `  | ${l}`).join('\n'));
+      err(ctx, `rollout:   answer with: rollout decide ${rolloutId} ${d.id} <${d.choices.join('|')}>`);
+    }
+  };
+
+  while (!outcome) {
+    if (ctx.signal?.aborted) {
+      err(ctx, `rollout: stopped waiting; the rollout goes on. Follow it with: rollout status ${rolloutId}`);
+      return 130;
+    }
+    const r = await fetchSummary(client, rolloutId, 5000).catch(() => undefined);
+    if (r?.kind === 'summary') show(r.summary);
+    else if (r?.kind === 'unavailable' && !warnedNoWorker && !outcome) {
+      warnedNoWorker = true;
+      err(ctx, `rollout: no progress yet: ${r.reason}`);
+    }
+    if (outcome) break;
+    await Promise.race([sleep(pollMs, ctx.signal), ended]);
+  }
+
+  const final = outcome as Outcome;
+  if (!final.ok) {
+    err(ctx, `rollout: ${rolloutId} ended without a result: ${final.error.message}`);
+    return EXIT.FAILED;
+  }
+  const { summary } = final.result;
+  show(summary);
+  err(ctx, `rollout: ${rolloutId} ${summary.status}${summary.stopReason ? `: ${summary.stopReason}` : ''}`);
+  return summary.status === 'succeeded' ? EXIT.OK : EXIT.FAILED;
+}

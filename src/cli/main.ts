@@ -1,0 +1,159 @@
+// The `rollout` command line. Only wiring: each command's logic is in ./commands/, taking an injected context.
+// Exit codes: 0 ok, 1 failed/rejected, 2 bad usage or request (nothing started or changed), 3 not delivered.
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { EnvError, loadEnv, type Env } from '../env';
+import { cancelCommand } from './commands/cancel';
+import { DECISION_CHOICES, decideCommand } from './commands/decide';
+import { serverCommand, type ServerAction } from './commands/server';
+import { startCommand } from './commands/start';
+import { statusCommand } from './commands/status';
+import { validateCommand } from './commands/validate';
+import { workerCommand } from './commands/worker';
+import { EXIT, type CliContext } from './context';
+import type { DecisionChoice } from '../../workflows/messages';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return n;
+}
+
+const configOption = () => new Option('-c, --config <file>', 'config file (default: $ROLLOUT_CONFIG)');
+const asOption = () => new Option('--as <who>', 'act as this identity (default: cli:<your user name>)');
+const timeoutOption = () => new Option('--timeout <seconds>', 'how long to keep trying to deliver (default 15)').argParser(seconds);
+
+export function buildProgram(ctx: CliContext, setExit: (code: number) => void, markLongRunning: () => void): Command {
+  const program = new Command('rollout')
+    .description('Rolling deployments as durable Temporal workflows')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    });
+
+  program
+    .command('validate')
+    .description('check a config file')
+    .argument('<config>', 'config file (YAML or JSON)')
+    .action(async (file: string) => setExit(await validateCommand(ctx, file)));
+
+  program
+    .command('worker')
+    .description('run a worker on the task queue until SIGINT/SIGTERM')
+    .addOption(configOption())
+    .action(async (opts: { config?: string }) => {
+      markLongRunning();
+      setExit(await workerCommand(ctx, opts));
+    });
+
+  program
+    .command('start')
+    .description('start a rollout and print its id')
+    .argument('<deployable>')
+    .argument('<release>')
+    .option('--var <K=V>', 'set a variable the deployable declares (repeatable)', collect, [] as string[])
+    .addOption(asOption())
+    .option('--wait', 'follow progress until the rollout ends (exit 0 only if it succeeded)')
+    .addOption(configOption())
+    .action(async (deployable: string, release: string, opts: { var: string[]; as?: string; wait?: boolean; config?: string }) => {
+      if (opts.wait) markLongRunning();
+      setExit(await startCommand(ctx, deployable, release, opts));
+    });
+
+  program
+    .command('status')
+    .description("show a rollout's progress, or one target's detail")
+    .argument('<rolloutId>')
+    .option('--target <name>', "one target's detail")
+    .option('--json', 'machine-readable output')
+    .addOption(configOption())
+    .action(async (id: string, opts: { target?: string; json?: boolean; config?: string }) => setExit(await statusCommand(ctx, id, opts)));
+
+  program
+    .command('cancel')
+    .description('cancel a rollout')
+    .argument('<rolloutId>')
+    .addOption(asOption())
+    .option('--reason <text>', 'why (shown in the rollout)')
+    .addOption(timeoutOption())
+    .addOption(configOption())
+    .action(async (id: string, opts: { as?: string; reason?: string; timeout?: number; config?: string }) =>
+      setExit(await cancelCommand(ctx, id, opts)),
+    );
+
+  program
+    .command('decide')
+    .description('answer a pending decision')
+    .argument('<rolloutId>')
+    .argument('<decisionId>')
+    .addArgument(new Argument('<choice>', 'the answer').choices(DECISION_CHOICES))
+    .addOption(asOption())
+    .addOption(timeoutOption())
+    .addOption(configOption())
+    .action(async (id: string, decisionId: string, choice: string, opts: { as?: string; timeout?: number; config?: string }) => {
+      setExit(await decideCommand(ctx, id, decisionId, choice as DecisionChoice, opts));
+    });
+
+  program
+    .command('server')
+    .description('manage the embedded Temporal dev server (in $ROLLOUT_STATE_DIR)')
+    .addArgument(new Argument('<action>').choices(['start', 'stop', 'status']))
+    .action(async (action: string) => {
+      setExit(await serverCommand(ctx, action as ServerAction));
+    });
+
+  return program;
+}
+
+export async function runCli(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: Env; signal?: AbortSignal }, markLongRunning: () => void = () => undefined): Promise<number> {
+  let code: number = EXIT.OK;
+  const ctx: CliContext = { env: io.env, stdout: io.stdout, stderr: io.stderr, ...(io.signal ? { signal: io.signal } : {}) };
+  const program = buildProgram(ctx, (c) => (code = c), markLongRunning);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander has already printed the problem (or the help).
+      return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    io.stderr.write(`rollout: ${(e as Error).message ?? String(e)}\n`);
+    if (process.env.ROLLOUT_DEBUG && (e as Error).stack) io.stderr.write(`${(e as Error).stack}\n`);
+    return EXIT.FAILED;
+  }
+}
+
+async function main(): Promise<void> {
+  let env: Env;
+  try {
+    env = loadEnv(process.env);
+  } catch (e) {
+    if (!(e instanceof EnvError)) throw e;
+    process.stderr.write(`rollout: ${e.message}\n`);
+    process.exit(EXIT.USAGE);
+  }
+  // SIGINT/SIGTERM: long-running commands (worker, start --wait) stop gracefully; a second signal, or a signal
+  // during a short command, exits at once.
+  const controller = new AbortController();
+  let longRunning = false;
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (!longRunning || signals > 1) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await runCli(
+    process.argv.slice(2),
+    { stdout: process.stdout, stderr: process.stderr, env, signal: controller.signal },
+    () => (longRunning = true),
+  );
+  // Exit explicitly: connections and the native runtime must not keep a finished command alive.
+  process.exit(code);
+}
+
+await main();

@@ -1,0 +1,72 @@
+// The process environment, read and validated ONCE at start-up. Everything else takes the resulting `Env`
+// (never process.env), so tests can inject their own. An empty variable counts as unset.
+import { z } from 'zod';
+
+const optionalString = z.string().min(1).optional();
+
+const portBase = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number')
+  .transform(Number)
+  .refine((n) => n >= 1024 && n + 1000 <= 65535, 'must be between 1024 and 64535 (the UI listens on base+1000)')
+  .optional();
+
+export const envSchema = z.object({
+  /** `host:port` of a Temporal frontend; unset = the embedded dev server. */
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, 'must be host:port (e.g. temporal.internal:7233)')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  ROLLOUT_TASK_QUEUE: z.string().min(1).default('rollout'),
+  /** Default config file for commands that need one. */
+  ROLLOUT_CONFIG: optionalString,
+  /** Where the embedded dev server keeps its db, log and record (and pip installs the Temporal CLI). */
+  ROLLOUT_STATE_DIR: z.string().min(1).default('.rollout'),
+  /** Base port of the embedded dev server (gRPC base, HTTP +10, metrics +20, UI +1000). */
+  ROLLOUT_DEV_PORT_BASE: portBase,
+  // Slack (used by the bot; optional until it exists).
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: optionalString,
+  PORT: optionalString,
+});
+
+export type EnvVars = z.output<typeof envSchema>;
+export type EnvName = keyof EnvVars;
+
+export interface Env extends EnvVars {
+  /** The variables actually set (non-empty) in the source, so callers can tell a default from an explicit value. */
+  readonly explicit: ReadonlySet<EnvName>;
+}
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'EnvError';
+  }
+}
+
+const NAMES = Object.keys(envSchema.shape) as EnvName[];
+
+/** Reads and validates the environment; throws EnvError naming every bad variable. */
+export function loadEnv(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): Env {
+  const picked: Record<string, string> = {};
+  for (const name of NAMES) {
+    const v = source[name];
+    if (v !== undefined && v !== '') picked[name] = v;
+  }
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new EnvError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? '(environment)');
+        // Never echo a secret's value.
+        const value = /TOKEN|SECRET/.test(name) ? undefined : picked[name];
+        return `${name}: ${i.message}${value !== undefined ? ` (got ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)})` : ''}`;
+      }),
+    );
+  }
+  return { ...parsed.data, explicit: new Set(Object.keys(picked) as EnvName[]) };
+}
