@@ -104,8 +104,17 @@ export function progressLine(s: RolloutSummary): string {
     return `${progressBar(done, total)} ${done}/${plural(total, 'target')} in *${name(step.name, 60)}*`;
   }
   const total = s.steps.length;
-  const done = s.steps.filter((st) => st.state === 'done' || st.state === 'skipped').length;
-  return `${progressBar(done, total)} ${done}/${plural(total, 'step')}`;
+  const done = s.steps.filter((st) => st.state === 'done').length;
+  const skipped = s.steps.filter((st) => st.state === 'skipped').length;
+  return `${progressBar(done, total)} ${done}/${plural(total, 'step')} ran${skipped > 0 ? ` · ${skipped} skipped` : ''}`;
+}
+
+/**
+ * A stop reason from the workflow (`cancelled by U123: …`, `verify: aborted by U123`), escaped, with the Slack
+ * user id after `by` turned into a mention.
+ */
+export function reasonText(raw: string, max = 500): string {
+  return name(raw, max).replace(/\bby ([UW][A-Z0-9]{1,30})\b(?!&gt;)/g, 'by <@$1>');
 }
 
 export function durationText(s: RolloutSummary, now: Date): string | undefined {
@@ -126,7 +135,7 @@ export function statusLines(s: RolloutSummary, now: Date): string[] {
   lines.push(progressLine(s));
   const pending = s.pendingDecisions.length;
   if (pending > 0) lines.push(`:raised_hand: ${plural(pending, 'decision')} waiting in the thread`);
-  if (s.stopReason) lines.push(`*${s.status === 'running' ? 'Stopping' : 'Stopped'}:* ${name(s.stopReason, 500)}`);
+  if (s.stopReason) lines.push(`*${s.status === 'running' ? 'Stopping' : 'Stopped'}:* ${reasonText(s.stopReason)}`);
   if (s.failure) {
     const f = s.failure;
     const exit = f.exitCode !== undefined && f.exitCode !== null ? ` exited ${f.exitCode}` : ' failed';

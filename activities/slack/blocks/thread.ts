@@ -12,6 +12,7 @@ import {
   title,
   titleMrkdwn,
   durationText,
+  reasonText,
 } from './summary';
 import {
   chunkEscaped,
@@ -52,7 +53,7 @@ export function rolloutEnded(summary: RolloutSummary, now: Date): SlackMessage {
   const duration = durationText(s, now);
   const head = `${STATUS_EMOJI[s.status]} ${titleMrkdwn(s)} *${label}*${duration ? ` (${duration})` : ''} · ${plural(s.totalTargets, 'target')}`;
   const lines = [head];
-  if (s.stopReason) lines.push(`*Reason:* ${name(s.stopReason, 500)}`);
+  if (s.stopReason) lines.push(`*Reason:* ${reasonText(s.stopReason)}`);
   if (s.failure) {
     const f = s.failure;
     const exit = f.exitCode !== undefined && f.exitCode !== null ? ` exited ${f.exitCode}` : ' failed';

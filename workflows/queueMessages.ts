@@ -1,0 +1,53 @@
+// Messages of the per-deployable workflow (queue of rollouts), defined once for the workflow, bot and CLI.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { RolloutStatus } from './messages';
+import type { RolloutPlan } from './types';
+
+export interface QueueEntry {
+  rolloutId: string;
+  plan: RolloutPlan;
+  requestedAt: string;
+}
+
+export interface QueuedRollout {
+  rolloutId: string;
+  release: string;
+  requestedBy: string;
+  requestedAt: string;
+}
+
+export interface FinishedRollout extends QueuedRollout {
+  status: RolloutStatus;
+  endedAt: string;
+}
+
+export interface DeployableState {
+  deployable: string;
+  running?: QueuedRollout & { startedAt: string };
+  /** First come, first served. */
+  queued: QueuedRollout[];
+  /** The latest finished rollouts, newest last (bounded). */
+  recent: FinishedRollout[];
+}
+
+export interface EnqueueResult {
+  rolloutId: string;
+  /** 0: started at once; N: N-th in the queue behind the running rollout. */
+  position: number;
+  runningRolloutId?: string;
+}
+
+export interface WithdrawInput {
+  rolloutId: string;
+  by: string;
+}
+
+export const RECENT_LIMIT = 20;
+
+export const enqueueUpdate = defineUpdate<EnqueueResult, [QueueEntry]>('enqueue');
+export const withdrawUpdate = defineUpdate<{ rolloutId: string; withdrawn: true }, [WithdrawInput]>('withdraw');
+export const deployableStateQuery = defineQuery<DeployableState>('deployableState');
+
+export function deployableWorkflowId(deployable: string): string {
+  return `deployable-${deployable}`;
+}
