@@ -67,6 +67,8 @@ export interface Decision {
   createdAt: string;
   choices: DecisionChoice[];
   answer?: DecisionAnswer;
+  /** The Slack card showing this decision, once posted. */
+  cardTs?: string;
 }
 
 export interface RolloutSummary {
@@ -85,6 +87,8 @@ export interface RolloutSummary {
   pendingDecisions: Decision[];
   /** The most recent answered decisions (at most SUMMARY_LIST_LIMIT). */
   recentDecisions: Decision[];
+  /** Where the rollout's Slack root message is (rollouts started from Slack). */
+  slack?: { channel: string; ts: string };
   /** The first failure that stopped the rollout, if any. */
   failure?: { step: string; target: string; childStep: string; exitCode?: number | null; error?: string };
 }

@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { SlackActivities, ThreadEvent } from '../activities/slack/notifier';
 import { evaluateCondition } from './expressions';
 import {
   cancelUpdate,
@@ -98,8 +99,52 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
     for (const d of pendingDecisions()) {
       d.answer = { choice: d.kind === 'failure' ? 'fail' : 'abort', by: 'rollout', at: now() };
       answeredOrder.push(d.id);
+      notify({ type: 'answered', decisionId: d.id });
     }
   };
+
+  // ---- the Slack thread: events posted in order by one coroutine, never in the rollout's way ----------------
+  type Note = Exclude<ThreadEvent, { type: 'decisionAnswered' | 'decision' }> | { type: 'answered' | 'asked'; decisionId: string };
+  const notes: Note[] = [];
+  let notesDone = false;
+  function notify(n: Note): void {
+    if (plan.slack) notes.push(n);
+  }
+  async function pumpNotes(): Promise<void> {
+    const slack = plan.slack;
+    if (!slack) return;
+    const { slackThreadEvent } = proxyActivities<SlackActivities>({
+      taskQueue: slack.taskQueue,
+      startToCloseTimeout: '30 seconds',
+      // While the bot or Slack is down, keep trying for a day: the card is posted when they are back.
+      scheduleToCloseTimeout: '1 day',
+      retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', backoffCoefficient: 2 },
+    });
+    const root = { channel: slack.channel, ts: slack.ts };
+    for (let i = 0; ; i++) {
+      await condition(() => i < notes.length || notesDone);
+      const n = notes[i];
+      if (!n) return;
+      let event: ThreadEvent;
+      const d = 'decisionId' in n ? decisions.get(n.decisionId) : undefined;
+      if (n.type === 'asked' || n.type === 'answered') {
+        if (!d) continue;
+        event =
+          n.type === 'asked'
+            ? { type: 'decision', rolloutId, decision: { ...d } }
+            : { type: 'decisionAnswered', rolloutId, decision: { ...d }, cardTs: d.cardTs ?? '' };
+      } else {
+        event = n as ThreadEvent;
+      }
+      try {
+        const res = await slackThreadEvent({ root, event });
+        if (n.type === 'asked' && d && res.ts) d.cardTs = res.ts;
+      } catch {
+        // Gave up after a day of retries; the rollout's state (and `status`) still has everything.
+      }
+    }
+  }
+  const notesPumped = pumpNotes();
 
   const budgetLimit = plan.failureBudget ? windowSize(plan.failureBudget, plan.targets.length) : undefined;
   const overBudget = () => budgetLimit !== undefined && failedTargets.size > budgetLimit;
@@ -156,6 +201,7 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
       const { choice, by } = input;
       d.answer = { choice, by, at: now() };
       answeredOrder.push(d.id);
+      notify({ type: 'answered', decisionId: d.id });
       // Stopping takes effect in this very activation, so no target can slip in before the stop is seen.
       if (choice === 'fail') stop('failed', `${d.childStep ?? d.step} failed on ${d.target ?? '?'}: Fail chosen by ${by}`);
       if (choice === 'abort') stop('aborted', `${d.step}: aborted by ${by}`);
@@ -219,7 +265,11 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
 
   status = stopKind ?? 'succeeded';
   endedAt = now();
-  return { status, summary: summary() };
+  const final = summary();
+  notify({ type: 'ended', summary: final });
+  notesDone = true;
+  await notesPumped;
+  return { status, summary: final };
 
   // ---- helpers (function declarations: hoisted, share the state above) ---------------------------------------
   function conditionHolds(c: RunCondition, s: 'success' | 'failure'): boolean {
@@ -240,6 +290,12 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
     for (const t of targets) recs.set(t.name, { step: step.name, state: 'pending', children: [] });
     const window = windowSize(step.window, targets.length);
     stepWindows[si] = window;
+    notify({
+      type: 'stepStarted',
+      step: step.name,
+      targets: targets.slice(0, 50).map((t) => t.name),
+      ...(step.type === 'rolling' ? { window } : {}),
+    });
     const flying = inFlight[si] as Set<string>;
     const running: Promise<void>[] = [];
     for (const t of targets) {
@@ -351,6 +407,7 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
           choices: [...FAILURE_CHOICES],
         };
         decisions.set(d.id, d);
+        notify({ type: 'asked', decisionId: d.id });
         rec.state = 'waiting';
         await condition(() => d.answer !== undefined);
         choice = d.answer?.choice ?? 'fail';
@@ -393,6 +450,8 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
       choices: [...MANUAL_CHOICES],
     };
     decisions.set(d.id, d);
+    notify({ type: 'stepStarted', step: step.name, targets: [] });
+    notify({ type: 'asked', decisionId: d.id });
     const answered =
       step.timeoutSec !== undefined
         ? await condition(() => d.answer !== undefined, step.timeoutSec * 1000)
@@ -400,6 +459,7 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
     if (!answered && !d.answer) {
       d.answer = { choice: step.onTimeout, by: 'timeout', at: now() };
       answeredOrder.push(d.id);
+      notify({ type: 'answered', decisionId: d.id });
     }
     if (d.answer?.choice === 'abort') stop('aborted', `${step.name}: aborted by ${d.answer.by}`);
   }
@@ -472,6 +532,7 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
         .filter((d): d is Decision => d !== undefined)
         .map(slim),
       ...(firstFailure ? { failure: firstFailure } : {}),
+      ...(plan.slack ? { slack: { channel: plan.slack.channel, ts: plan.slack.ts } } : {}),
     };
   }
 }

@@ -86,4 +86,14 @@ export interface RolloutPlan {
   approvers: string[];
   /** Statically configured groups (name → members), merged with any the notifier can expand. */
   groups: Record<string, string[]>;
+  /** Set for rollouts started from Slack: where the root message is, and the bot's task queue that posts. */
+  slack?: SlackPlan;
+}
+
+export interface SlackPlan {
+  channel: string;
+  /** The root message the bot posted when the rollout was requested; the thread hangs off it. */
+  ts: string;
+  /** Task queue served by the bot process for Slack activities. */
+  taskQueue: string;
 }

@@ -1,6 +1,15 @@
 // The client side of rollouts: start, observe, cancel and answer decisions. Used by the CLI and the bot.
 import { randomBytes } from 'node:crypto';
-import { Client, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WithStartWorkflowOperation, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { deployableWorkflow } from '../../workflows/deployable';
+import {
+  deployableStateQuery,
+  deployableWorkflowId,
+  enqueueUpdate,
+  withdrawUpdate,
+  type DeployableState,
+  type EnqueueResult,
+} from '../../workflows/queueMessages';
 import {
   cancelUpdate,
   decideUpdate,
@@ -31,6 +40,65 @@ export async function startRollout(
     workflowId: rolloutId,
     args: [{ plan }],
   });
+}
+
+/**
+ * Puts a rollout in its deployable's queue (one rollout per deployable at a time, first come first served),
+ * starting the deployable's long-lived workflow if it is not running yet (Update-with-Start).
+ */
+export async function enqueueRollout(
+  client: Client,
+  taskQueue: string,
+  plan: RolloutPlan,
+  rolloutId = newRolloutId(plan),
+  requestedAt = new Date(),
+): Promise<EnqueueResult> {
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof deployableWorkflow>('deployableWorkflow', {
+    workflowId: deployableWorkflowId(plan.deployable),
+    taskQueue,
+    args: [{ deployable: plan.deployable }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  return client.workflow.executeUpdateWithStart(enqueueUpdate, {
+    args: [{ rolloutId, plan, requestedAt: requestedAt.toISOString() }],
+    updateId: `enqueue/${rolloutId}`,
+    startWorkflowOperation,
+  });
+}
+
+export async function getDeployableState(client: Client, deployable: string): Promise<DeployableState | undefined> {
+  try {
+    return await client.workflow.getHandle(deployableWorkflowId(deployable)).query(deployableStateQuery);
+  } catch (e) {
+    if (/not found/i.test((e as Error).message)) return undefined;
+    throw e;
+  }
+}
+
+export async function withdrawRollout(
+  client: Client,
+  deployable: string,
+  rolloutId: string,
+  by: string,
+  timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
+): Promise<Delivery<{ rolloutId: string; withdrawn: true }>> {
+  return deliver(client, timeoutMs, () =>
+    client.workflow.getHandle(deployableWorkflowId(deployable)).executeUpdate(withdrawUpdate, { args: [{ rolloutId, by }] }),
+  );
+}
+
+/** Waits until a queued rollout's workflow exists (it starts when the deployable frees up). */
+export async function waitUntilStarted(client: Client, rolloutId: string, pollMs = 500, signal?: AbortSignal): Promise<void> {
+  for (;;) {
+    try {
+      await rolloutHandle(client, rolloutId).describe();
+      return;
+    } catch (e) {
+      if (!/not found/i.test((e as Error).message)) throw e;
+    }
+    if (signal?.aborted) throw new Error('aborted');
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }
 
 export function rolloutHandle(client: Client, rolloutId: string): WorkflowHandle<typeof rolloutWorkflow> {

@@ -26,7 +26,14 @@ const fixture = localConfig({
       },
     ],
   },
-  slow: { targets: ['a', 'b'], process: [{ name: 'sleepy', timeoutSec: 120, script: 'touch started; sleep 60' }] },
+  // In-flight targets finish their chain when a rollout is cancelled; the next step must not run.
+  slow: {
+    targets: ['a', 'b'],
+    process: [
+      { name: 'sleepy', timeoutSec: 120, script: 'sleep 8' },
+      { name: 'after', script: 'touch after' },
+    ],
+  },
   flaky: {
     targets: ['tag:web'],
     process: [
@@ -153,6 +160,10 @@ describe('rollout cancel', () => {
     expect(c.stdout).toMatch(/^accepted: .*cancelled by cli:ops: wrong build/);
     const end = await waitForStatus(id, (s) => s.status !== 'running');
     expect(end.status).toBe('cancelled');
+    expect(end.steps[1]?.state).toBe('skipped');
+    for (const t of ['a', 'b']) expect(existsSync(path.join(fixture.workdir(t), 'after'))).toBe(false);
+    const human = await cli('status', id);
+    expect(human.stdout).toMatch(/reason: cancelled by cli:ops: wrong build/);
 
     const again = await cli('cancel', id);
     expect(again.code).toBe(1);

@@ -58,9 +58,9 @@ export function readTargetFile(t: TargetPlan, file: string): string | undefined 
 }
 
 /** Lines `start <name> <epoch>` / `end <name> <epoch>` that scripts append to their timeline file. */
-export function timeline(t: TargetPlan): { start?: number; end?: number } {
+export function timeline(t: TargetPlan, file = 'timeline'): { start?: number; end?: number } {
   const out: { start?: number; end?: number } = {};
-  for (const line of (readTargetFile(t, 'timeline') ?? '').split('\n')) {
+  for (const line of (readTargetFile(t, file) ?? '').split('\n')) {
     const [kind, , at] = line.split(' ');
     if (kind === 'start' || kind === 'end') out[kind] = Number(at);
   }

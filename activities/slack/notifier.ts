@@ -1,0 +1,60 @@
+// Slack activities: the thread's story (step starts, cards, outcomes, the end), posted from the rollout workflow.
+// They run on the bot's own task queue, so a rollout started from Slack posts through the bot process; while
+// the bot or Slack is down they wait and retry, and the card is posted when both are back.
+import type { WebClient } from '@slack/web-api';
+import type { Decision, RolloutSummary } from '../../workflows/messages';
+import { decisionOutcome, failureCard, manualCard, rolloutEnded, rootMessage, stepStarted, type SlackMessage } from './blocks';
+
+export interface SlackRoot {
+  channel: string;
+  ts: string;
+}
+
+export type ThreadEvent =
+  | { type: 'stepStarted'; step: string; targets: string[]; window?: number }
+  | { type: 'decision'; rolloutId: string; decision: Decision }
+  | { type: 'decisionAnswered'; rolloutId: string; decision: Decision; cardTs: string }
+  | { type: 'ended'; summary: RolloutSummary };
+
+export interface SlackActivityDeps {
+  web: WebClient;
+  temporalUiUrl?: string;
+  /** Injected clock for the rendered times. */
+  now?: () => Date;
+}
+
+export function createSlackActivities(deps: SlackActivityDeps) {
+  const now = deps.now ?? (() => new Date());
+  const post = async (root: SlackRoot, m: SlackMessage) => {
+    const res = await deps.web.chat.postMessage({ channel: root.channel, thread_ts: root.ts, text: m.text, blocks: m.blocks });
+    return { ts: res.ts };
+  };
+  return {
+    async slackThreadEvent({ root, event }: { root: SlackRoot; event: ThreadEvent }): Promise<{ ts?: string }> {
+      switch (event.type) {
+        case 'stepStarted':
+          return post(root, stepStarted(event.step, event.targets, event.window));
+        case 'decision':
+          return post(
+            root,
+            event.decision.kind === 'manual'
+              ? manualCard(event.rolloutId, event.decision)
+              : failureCard(event.rolloutId, event.decision),
+          );
+        case 'decisionAnswered': {
+          const m = decisionOutcome(event.rolloutId, event.decision);
+          await deps.web.chat.update({ channel: root.channel, ts: event.cardTs, text: m.text, blocks: m.blocks });
+          return { ts: event.cardTs };
+        }
+        case 'ended': {
+          // The root's last word comes from the workflow itself, so it is right even if no bot saw the end.
+          const r = rootMessage(event.summary, { now: now(), ...(deps.temporalUiUrl ? { temporalUiUrl: deps.temporalUiUrl } : {}) });
+          await deps.web.chat.update({ channel: root.channel, ts: root.ts, text: r.text, blocks: r.blocks });
+          return post(root, rolloutEnded(event.summary, now()));
+        }
+      }
+    },
+  };
+}
+
+export type SlackActivities = ReturnType<typeof createSlackActivities>;
