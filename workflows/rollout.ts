@@ -264,6 +264,7 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
   });
 
   status = stopKind ?? 'succeeded';
+  // eslint-disable-next-line prefer-const -- declared at the top because the query handlers read it
   endedAt = now();
   const final = summary();
   notify({ type: 'ended', summary: final });

@@ -14,7 +14,6 @@ import {
   buildRemoteCommand,
   newRunId,
   superviseRun,
-  type RunHandle,
 } from './remoteCommand';
 import { TransportError, type ScriptRequest, type ScriptResult, type Transport } from './types';
 

@@ -13,7 +13,14 @@ export interface RolloutWorkerOptions {
   /** A prebuilt workflow bundle (tests bundle once); otherwise the worker bundles workflows/ itself. */
   workflowBundle?: { code: string } | { codePath: string };
   /** Passed through for tuning (e.g. max concurrent activities). */
-  tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>;
+  tuning?: Pick<
+    WorkerOptions,
+    | 'maxConcurrentActivityTaskExecutions'
+    | 'maxConcurrentWorkflowTaskExecutions'
+    | 'maxCachedWorkflows'
+    | 'shutdownGraceTime'
+    | 'shutdownForceTime'
+  >;
 }
 
 export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Worker> {
@@ -25,6 +32,9 @@ export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Work
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Scripts run for minutes; many targets run at once. Activities mostly wait on the network.
     maxConcurrentActivityTaskExecutions: 200,
+    // On SIGTERM, scripts already running get this long to finish before they are cancelled (and killed on the
+    // target); a cancelled script's activity is retried elsewhere, where the target lock keeps runs apart.
+    shutdownGraceTime: '60 seconds',
     ...o.tuning,
   });
 }

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
-import { newRolloutId, rolloutHandle, startRollout } from '../../temporal/client';
+import { enqueueRollout, newRolloutId, rolloutHandle, waitUntilStarted } from '../../temporal/client';
 import {
   configFileOf,
   connectWith,
@@ -89,18 +89,21 @@ export async function startCommand(ctx: CliContext, deployable: string, release:
   const settings = temporalSettings(ctx.env, config.raw.temporal);
   const conn = await connectWith(ctx, settings);
   try {
+    // Through the deployable's queue: one rollout per deployable at a time, first come first served.
     const rolloutId = newRolloutId(plan);
-    await startRollout(conn.client, settings.taskQueue, plan, rolloutId);
+    const queued = await enqueueRollout(conn.client, settings.taskQueue, plan, rolloutId);
     out(ctx, rolloutId);
     err(
       ctx,
-      `rollout: started ${deployable} ${release} on ${plan.targets.length} target${plan.targets.length === 1 ? '' : 's'} ` +
+      (queued.position === 0 ? 'rollout: started' : `rollout: queued (position ${queued.position}, behind ${queued.runningRolloutId ?? 'another rollout'})`) +
+        ` ${deployable} ${release} on ${plan.targets.length} target${plan.targets.length === 1 ? '' : 's'} ` +
         `as ${requestedBy} (task queue ${settings.taskQueue}, temporal ${conn.address})`,
     );
     if (!opts.wait) {
       err(ctx, `rollout: follow it with: rollout status ${rolloutId}`);
       return EXIT.OK;
     }
+    await waitUntilStarted(conn.client, rolloutId, opts.pollMs ?? 1000, ctx.signal);
     return await follow(ctx, conn.client, rolloutId, opts.pollMs ?? 1000);
   } finally {
     await conn.close();

@@ -535,6 +535,41 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
       if (g === undefined) throw new SlackApiError('no_such_subteam');
       return { users: [...g.users] };
     },
+    'usergroups.list': () => ({
+      usergroups: [...usergroups.values()].map((g) => ({
+        id: g.id,
+        team_id: team.id,
+        handle: g.handle ?? g.id,
+        name: g.name ?? g.handle ?? g.id,
+        user_count: g.users.length,
+      })),
+    }),
+    // Threads and history, as the bot reads them (metadata included, as with include_all_metadata=true).
+    'conversations.replies': (p) => {
+      const channel = requireChannel(p);
+      const ts = str(p.ts) ?? '';
+      const all = (messages.get(channel) ?? []).filter((m) => !m.ephemeral);
+      const parent = all.find((m) => m.ts === ts);
+      if (parent === undefined) throw new SlackApiError('thread_not_found');
+      const rootTs = parent.thread_ts ?? parent.ts;
+      const limit = Math.max(1, Math.min(Number(str(p.limit) ?? 1000) || 1000, 1000));
+      const thread = all.filter((m) => m.ts === rootTs || m.thread_ts === rootTs).slice(0, limit);
+      return { messages: thread.map(messageJson), has_more: false };
+    },
+    'conversations.history': (p) => {
+      const channel = requireChannel(p);
+      const latest = str(p.latest);
+      const oldest = str(p.oldest);
+      const inclusive = bool(p.inclusive);
+      const limit = Math.max(1, Math.min(Number(str(p.limit) ?? 100) || 100, 1000));
+      const top = (messages.get(channel) ?? [])
+        .filter((m) => !m.ephemeral && (m.thread_ts === undefined || m.thread_ts === m.ts))
+        .filter((m) => latest === undefined || (inclusive ? Number(m.ts) <= Number(latest) : Number(m.ts) < Number(latest)))
+        .filter((m) => oldest === undefined || (inclusive ? Number(m.ts) >= Number(oldest) : Number(m.ts) > Number(oldest)))
+        .reverse()
+        .slice(0, limit);
+      return { messages: top.map(messageJson), has_more: false };
+    },
     'conversations.info': (p) => {
       const c = channels.get(str(p.channel) ?? '');
       if (c === undefined) throw new SlackApiError('channel_not_found');
@@ -726,9 +761,9 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
         if (!res.headersSent) send(res, { status: 500, body: { ok: false, error: 'internal_error', detail: String(e) } });
       });
     if (url.pathname.startsWith('/api/')) {
-      done(handleApi(req, res, decodeURIComponent(url.pathname.slice('/api/'.length)), url.searchParams));
+      void done(handleApi(req, res, decodeURIComponent(url.pathname.slice('/api/'.length)), url.searchParams));
     } else if (url.pathname.startsWith('/response/') && req.method === 'POST') {
-      done(handleResponse(req, res, decodeURIComponent(url.pathname.slice('/response/'.length))));
+      void done(handleResponse(req, res, decodeURIComponent(url.pathname.slice('/response/'.length))));
     } else {
       send(res, { status: 404, body: { ok: false, error: 'not_found' } });
     }

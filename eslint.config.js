@@ -1,0 +1,43 @@
+// Lint: type-aware rules for floating promises, and workflow code kept free of Node builtins and I/O.
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.rollout/**', 'test-artifacts/**', 'bin/**', 'eslint.config.js', 'examples/**/*.js'] },
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'workflows/ is deterministic: do I/O in activities/' })),
+          patterns: [{ group: ['../src/*', '../src/**'], message: 'workflows/ must not import src/' }],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'use the workflow clock helper (new Date() is deterministic here)' },
+        { object: 'Math', property: 'random', message: 'no randomness in workflows' },
+      ],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    ignores: [],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports' }],
+    },
+  },
+);

@@ -1,0 +1,70 @@
+// Who is who: expands `@group` entries of starters/approvers lists, through the config's static groups first and
+// then Slack user groups (usergroups.list → usergroups.users.list). No cache that outlives a short TTL: the bot
+// keeps no state of its own, and group membership changes in Slack take effect within a minute.
+import type { WebClient } from '@slack/web-api';
+import type { ApproverDirectory } from '../../activities/approvers';
+
+export interface Directory extends ApproverDirectory {
+  /** Every user id the list names (ids, `@group`s); unknown groups expand to nobody. */
+  expand(list: readonly string[], groups: Record<string, string[]>): Promise<Set<string>>;
+  /** True when `user` may act for `list`; an empty list means anyone. */
+  allows(user: string, list: readonly string[], groups: Record<string, string[]>): Promise<boolean>;
+}
+
+const TTL_MS = 60_000;
+
+export function slackDirectory(web: WebClient, ttlMs = TTL_MS): Directory {
+  const cache = new Map<string, { at: number; members: Promise<string[] | undefined> }>();
+
+  async function lookup(handle: string): Promise<string[] | undefined> {
+    let id: string | undefined;
+    // A Slack user group id (S…) may be written directly: `@S0123ABC`.
+    if (/^S[A-Z0-9]{2,}$/.test(handle)) id = handle;
+    else {
+      const res = await web.usergroups.list({});
+      const groups = (res.usergroups ?? []) as Array<{ id?: string; handle?: string }>;
+      id = groups.find((g) => g.handle === handle)?.id;
+    }
+    if (id === undefined) return undefined;
+    try {
+      const res = await web.usergroups.users.list({ usergroup: id });
+      return (res.users ?? []) as string[];
+    } catch (e) {
+      if ((e as { data?: { error?: string } }).data?.error === 'no_such_subteam') return undefined;
+      throw e;
+    }
+  }
+
+  const groupMembers = (handle: string): Promise<string[] | undefined> => {
+    const hit = cache.get(handle);
+    if (hit && Date.now() - hit.at < ttlMs) return hit.members;
+    const members = lookup(handle);
+    cache.set(handle, { at: Date.now(), members });
+    members.catch(() => cache.delete(handle));
+    return members;
+  };
+
+  const expand = async (list: readonly string[], groups: Record<string, string[]>): Promise<Set<string>> => {
+    const out = new Set<string>();
+    for (const entry of list) {
+      if (!entry.startsWith('@')) {
+        out.add(entry);
+        continue;
+      }
+      const handle = entry.slice(1);
+      const members = groups[handle] ?? (await groupMembers(handle));
+      for (const m of members ?? []) out.add(m);
+    }
+    return out;
+  };
+
+  return {
+    groupMembers,
+    expand,
+    async allows(user, list, groups) {
+      if (list.length === 0) return true;
+      if (list.includes(user)) return true;
+      return (await expand(list, groups)).has(user);
+    },
+  };
+}
