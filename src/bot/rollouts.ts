@@ -8,10 +8,11 @@ import type { RolloutPlan } from '../../workflows/types';
 
 export const RUNNING_ROLLOUTS_QUERY = "WorkflowType = 'rolloutWorkflow' AND ExecutionStatus = 'Running'";
 
-/** Ids of the running rollout workflows (at most `limit`), newest first. */
-export async function listRunningRollouts(client: Client, limit = 1000): Promise<string[]> {
+/** Ids of the running rollout workflows (at most `limit`), newest first; only those of `taskQueue` when given. */
+export async function listRunningRollouts(client: Client, limit = 1000, taskQueue?: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const wf of client.workflow.list({ query: RUNNING_ROLLOUTS_QUERY })) {
+  const query = taskQueue ? `${RUNNING_ROLLOUTS_QUERY} AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'` : RUNNING_ROLLOUTS_QUERY;
+  for await (const wf of client.workflow.list({ query })) {
     ids.push(wf.workflowId);
     if (ids.length >= limit) break;
   }

@@ -3,6 +3,7 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EnvError, loadEnv, type Env } from '../env';
 import { cancelCommand } from './commands/cancel';
+import { devCommand } from './commands/dev';
 import { DECISION_CHOICES, decideCommand } from './commands/decide';
 import { serverCommand, type ServerAction } from './commands/server';
 import { startCommand } from './commands/start';
@@ -103,6 +104,16 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addArgument(new Argument('<action>').choices(['start', 'stop', 'status']))
     .action(async (action: string) => {
       setExit(await serverCommand(ctx, action as ServerAction));
+    });
+
+  program
+    .command('dev')
+    .description('embedded Temporal (with UI) + a worker + a first demo rollout; runs until Ctrl-C (npm start)')
+    .addOption(configOption())
+    .option('--demo <"deployable release">', 'first rollout to start ("" for none)', 'web-farm v1')
+    .action(async (opts: { config?: string; demo?: string }) => {
+      markLongRunning();
+      setExit(await devCommand(ctx, opts));
     });
 
   return program;

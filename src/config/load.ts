@@ -65,11 +65,32 @@ function zodProblems(error: z.ZodError): string[] {
 }
 
 export function parseConfigText(text: string, source: string): unknown {
-  try {
-    return source.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
-  } catch (e) {
-    throw new ConfigError(source, [`cannot parse: ${(e as Error).message}`]);
+  if (source.endsWith('.json')) {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(source, [`cannot parse: ${(e as Error).message}`]);
+    }
   }
+  const doc = YAML.parseDocument(text);
+  if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `cannot parse: ${e.message}`));
+  // `#{Name}` after a space in an unquoted YAML value starts a comment, silently cutting the script short.
+  const cut: string[] = [];
+  YAML.visit(doc, {
+    Pair(_key, pair, path) {
+      const v = pair.value;
+      if (YAML.isScalar(v) && v.type === 'PLAIN' && typeof v.comment === 'string' && v.comment.startsWith('{')) {
+        const keys = [...path, pair]
+          .filter((n): n is YAML.Pair => YAML.isPair(n))
+          .map((p) => (YAML.isScalar(p.key) ? String(p.key.value) : '?'));
+        cut.push(
+          `${keys.join('.')}: "#{" starts a YAML comment here, so the value ends before it: quote the value or use a block scalar (|)`,
+        );
+      }
+    },
+  });
+  if (cut.length > 0) throw new ConfigError(source, cut);
+  return doc.toJS();
 }
 
 export function loadConfigFile(file: string): Config {

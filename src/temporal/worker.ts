@@ -1,6 +1,6 @@
 // Builds a Temporal worker for the rollout workflows and the activities built from injected dependencies.
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -23,7 +23,18 @@ export interface RolloutWorkerOptions {
   >;
 }
 
+/** The SDK logs every state change at INFO; the CLI shows warnings and errors (ROLLOUT_LOG_LEVEL to change). */
+function installQuietRuntime(): void {
+  try {
+    const level = (process.env.ROLLOUT_LOG_LEVEL ?? 'WARN').toUpperCase() as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // Already installed (tests install their own).
+  }
+}
+
 export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Worker> {
+  installQuietRuntime();
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,

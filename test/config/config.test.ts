@@ -99,6 +99,9 @@ describe('config', () => {
     const bad = path.join(dir, 'bad.yaml');
     writeFileSync(bad, 'targets: [unclosed');
     expect(() => loadConfigFile(bad)).toThrow(/bad\.yaml: invalid config:\n {2}- cannot parse/);
+    const cut = path.join(dir, 'cut.yaml');
+    writeFileSync(cut, 'targets: {}\ndeployables:\n  d:\n    targets: [x]\n    process:\n      - name: s\n        script: echo hi #{Machine.Name}\n');
+    expect(() => loadConfigFile(cut)).toThrow(/script: "#\{" starts a YAML comment here/);
     const missing = path.join(dir, 'missing.yaml');
     expect(() => loadConfigFile(missing)).toThrow(/cannot read/);
   });

@@ -1,0 +1,184 @@
+// The Slack bot: a Bolt app (Socket Mode with an app token, otherwise HTTP at /slack/events), a Temporal worker
+// on the Slack task queue (the thread posts the rollout workflow asks for) and the root updater. Everything the
+// bot knows it reads from Temporal; it keeps no state of its own, so it can be restarted at any time.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, LogLevel, type Logger } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createApproverActivities } from '../../activities/approvers';
+import { createSlackActivities } from '../../activities/slack/notifier';
+import type { Config } from '../config/load';
+import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../temporal/client';
+import type { BotContext } from './context';
+import { slackDirectory } from './directory';
+import { registerActions } from './listeners/actions';
+import { registerCommand } from './listeners/command';
+import { registerEvents } from './listeners/events';
+import { createRootUpdater, type RootUpdater, type RootUpdaterOptions } from './rootUpdater';
+
+export interface BotSlackOptions {
+  botToken: string;
+  signingSecret: string;
+  /** Socket Mode when set (no public URL needed). */
+  appToken?: string;
+  /** Web API base URL (default Slack's own); tests point it at the stand-in. */
+  apiUrl?: string;
+}
+
+export interface BotOptions {
+  config: Config;
+  client: Client;
+  /** Task queue of the rollout (and deployable) workflows. */
+  taskQueue: string;
+  slack: BotSlackOptions;
+  temporalUiUrl?: string;
+  logger?: Logger;
+  /** Connection for the bot's own worker on the Slack task queue; without it no such worker runs. */
+  workerConnection?: NativeConnection;
+  /** Default `<taskQueue>-slack`. */
+  slackTaskQueue?: string;
+  /** How long a click waits for the workflow to confirm the answer. Default 15 s. */
+  deliveryTimeoutMs?: number;
+  /** Root updater tuning, or false to run none. */
+  rootUpdater?: Partial<Omit<RootUpdaterOptions, 'client' | 'web'>> | false;
+  /** The slash command (default `/rollout`). */
+  command?: string;
+  now?: () => Date;
+}
+
+export interface Bot {
+  app: App;
+  context: BotContext;
+  rootUpdater?: RootUpdater;
+  worker?: Worker;
+  /** Starts Bolt (HTTP on `port`, default 3000, 0 = any; or Socket Mode), the Slack worker and the root updater. */
+  start(port?: number, host?: string): Promise<{ port?: number; url?: string }>;
+  stop(): Promise<void>;
+}
+
+export function slackTaskQueueOf(taskQueue: string): string {
+  return `${taskQueue}-slack`;
+}
+
+const consoleLogger = (): Logger => {
+  let level = LogLevel.INFO;
+  const order = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
+  const at = (l: LogLevel, f: (...a: unknown[]) => void) => (...msg: unknown[]) => {
+    if (order.indexOf(l) >= order.indexOf(level)) f('[rollout bot]', ...msg);
+  };
+  return {
+    debug: at(LogLevel.DEBUG, console.debug),
+    info: at(LogLevel.INFO, console.info),
+    warn: at(LogLevel.WARN, console.warn),
+    error: at(LogLevel.ERROR, console.error),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+};
+
+export function createBot(o: BotOptions): Bot {
+  const logger = o.logger ?? consoleLogger();
+  const apiUrl = o.slack.apiUrl;
+  const slackTaskQueue = o.slackTaskQueue ?? slackTaskQueueOf(o.taskQueue);
+  const app = new App({
+    token: o.slack.botToken,
+    signingSecret: o.slack.signingSecret,
+    logger,
+    ...(o.slack.appToken ? { socketMode: true, appToken: o.slack.appToken } : {}),
+    clientOptions: { ...(apiUrl ? { slackApiUrl: apiUrl } : {}) },
+  });
+  // The thread is posted from activities: retries stay well inside the activity's 30 s so that a timed-out
+  // attempt never posts late next to its retry; Temporal retries the activity itself.
+  const activityWeb = new WebClient(o.slack.botToken, {
+    ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
+    logger,
+    timeout: 10_000,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 3000 },
+  });
+  // The root updater paces itself: no automatic retries, 429s come back to it.
+  const updaterWeb = new WebClient(o.slack.botToken, {
+    ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
+    logger,
+    timeout: 10_000,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+  });
+  const directory = slackDirectory(activityWeb);
+  const context: BotContext = {
+    config: o.config,
+    client: o.client,
+    taskQueue: o.taskQueue,
+    slackTaskQueue,
+    directory,
+    deliveryTimeoutMs: o.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS,
+    ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
+    logger,
+    now: o.now ?? (() => new Date()),
+  };
+  registerCommand(app, context, o.command);
+  registerActions(app, context);
+  registerEvents(app, context);
+  app.error(async (e) => {
+    logger.error(`rollout bot: ${e.stack ?? e.message}`);
+  });
+
+  const rootUpdater =
+    o.rootUpdater === false
+      ? undefined
+      : createRootUpdater({
+          client: o.client,
+          web: updaterWeb,
+          taskQueue: o.taskQueue,
+          logger,
+          ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
+          ...(o.now ? { now: o.now } : {}),
+          ...o.rootUpdater,
+        });
+
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  const bot: Bot = {
+    app,
+    context,
+    ...(rootUpdater ? { rootUpdater } : {}),
+    async start(port = 3000, host) {
+      if (o.workerConnection) {
+        worker = await Worker.create({
+          connection: o.workerConnection,
+          namespace: o.client.options.namespace,
+          taskQueue: slackTaskQueue,
+          activities: {
+            ...createSlackActivities({ web: activityWeb, ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}) }),
+            ...createApproverActivities({ directory }),
+          },
+        });
+        bot.worker = worker;
+        workerRun = worker.run();
+        workerRun.catch((e: unknown) => logger.error(`rollout bot: Slack worker stopped: ${String(e)}`));
+      }
+      let result: { port?: number; url?: string } = {};
+      if (o.slack.appToken) {
+        await app.start();
+      } else {
+        const server = (await app.start({ port, ...(host ? { host } : {}) })) as unknown as Server;
+        const addr = server.address() as AddressInfo;
+        const h = host ?? '127.0.0.1';
+        result = { port: addr.port, url: `http://${h.includes(':') ? `[${h}]` : h}:${addr.port}/slack/events` };
+      }
+      rootUpdater?.start();
+      return result;
+    },
+    async stop() {
+      await rootUpdater?.stop();
+      await app.stop().catch(() => undefined);
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun?.catch(() => undefined);
+    },
+  };
+  return bot;
+}

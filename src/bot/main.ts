@@ -1,0 +1,81 @@
+// `rollout bot`: loads the config, connects to Temporal, then runs the Bolt app, the Slack worker and the root
+// updater until `signal` aborts. The CLI wires it; tests run it as its own OS process.
+import type { Logger } from '@slack/bolt';
+import { loadConfigFile, type Config } from '../config/load';
+import type { Env } from '../env';
+import { connectTemporal, type TemporalConnection } from '../temporal/connect';
+import { createBot, type Bot } from './app';
+
+export interface RunBotOptions {
+  /** Config file; default env.ROLLOUT_CONFIG. */
+  configPath?: string;
+  /** Stops the bot (main wires SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Called once everything listens (port is the HTTP port; undefined in Socket Mode). */
+  onReady?: (info: { port?: number; url?: string; taskQueue: string; slackTaskQueue: string }) => void;
+  /** Default 15 s. */
+  deliveryTimeoutMs?: number;
+  /** Overrides the Temporal connection (tests). */
+  connect?: (env: Env) => Promise<TemporalConnection>;
+}
+
+export class BotSetupError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`cannot start the bot:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'BotSetupError';
+  }
+}
+
+/**
+ * Runs the bot until `opts.signal` aborts; resolves when it has stopped. Throws BotSetupError when a required
+ * setting is missing (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, a config file), ConfigError for a bad config.
+ */
+export async function runBot(env: Env, opts: RunBotOptions = {}): Promise<void> {
+  const problems: string[] = [];
+  const configPath = opts.configPath ?? env.ROLLOUT_CONFIG;
+  if (!env.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)');
+  if (!env.SLACK_SIGNING_SECRET) problems.push('SLACK_SIGNING_SECRET is not set (Basic Information → Signing Secret)');
+  if (!configPath) problems.push('no config file: pass --config or set ROLLOUT_CONFIG');
+  if (problems.length > 0) throw new BotSetupError(problems);
+  const config: Config = loadConfigFile(configPath!);
+
+  const section = config.raw.temporal;
+  const address = env.TEMPORAL_ADDRESS ?? section.address;
+  const namespace = env.explicit.has('TEMPORAL_NAMESPACE') ? env.TEMPORAL_NAMESPACE : section.namespace;
+  const taskQueue = env.explicit.has('ROLLOUT_TASK_QUEUE') ? env.ROLLOUT_TASK_QUEUE : section.taskQueue;
+  const conn = opts.connect
+    ? await opts.connect(env)
+    : await connectTemporal(env, { ...(address ? { address } : {}), namespace });
+
+  let bot: Bot | undefined;
+  try {
+    bot = createBot({
+      config,
+      client: conn.client,
+      taskQueue,
+      slack: {
+        botToken: env.SLACK_BOT_TOKEN!,
+        signingSecret: env.SLACK_SIGNING_SECRET!,
+        ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
+        ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
+      },
+      ...(conn.uiUrl ? { temporalUiUrl: conn.uiUrl } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      ...(opts.deliveryTimeoutMs !== undefined ? { deliveryTimeoutMs: opts.deliveryTimeoutMs } : {}),
+      workerConnection: await conn.nativeConnection(),
+    });
+    if (opts.signal?.aborted) return;
+    const port = env.PORT !== undefined ? Number(env.PORT) : 3000;
+    const info = await bot.start(port);
+    opts.onReady?.({ ...info, taskQueue, slackTaskQueue: bot.context.slackTaskQueue });
+    await new Promise<void>((resolve) => {
+      if (!opts.signal) return; // runs until the process ends
+      if (opts.signal.aborted) resolve();
+      opts.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    await bot?.stop().catch(() => undefined);
+    await conn.close();
+  }
+}
