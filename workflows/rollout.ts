@@ -240,7 +240,11 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
 
   // ---- the run ----------------------------------------------------------------------------------------------
   await CancellationScope.nonCancellable(async () => {
-    const { expandApprovers } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute' });
+    // From Slack, groups are expanded by the bot's worker (it holds the Slack directory); otherwise locally.
+    const { expandApprovers } = proxyActivities<Activities>({
+      startToCloseTimeout: '1 minute',
+      ...(plan.slack ? { taskQueue: plan.slack.taskQueue, scheduleToCloseTimeout: '1 hour' } : {}),
+    });
     approvers = new Set(await expandApprovers({ approvers: plan.approvers, groups: plan.groups }));
     for (const step of plan.steps) {
       if (step.type === 'manual' && step.approvers.length > 0) {

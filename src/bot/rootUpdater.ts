@@ -27,6 +27,8 @@ export interface RootUpdaterOptions {
   now?: () => Date;
   /** Bounds each summary query (queries need a worker). Default 3000 ms. */
   queryTimeoutMs?: number;
+  /** A root whose only change is the elapsed time is refreshed this often. Default 30 000 ms. */
+  refreshMs?: number;
 }
 
 export class TokenBucket {
@@ -43,6 +45,8 @@ export class TokenBucket {
   }
   private refill(): void {
     const t = this.clock();
+    // Nothing accrues during a pause (`last` is moved to its end).
+    if (t <= this.last) return;
     this.tokens = Math.min(this.capacity, this.tokens + (t - this.last) * this.perMs);
     this.last = t;
   }
@@ -61,6 +65,7 @@ export class TokenBucket {
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.clock() + ms);
     this.tokens = 0;
+    this.last = Math.max(this.last, this.pausedUntil);
   }
   get pausedMs(): number {
     return Math.max(0, this.pausedUntil - this.clock());
@@ -70,8 +75,9 @@ export class TokenBucket {
 interface Known {
   channel: string;
   ts: string;
-  /** Last rendering sent (or seen sent) for this root. */
+  /** Last rendering sent (or seen sent) for this root, without the clock. */
   rendered?: string;
+  sentAt?: number;
 }
 
 export interface RootUpdater {
@@ -99,9 +105,13 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
   let running: Promise<void> | undefined;
   let stopped = false;
 
+  const refreshMs = o.refreshMs ?? 30_000;
   const render = (s: RolloutSummary) => {
-    const m = rootMessage(s, { now: now(), showCancel: true, ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}) });
-    return { m, key: JSON.stringify(m) };
+    const opts = { showCancel: true, ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}) };
+    const m = rootMessage(s, { now: now(), ...opts });
+    // The elapsed time alone changes every second: it does not count as a change (see refreshMs).
+    const key = JSON.stringify(rootMessage(s, { now: new Date(s.startedAt), ...opts }));
+    return { m, key };
   };
 
   /** Returns false when the pass should stop (out of tokens or paused). */
@@ -120,11 +130,12 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
       known.set(id, k);
     }
     const { m, key } = render(s);
-    if (key === k.rendered) return true;
+    if (key === k.rendered && (s.status !== 'running' || Date.now() - (k.sentAt ?? 0) < refreshMs)) return true;
     if (!bucket.tryTake()) return false;
     try {
       await o.web.chat.update({ channel: k.channel, ts: k.ts, text: m.text, blocks: m.blocks });
       k.rendered = key;
+      k.sentAt = Date.now();
       stats.updates++;
     } catch (e) {
       const err = e as { code?: string; retryAfter?: number; data?: { error?: string } };

@@ -3,6 +3,7 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EnvError, loadEnv, type Env } from '../env';
 import { cancelCommand } from './commands/cancel';
+import { botCommand } from './commands/bot';
 import { devCommand } from './commands/dev';
 import { DECISION_CHOICES, decideCommand } from './commands/decide';
 import { serverCommand, type ServerAction } from './commands/server';
@@ -104,6 +105,15 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addArgument(new Argument('<action>').choices(['start', 'stop', 'status']))
     .action(async (action: string) => {
       setExit(await serverCommand(ctx, action as ServerAction));
+    });
+
+  program
+    .command('bot')
+    .description('run the Slack bot (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET; SLACK_APP_TOKEN for Socket Mode)')
+    .addOption(configOption())
+    .action(async (opts: { config?: string }) => {
+      markLongRunning();
+      setExit(await botCommand(ctx, opts));
     });
 
   program

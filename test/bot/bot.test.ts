@@ -30,8 +30,8 @@ beforeAll(async () => {
     temporalTestEnv('bot'),
     startSlackStandin({
       tokens: [TOKEN],
-      users: ['U_ALICE', 'U_BOB', 'U_CAROL', 'U_EVE'].map((id) => ({ id, name: id.slice(2).toLowerCase() })),
-      usergroups: [{ id: 'S_DEPLOYERS', handle: 'deployers', users: ['U_CAROL'] }],
+      users: ['UALICE', 'UBOB', 'UCAROL', 'UEVE'].map((id) => ({ id, name: id.slice(1).toLowerCase() })),
+      usergroups: [{ id: 'S_DEPLOYERS', handle: 'deployers', users: ['UCAROL'] }],
       channels: [{ id: CHANNEL, name: 'deploys' }],
     }),
   ]);
@@ -41,13 +41,18 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const h of harnesses.splice(0)) await h.stop();
+  // A test that failed half-way must not leave its rollout holding the deployable's queue for the next one.
+  for await (const wf of env.client.workflow.list({ query: `TaskQueue = '${env.taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    await env.client.workflow.getHandle(wf.workflowId).terminate('test cleanup').catch(() => undefined);
+  }
 });
 
 afterAll(async () => {
-  for (const h of harnesses.splice(0)) await h.stop();
-  await env?.close();
-  await transports?.close();
-  await sshd?.stop();
+  const quietly = (p: Promise<unknown> | undefined) => p?.catch((e: unknown) => console.warn(`cleanup: ${String(e)}`));
+  for (const h of harnesses.splice(0)) await quietly(h.stop());
+  await quietly(env?.close());
+  await quietly(transports?.close());
+  await quietly(sshd?.stop());
   // Every message the bot sent in this file passed the stand-in's Block Kit checks.
   expect(standin?.refusals ?? []).toEqual([]);
   await standin?.close();
@@ -64,7 +69,7 @@ function config(targets: TargetPlan[]) {
       { name: 'report', runCondition: 'always', script: 'touch reported' },
     ],
   });
-  const people = { starters: ['U_ALICE', 'U_BOB', '@deployers'], approvers: ['U_ALICE', 'U_BOB'] };
+  const people = { starters: ['UALICE', 'UBOB', '@deployers'], approvers: ['UALICE', 'UBOB'] };
   return configFor(targets, {
     'web-farm': { targets: ['tag:web'], ...people, process: [install('sleep 0.2; printf %s #{Release} > version')] },
     flaky: {
@@ -88,7 +93,7 @@ async function harness(name: string, opts: Parameters<typeof startHarness>[3] = 
 }
 
 /** Sends `/rollout <text>` and returns the root message it posted (found by its position among the roots). */
-async function startFromSlack(h: Harness, text: string, user = 'U_ALICE') {
+async function startFromSlack(h: Harness, text: string, user = 'UALICE') {
   const before = roots(standin).length;
   const r = await h.command(text, user);
   expect(r.status).toBe(200);
@@ -102,7 +107,9 @@ async function startFromSlack(h: Harness, text: string, user = 'U_ALICE') {
 const current = (m: StandinMessage) => standin.message(m.channel, m.ts)!;
 
 async function cardFor(root: StandinMessage): Promise<StandinMessage> {
-  return waitFor(() => threadOf(standin, root).find((m) => textOf(m).includes(ACTION_DECIDE_RETRY)), 30_000, 'a failure card');
+  const m = await waitFor(() => threadOf(standin, root).find((x) => textOf(x).includes(ACTION_DECIDE_RETRY)), 30_000, 'a failure card');
+  // As it was when posted: clicks on it later are clicks on this version (stale once answered).
+  return structuredClone(m);
 }
 
 describe('/rollout <deployable> <release>', () => {
@@ -144,7 +151,7 @@ describe('/rollout <deployable> <release>', () => {
       expect(textOf(answer)).toContain('web-farm');
     }
     // A user who may start nothing is told so, and nothing starts either.
-    const eve = await h.command('web-farm v2', 'U_EVE');
+    const eve = await h.command('web-farm v2', 'UEVE');
     expect(textOf(await h.waitResponse(eve.responseId))).toMatch(/may not roll out/);
     expect(roots(standin).length).toBe(before);
     expect(await getDeployableState(env.client, 'nope')).toBeUndefined();
@@ -153,9 +160,9 @@ describe('/rollout <deployable> <release>', () => {
   it('a forged signature and a request older than 5 minutes get 401 and start nothing', async () => {
     const { h } = await harness('unsigned');
     const before = roots(standin).length;
-    const forged = await h.command('web-farm v2', 'U_ALICE', { secret: 'not-the-secret' });
+    const forged = await h.command('web-farm v2', 'UALICE', { secret: 'not-the-secret' });
     expect(forged.status).toBe(401);
-    const stale = await h.command('web-farm v2', 'U_ALICE', { timestampSec: Math.floor(Date.now() / 1000) - 5 * 60 - 10 });
+    const stale = await h.command('web-farm v2', 'UALICE', { timestampSec: Math.floor(Date.now() / 1000) - 5 * 60 - 10 });
     expect(stale.status).toBe(401);
     await new Promise((r) => setTimeout(r, 300));
     expect(roots(standin).length).toBe(before);
@@ -165,16 +172,16 @@ describe('/rollout <deployable> <release>', () => {
 
   it('a group member may start (usergroups expanded through Slack)', async () => {
     const { h } = await harness('group');
-    const { rolloutId } = await startFromSlack(h, 'web-farm v3', 'U_CAROL');
-    expect((await rolloutHandle(env.client, rolloutId).result()).status).toBe('succeeded');
+    const { rolloutId } = await startFromSlack(h, 'web-farm v3', 'UCAROL');
+    expect(await resultOf(rolloutId)).toBe('succeeded');
   });
 });
 
 describe('failure cards', () => {
   const cases: Array<[string, string, 'succeeded' | 'failed', RegExp]> = [
-    ['retry', ACTION_DECIDE_RETRY, 'succeeded', /Retry\*? chosen by <@U_BOB>/],
-    ['exclude', ACTION_DECIDE_EXCLUDE, 'succeeded', /Exclude\*? chosen by <@U_BOB>/],
-    ['fail', ACTION_DECIDE_FAIL, 'failed', /Fail\*? chosen by <@U_BOB>/],
+    ['retry', ACTION_DECIDE_RETRY, 'succeeded', /Retry\*? chosen by <@UBOB>/],
+    ['exclude', ACTION_DECIDE_EXCLUDE, 'succeeded', /Exclude\*? chosen by <@UBOB>/],
+    ['fail', ACTION_DECIDE_FAIL, 'failed', /Fail\*? chosen by <@UBOB>/],
   ];
   for (const [choice, actionId, status, outcome] of cases) {
     it(`a click on ${choice} drives the rollout and the card shows who chose it`, async () => {
@@ -183,7 +190,7 @@ describe('failure cards', () => {
       const card = await cardFor(root);
       expect(textOf(card)).toContain('health check failed');
       if (choice === 'retry') writeFileSync(path.join(targets[1]!.workdir, 'fixed'), '');
-      const click = await h.click(card, actionId, 'U_BOB');
+      const click = await h.click(card, actionId, 'UBOB');
       expect(click.status).toBe(200);
       expect(click.ms).toBeLessThan(3000);
       const result = await rolloutHandle(env.client, rolloutId).result();
@@ -201,19 +208,19 @@ describe('failure cards', () => {
     const { h } = await harness('refusals');
     const { root, rolloutId } = await startFromSlack(h, 'flaky v2');
     const card = await cardFor(root);
-    // U_CAROL may start (group) but is no approver.
-    const carol = await h.click(card, ACTION_DECIDE_RETRY, 'U_CAROL');
+    // UCAROL may start (group) but is no approver.
+    const carol = await h.click(card, ACTION_DECIDE_RETRY, 'UCAROL');
     expect(carol.ms).toBeLessThan(3000);
     expect(textOf(await h.waitResponse(carol.responseId))).toMatch(/not allowed/);
     const still = await waitForSummary(env.client, rolloutId, (s) => s.pendingDecisions.length === 1);
     expect(still.pendingDecisions[0]?.answer).toBeUndefined();
     // Answered by Bob; Alice's later click on the same (stale) card is refused with who answered.
-    await h.click(card, ACTION_DECIDE_EXCLUDE, 'U_BOB');
+    await h.click(card, ACTION_DECIDE_EXCLUDE, 'UBOB');
     await waitFor(() => /chosen by/.test(textOf(current(card))), 15_000, 'the outcome');
-    const late = await h.click(card, ACTION_DECIDE_RETRY, 'U_ALICE');
-    expect(textOf(await h.waitResponse(late.responseId))).toMatch(/already answered: exclude by U_BOB/);
+    const late = await h.click(card, ACTION_DECIDE_RETRY, 'UALICE');
+    expect(textOf(await h.waitResponse(late.responseId))).toMatch(/already answered: exclude by UBOB/);
     const result = await rolloutHandle(env.client, rolloutId).result();
-    expect(result.summary.recentDecisions[0]?.answer).toMatchObject({ choice: 'exclude', by: 'U_BOB' });
+    expect(result.summary.recentDecisions[0]?.answer).toMatchObject({ choice: 'exclude', by: 'UBOB' });
   });
 });
 
@@ -222,14 +229,14 @@ describe('one rollout per deployable', () => {
     const { h, targets } = await harness('queue');
     const first = await startFromSlack(h, 'slow v1');
     const second = await startFromSlack(h, 'slow v2');
-    const third = await startFromSlack(h, 'slow v3', 'U_BOB');
+    const third = await startFromSlack(h, 'slow v3', 'UBOB');
     const n2 = await h.waitResponse(second.responseId);
     expect(textOf(n2)).toMatch(/queued at position \*?1/);
     const n3 = await h.waitResponse(third.responseId);
     expect(textOf(n3)).toMatch(/queued at position \*?2/);
     await waitFor(() => /queued/.test(current(third.root).text ?? ''), 5000, 'root says queued');
     // Bob withdraws his.
-    const w = await h.click(n3, ACTION_WITHDRAW, 'U_BOB');
+    const w = await h.click(n3, ACTION_WITHDRAW, 'UBOB');
     expect(textOf(await h.waitResponse(w.responseId))).toMatch(/Withdrawn/);
     await waitFor(() => /withdrawn/.test(current(third.root).text ?? ''), 5000, 'root says withdrawn');
     // /rollout list shows the running one and the queued one.
@@ -239,7 +246,7 @@ describe('one rollout per deployable', () => {
     expect(listed).toContain(second.rolloutId);
     expect(listed).not.toContain(third.rolloutId);
     expect((await rolloutHandle(env.client, first.rolloutId).result()).status).toBe('succeeded');
-    expect(await waitForSecond(second.rolloutId)).toBe('succeeded');
+    expect(await resultOf(second.rolloutId)).toBe('succeeded');
     await waitFor(() => /succeeded/i.test(current(second.root).text ?? ''), 10_000, 'second root succeeded');
     const state = await getDeployableState(env.client, 'slow');
     expect(state?.recent.map((r) => r.rolloutId)).not.toContain(third.rolloutId);
@@ -248,7 +255,7 @@ describe('one rollout per deployable', () => {
   });
 });
 
-async function waitForSecond(rolloutId: string): Promise<string> {
+async function resultOf(rolloutId: string): Promise<string> {
   for (let i = 0; i < 200; i++) {
     try {
       return (await rolloutHandle(env.client, rolloutId).result()).status;
@@ -259,6 +266,19 @@ async function waitForSecond(rolloutId: string): Promise<string> {
   }
   throw new Error(`${rolloutId} never started`);
 }
+
+describe('the root updater', () => {
+  it('honours Retry-After: after a 429 on chat.update nothing is updated until it has passed', async () => {
+    const { h } = await harness('ratelimit');
+    standin.failNext('chat.update', { error: 'ratelimited', retryAfterSec: 2 });
+    const { root, rolloutId } = await startFromSlack(h, 'slow v9');
+    const limited = await standin.waitForCall((c) => c.method === 'chat.update' && c.injected !== undefined, 10_000);
+    await waitFor(() => h.bot.rootUpdater?.stats.rateLimited === 1, 5000, 'the updater to see the 429');
+    const next = await standin.waitForCall((c) => c.method === 'chat.update' && c.seq > limited.seq && c.params.ts === root.ts, 10_000);
+    expect(next.at - limited.at).toBeGreaterThanOrEqual(1900);
+    expect(await resultOf(rolloutId)).toBe('succeeded');
+  });
+});
 
 describe('the thread', () => {
   it('`status` typed in the thread (or a mention there) is answered from the query', async () => {
@@ -274,7 +294,7 @@ describe('the thread', () => {
     expect(textOf(reply)).toMatch(/Waiting for a decision/);
     expect(textOf(reply)).toContain('web2');
     const count = () => threadOf(standin, root).filter((m) => textOf(m).includes('rollout.thread.status')).length;
-    expect(await h.say(`<@${standin.bot.user_id}> how is it going?`, root.ts, 'U_BOB', 'app_mention')).toBe(200);
+    expect(await h.say(`<@${standin.bot.user_id}> how is it going?`, root.ts, 'UBOB', 'app_mention')).toBe(200);
     await waitFor(() => count() === 2, 10_000, 'the second status reply');
     // Not a rollout's thread, or not `status`: no answer.
     await h.say('status', '1700000000.000001');
@@ -282,7 +302,7 @@ describe('the thread', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(count()).toBe(2);
     const card = await cardFor(root);
-    await h.click(card, ACTION_DECIDE_EXCLUDE, 'U_ALICE');
+    await h.click(card, ACTION_DECIDE_EXCLUDE, 'UALICE');
     await rolloutHandle(env.client, rolloutId).result();
   });
 });
@@ -292,11 +312,12 @@ describe('with no worker running', () => {
     const { h } = await harness('no-worker', { deliveryTimeoutMs: 2000 });
     const { root, rolloutId } = await startFromSlack(h, 'flaky v2');
     const card = await cardFor(root);
-    await worker!.stop();
-    worker = undefined;
+    // Shut down (not stop(): env.close() closes the worker's connection once, at the end).
+    worker!.worker.shutdown();
+    await waitFor(() => worker!.worker.getState() === 'STOPPED', 20_000, 'the worker to stop');
     try {
       const t0 = Date.now();
-      const click = await h.click(card, ACTION_DECIDE_EXCLUDE, 'U_ALICE');
+      const click = await h.click(card, ACTION_DECIDE_EXCLUDE, 'UALICE');
       expect(click.status).toBe(200);
       expect(click.ms).toBeLessThan(3000);
       const told = await h.waitResponse(click.responseId, 15_000);
@@ -307,7 +328,7 @@ describe('with no worker running', () => {
       worker = await env.startWorker(transports);
     }
     // Once a worker is back, the same click goes through (the answer may also have been taken already).
-    const again = await h.click(card, ACTION_DECIDE_EXCLUDE, 'U_ALICE');
+    const again = await h.click(card, ACTION_DECIDE_EXCLUDE, 'UALICE');
     expect(again.status).toBe(200);
     const result = await rolloutHandle(env.client, rolloutId).result();
     expect(result.summary.steps[0]?.counts).toMatchObject({ excluded: 1 });

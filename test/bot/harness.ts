@@ -76,7 +76,7 @@ export async function startHarness(
     url: url!,
     standin,
     logger,
-    async command(text, user = 'U_ALICE', o = {}) {
+    async command(text, user = 'UALICE', o = {}) {
       const r = newResponse({ channel: CHANNEL, user });
       const body = slashCommandBody({ command: '/rollout', text, user_id: user, channel_id: CHANNEL, response_url: r.url });
       const t = await timed(() =>
@@ -105,7 +105,7 @@ export async function startHarness(
       const t = await timed(() => postSigned(h.url, body, FORM_CONTENT_TYPE, SECRET));
       return { ...t, responseId: r.id };
     },
-    async say(text, threadTs, user = 'U_ALICE', type = 'message') {
+    async say(text, threadTs, user = 'UALICE', type = 'message') {
       const ts = `${(Date.now() / 1000).toFixed(6)}`;
       const event = { type, user, text, ts, thread_ts: threadTs, channel: CHANNEL, event_ts: ts, channel_type: 'channel' };
       const res = await postSigned(h.url, eventCallbackBody(event, { bot_user_id: standin.bot.user_id }), JSON_CONTENT_TYPE, SECRET);

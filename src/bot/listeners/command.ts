@@ -13,7 +13,7 @@ import { cancelPrompt, errorWithHelp, listMessage, notStartedRoot, queuedNotice,
 import { listRunningRollouts } from '../rollouts';
 
 const word = z.string().min(1).max(200);
-const commandSchema = z.union([
+const commandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('help') }),
   z.object({ kind: z.literal('list') }),
   z.object({ kind: z.literal('status'), target: word.optional() }),

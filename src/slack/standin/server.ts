@@ -95,13 +95,14 @@ export interface StandinMessage {
   thread_ts?: string;
   text?: string;
   blocks?: unknown[];
-  /** Author: the bot user for API and response URL messages. */
+  /** Author: the bot user for API and response URL messages, the human for `source: 'user'`. */
   user: string;
   bot_id?: string;
   ephemeral: boolean;
   /** For ephemeral messages: the only user who sees it. */
   ephemeralUser?: string;
-  source: 'api' | 'response_url';
+  /** `user`: a human's message recorded with `postUserMessage` (e.g. typed in the local console). */
+  source: 'api' | 'response_url' | 'user';
   edited?: { user: string; ts: string };
   /** Previous versions, oldest first. */
   history: MessageVersion[];
@@ -179,6 +180,11 @@ export interface SlackStandin {
   message(channel: string, ts: string): StandinMessage | undefined;
   /** Parent and replies of a thread, in order. */
   thread(channel: string, threadTs: string): StandinMessage[];
+  /**
+   * Record a message a human typed (no bot_id; `source: 'user'`), top-level or in a thread, as Slack would store
+   * it before delivering the `message` event. `text` is taken as is (already mrkdwn-escaped by the caller).
+   */
+  postUserMessage(channel: string, user: string, text: string, opts?: { thread_ts?: string }): StandinMessage;
   /** Queue a failure for the next call of `method` (`response_url` for response URL posts). */
   failNext(method: string, spec: FailSpec): void;
   on<K extends keyof StandinEvents>(event: K, cb: (arg: StandinEvents[K]) => void): () => void;
@@ -356,7 +362,7 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
   function post(
     channel: string,
     body: { text?: string; blocks?: unknown[]; thread_ts?: string; metadata?: unknown; reply_broadcast?: boolean },
-    extra: { ephemeralUser?: string; source: 'api' | 'response_url' },
+    extra: { ephemeralUser?: string; source: 'api' | 'response_url' | 'user'; user?: string },
   ): StandinMessage {
     let threadTs = body.thread_ts;
     if (threadTs !== undefined) {
@@ -374,8 +380,8 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
       ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
       ...(body.text !== undefined ? { text: body.text } : {}),
       ...(body.blocks !== undefined ? { blocks: body.blocks } : {}),
-      user: bot.user_id,
-      bot_id: bot.bot_id,
+      user: extra.user ?? bot.user_id,
+      ...(extra.user === undefined ? { bot_id: bot.bot_id } : {}),
       ephemeral: extra.ephemeralUser !== undefined,
       ...(extra.ephemeralUser !== undefined ? { ephemeralUser: extra.ephemeralUser } : {}),
       source: extra.source,
@@ -801,6 +807,8 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
     message: (channel, ts) => find(channel, ts),
     thread: (channel, threadTs) =>
       (messages.get(channel) ?? []).filter((m) => m.ts === threadTs || m.thread_ts === threadTs),
+    postUserMessage: (channel, user, text, opts = {}) =>
+      post(channel, { text, ...(opts.thread_ts ? { thread_ts: opts.thread_ts } : {}) }, { source: 'user', user }),
     failNext(method, spec) {
       const q = failures.get(method) ?? [];
       q.push(spec);
