@@ -30,3 +30,20 @@ describe('docker-compose.yml', () => {
     expect(readFileSync('Dockerfile', 'utf8')).toMatch(/FROM node:24/);
   });
 });
+
+describe('slack-app-manifest.yaml', () => {
+  const manifest = YAML.parse(readFileSync('slack-app-manifest.yaml', 'utf8')) as {
+    features: { slash_commands: Array<{ command: string }> };
+    oauth_config: { scopes: { bot: string[] } };
+    settings: { interactivity: { is_enabled: boolean }; event_subscriptions: { bot_events: string[] }; socket_mode_enabled: boolean };
+  };
+  it('declares /rollout, interactivity, the events and only the scopes the bot uses', () => {
+    expect(manifest.features.slash_commands.map((c) => c.command)).toEqual(['/rollout']);
+    expect(manifest.settings.interactivity.is_enabled).toBe(true);
+    expect(manifest.settings.event_subscriptions.bot_events.sort()).toEqual(['app_mention', 'message.channels', 'message.groups']);
+    expect(manifest.oauth_config.scopes.bot.sort()).toEqual(
+      ['app_mentions:read', 'channels:history', 'chat:write', 'commands', 'groups:history', 'usergroups:read'].sort(),
+    );
+    expect(manifest.settings.socket_mode_enabled).toBe(true);
+  });
+});
