@@ -25,6 +25,12 @@ export const envSchema = z.object({
   ROLLOUT_STATE_DIR: z.string().min(1).default('.rollout'),
   /** Base port of the embedded dev server (gRPC base, HTTP +10, metrics +20, UI +1000). */
   ROLLOUT_DEV_PORT_BASE: portBase,
+  /** Temporal SDK log level of workers started by the CLI. */
+  ROLLOUT_LOG_LEVEL: z
+    .string()
+    .transform((s) => s.toUpperCase())
+    .pipe(z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']))
+    .default('WARN'),
   // Slack (used by the bot; optional until it exists).
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,

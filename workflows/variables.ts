@@ -38,8 +38,9 @@ function truncate(s: string): string {
   return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
 
-/** POSIX shell single-quoting: safe for any string. */
+/** POSIX shell single-quoting: 'it'\''s'. Safe for any string without NUL (no shell argument can hold one). */
 export function shellQuote(value: string): string {
+  if (value.includes('\0')) throw new Error('shell values cannot contain NUL characters');
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -18,14 +18,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
+import { shellQuote } from '../../workflows/variables';
 import { parseOutputLine, SET_OUTPUT_SHELL_FUNCTION } from '../outputVariables';
 import { TAIL_LIMIT, TransportError, type ScriptRequest, type ScriptResult } from './types';
 
-/** Quotes a string for a POSIX shell: 'it'\''s'. Safe for any byte sequence except NUL. */
-export function shellQuote(value: string): string {
-  if (value.includes('\0')) throw new Error('shell values cannot contain NUL characters');
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 /** Quotes a path for the shell, keeping a leading `~/` (or a lone `~`) as the login user's home directory. */
 export function shellPath(path: string): string {

@@ -12,6 +12,7 @@ export interface RolloutWorkerOptions {
   deps: ActivityDeps;
   /** A prebuilt workflow bundle (tests bundle once); otherwise the worker bundles workflows/ itself. */
   workflowBundle?: { code: string } | { codePath: string };
+  logLevel?: LogLevel;
   /** Passed through for tuning (e.g. max concurrent activities). */
   tuning?: Pick<
     WorkerOptions,
@@ -23,10 +24,11 @@ export interface RolloutWorkerOptions {
   >;
 }
 
-/** The SDK logs every state change at INFO; the CLI shows warnings and errors (ROLLOUT_LOG_LEVEL to change). */
-function installQuietRuntime(): void {
+export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** The SDK logs every state change at INFO; by default workers show warnings and errors (ROLLOUT_LOG_LEVEL). */
+function installQuietRuntime(level: LogLevel): void {
   try {
-    const level = (process.env.ROLLOUT_LOG_LEVEL ?? 'WARN').toUpperCase() as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
     Runtime.install({ logger: new DefaultLogger(level) });
   } catch {
     // Already installed (tests install their own).
@@ -34,7 +36,7 @@ function installQuietRuntime(): void {
 }
 
 export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Worker> {
-  installQuietRuntime();
+  installQuietRuntime(o.logLevel ?? 'WARN');
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,

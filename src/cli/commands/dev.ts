@@ -31,6 +31,7 @@ export async function devCommand(ctx: CliContext, opts: DevCommandOptions): Prom
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
       deps: { transports: { ssh, local } },
+      logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
     });
     const onAbort = () => worker.getState() === 'RUNNING' && worker.shutdown();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });

@@ -29,6 +29,7 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
       deps: { transports: { ssh, local } },
+      logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
     });
     let signals = 0;
     const onAbort = () => {
