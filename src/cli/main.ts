@@ -2,6 +2,7 @@
 // Exit codes: 0 ok, 1 failed/rejected, 2 bad usage or request (nothing started or changed), 3 not delivered.
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EnvError, loadEnv, type Env } from '../env';
+import { installRuntimeLogging } from '../temporal/worker';
 import { cancelCommand } from './commands/cancel';
 import { botCommand } from './commands/bot';
 import { devCommand } from './commands/dev';
@@ -156,6 +157,7 @@ async function main(): Promise<void> {
     process.stderr.write(`rollout: ${e.message}\n`);
     process.exit(EXIT.USAGE);
   }
+  installRuntimeLogging(env.ROLLOUT_LOG_LEVEL);
   // SIGINT/SIGTERM: long-running commands (worker, start --wait) stop gracefully; a second signal, or a signal
   // during a short command, exits at once.
   const controller = new AbortController();

@@ -26,8 +26,11 @@ export interface RolloutWorkerOptions {
 
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
-/** The SDK logs every state change at INFO; by default workers show warnings and errors (ROLLOUT_LOG_LEVEL). */
-function installQuietRuntime(level: LogLevel): void {
+/**
+ * The SDK logs every state change at INFO; by default workers show warnings and errors (ROLLOUT_LOG_LEVEL).
+ * Must run before the first connection is made in the process (the runtime is created then).
+ */
+export function installRuntimeLogging(level: LogLevel): void {
   try {
     Runtime.install({ logger: new DefaultLogger(level) });
   } catch {
@@ -36,7 +39,7 @@ function installQuietRuntime(level: LogLevel): void {
 }
 
 export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Worker> {
-  installQuietRuntime(o.logLevel ?? 'WARN');
+  installRuntimeLogging(o.logLevel ?? 'WARN');
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
