@@ -348,7 +348,7 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
       type: 'message',
       user: m.user,
       bot_id: m.bot_id,
-      app_id: bot.app_id,
+      ...(m.bot_id !== undefined ? { app_id: bot.app_id } : {}),
       team: team.id,
       ts: m.ts,
       text: m.text ?? '',
