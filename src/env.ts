@@ -37,6 +37,8 @@ export const envSchema = z.object({
   SLACK_APP_TOKEN: optionalString,
   SLACK_API_URL: optionalString,
   PORT: optionalString,
+  /** Base URL of the Temporal Web UI, for links in the root message (the embedded server's is known). */
+  ROLLOUT_TEMPORAL_UI_URL: optionalString,
 });
 
 export type EnvVars = z.output<typeof envSchema>;

@@ -12,8 +12,9 @@
 //   --admin-url URL   or env ROLLOUT_LB_ADMIN_URL: the admin endpoint of mini-lb.mjs (the demo's fallback)
 //   --backend NAME    or env ROLLOUT_LB_BACKEND:   HAProxy backend holding the servers (default `web`)
 //
-// With HAProxy this sends `set server <backend>/<server> state drain|ready|maint` and reads `show stat`
-// (`status` for the state, `scur` for the current sessions). Exit codes: 0 done, 1 load balancer error, 2 usage.
+// With HAProxy this sends `set server <backend>/<server> state drain|ready|maint`, reads `show servers state` (the
+// admin state: MAINT, DRAIN) and `show stat` (`status` for UP/DOWN, `scur` for the current sessions).
+// Exit codes: 0 done, 1 load balancer error, 2 usage.
 import { connect } from 'node:net';
 import { pathToFileURL } from 'node:url';
 
@@ -64,6 +65,34 @@ export function normaliseStatus(status) {
   return s.split(' ')[0] || 'UNKNOWN';
 }
 
+/** `show servers state` → server name → srv_admin_state (a bit field). */
+export function parseServersState(text) {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const header = lines.find((l) => l.startsWith('# '));
+  if (!header) throw new Error(`unexpected "show servers state" answer: ${text.slice(0, 200)}`);
+  const fields = header.slice(2).trim().split(/\s+/);
+  const nameAt = fields.indexOf('srv_name');
+  const adminAt = fields.indexOf('srv_admin_state');
+  const out = {};
+  for (const l of lines) {
+    if (l.startsWith('#') || !/\s/.test(l.trim())) continue; // the header and the format version line
+    const cells = l.trim().split(/\s+/);
+    out[cells[nameAt]] = Number(cells[adminAt]);
+  }
+  return out;
+}
+
+// HAProxy's srv_admin bits: 0x01 forced maint, 0x02 inherited maint, 0x04 maint by config, 0x20 maint by DNS
+// resolution; 0x08 forced drain, 0x10 inherited drain.
+const ADMIN_MAINT = 0x27;
+const ADMIN_DRAIN = 0x18;
+
+function combinedState(adminBits, status) {
+  if (adminBits & ADMIN_MAINT) return 'MAINT';
+  if (adminBits & ADMIN_DRAIN) return 'DRAIN';
+  return normaliseStatus(status);
+}
+
 /**
  * A client for either load balancer.
  * @param {{ socket?: string, adminUrl?: string, backend?: string }} opts
@@ -86,6 +115,13 @@ export function lbClient(opts) {
       if (!r) throw new Error(`no server "${server}" in HAProxy backend "${backend}"`);
       return r;
     };
+    // What an operator set (`show servers state`) comes first: a drained server whose health check also fails is
+    // reported DRAIN, not DOWN.
+    const states = async () => {
+      const [rows, admin] = await Promise.all([serverRows(), haproxyCommand(socket, `show servers state ${backend}`)]);
+      const adminOf = parseServersState(admin);
+      return Object.fromEntries(rows.map((r) => [r.svname, combinedState(adminOf[r.svname], r.status)]));
+    };
     return {
       kind: 'haproxy',
       async setState(server, state) {
@@ -93,11 +129,11 @@ export function lbClient(opts) {
         const answer = (await haproxyCommand(socket, `set server ${backend}/${server} state ${state}`)).trim();
         if (answer !== '') throw new Error(`HAProxy refused "set server ${backend}/${server} state ${state}": ${answer}`);
       },
-      async states() {
-        return Object.fromEntries((await serverRows()).map((r) => [r.svname, normaliseStatus(r.status)]));
-      },
+      states,
       async state(server) {
-        return normaliseStatus((await row(server)).status);
+        const all = await states();
+        if (!(server in all)) throw new Error(`no server "${server}" in HAProxy backend "${backend}"`);
+        return all[server];
       },
       async sessions(server) {
         return Number((await row(server)).scur) || 0;

@@ -119,10 +119,9 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
 
   program
     .command('dev')
-    .description('embedded Temporal (with UI) + a worker + a first demo rollout; runs until Ctrl-C (npm start)')
+    .description('npm start: the local console, bot, worker, demo farm and embedded Temporal (or the real bot with Slack tokens)')
     .addOption(configOption())
-    .option('--demo <"deployable release">', 'first rollout to start ("" for none)', 'web-farm v1')
-    .action(async (opts: { config?: string; demo?: string }) => {
+    .action(async (opts: { config?: string }) => {
       markLongRunning();
       setExit(await devCommand(ctx, opts));
     });

@@ -11,7 +11,7 @@
 // sshd lets in), /usr/sbin/sshd, ssh-keygen and ssh-keyscan.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
+import { existsSync, constants as fsConstants } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import type { TargetPlan } from '../../workflows/types';
 
 const execFileP = promisify(execFile);
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface SshdOptions {
   /** Number of servers (default 1). */
@@ -225,7 +226,11 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdFixture> {
           ].join('\n'),
         );
         let log = '';
-        const proc = spawn(sshdPath, ['-D', '-e', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+        // setpriv (util-linux) gives sshd a parent-death signal, so it never outlives a crashed test or launcher.
+        const [cmd, args] = existsSync(SETPRIV)
+          ? [SETPRIV, ['--pdeathsig', 'TERM', '--', sshdPath, '-D', '-e', '-f', cfg]]
+          : [sshdPath, ['-D', '-e', '-f', cfg]];
+        const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
         procs.push(proc);
         proc.stderr?.on('data', (d: Buffer) => {
           log += d.toString('utf8');

@@ -1,24 +1,55 @@
-// `rollout dev` (what `npm start` runs): an embedded Temporal dev server with its web UI, a worker, and a first
-// rollout of the quickstart config, so a fresh clone shows the engine working with nothing else installed.
+// `rollout dev` (what `npm start` runs). Without SLACK_BOT_TOKEN: the local stack — embedded Temporal with its
+// UI, a worker, the demo web farm, the Slack stand-in, the real bot and the local console. With Slack tokens set:
+// a worker and the real bot, against the configured (or embedded) Temporal.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LocalTransport } from '../../../activities/transports/local';
 import { SshTransport } from '../../../activities/transports/ssh';
-import { buildPlan } from '../../config/plan';
-import { enqueueRollout, waitUntilStarted, rolloutHandle } from '../../temporal/client';
+import { runBot } from '../../bot/main';
+import { startLocalStack } from '../../demo/localStack';
 import { createRolloutWorker } from '../../temporal/worker';
-import { connectWith, EXIT, err, loadConfigOrReport, out, temporalSettings, type CliContext } from '../context';
-
-export const QUICKSTART_CONFIG = fileURLToPath(new URL('../../../examples/quickstart/rollout.yaml', import.meta.url));
+import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, temporalSettings, type CliContext } from '../context';
 
 export interface DevCommandOptions {
   config?: string;
-  /** Start a first rollout of this deployable/release (default web-farm v1; "" for none). */
-  demo?: string;
 }
 
+const untilAborted = (signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (!signal || signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+
 export async function devCommand(ctx: CliContext, opts: DevCommandOptions): Promise<number> {
-  const file = opts.config ?? ctx.env.ROLLOUT_CONFIG ?? QUICKSTART_CONFIG;
+  if (ctx.env.SLACK_BOT_TOKEN) return withSlack(ctx, opts);
+  try {
+    const configFile = configFileOf(ctx, opts.config);
+    const stack = await startLocalStack({
+      env: ctx.env,
+      stateDir: path.resolve(ctx.env.ROLLOUT_STATE_DIR),
+      ...(configFile ? { configPath: configFile } : {}),
+      log: (line) => err(ctx, `rollout dev: ${line}`),
+    });
+    out(ctx, `rollout dev: demo farm: ${stack.farm.servers.map((s) => s.name).join(', ')} behind ${stack.farm.lb} at ${stack.farm.lbUrl} (${stack.farm.transport} transport)`);
+    if (stack.temporalUiUrl) out(ctx, `rollout dev: Temporal UI at ${stack.temporalUiUrl}`);
+    out(ctx, `rollout dev: console ready at ${stack.consoleUrl}`);
+    out(ctx, 'rollout dev: type `/rollout web-farm v2` there (a release ending in -broken makes web3 fail its health check); Ctrl-C stops');
+    await untilAborted(ctx.signal);
+    out(ctx, 'rollout dev: stopping');
+    await stack.stop();
+    return EXIT.OK;
+  } catch (e) {
+    err(ctx, `rollout dev: ${(e as Error).message}`);
+    return EXIT.FAILED;
+  }
+}
+
+/** With real Slack tokens: a worker plus the real bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT). */
+async function withSlack(ctx: CliContext, opts: DevCommandOptions): Promise<number> {
+  const file = configFileOf(ctx, opts.config);
+  if (!file) {
+    err(ctx, 'rollout dev: with SLACK_BOT_TOKEN set, give your config with --config or ROLLOUT_CONFIG');
+    return EXIT.USAGE;
+  }
   const config = loadConfigOrReport(ctx, file);
   if (!config) return EXIT.FAILED;
   const settings = temporalSettings(ctx.env, config.raw.temporal);
@@ -33,24 +64,14 @@ export async function devCommand(ctx: CliContext, opts: DevCommandOptions): Prom
       deps: { transports: { ssh, local } },
       logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
     });
-    const onAbort = () => worker.getState() === 'RUNNING' && worker.shutdown();
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
     const running = worker.run();
-    out(ctx, `rollout dev: worker ready (config ${path.relative(process.cwd(), file) || file}, temporal ${conn.address})`);
-    if (conn.uiUrl) out(ctx, `rollout dev: Temporal UI at ${conn.uiUrl}`);
-    const [deployable, release] = (opts.demo ?? 'web-farm v1').split(/\s+/);
-    if (deployable && release && config.raw.deployables[deployable]) {
-      const plan = buildPlan(config, { deployable, release, requestedBy: 'cli:dev' });
-      const { rolloutId } = await enqueueRollout(conn.client, settings.taskQueue, plan);
-      out(ctx, `rollout dev: started ${deployable} ${release} as ${rolloutId}`);
-      await waitUntilStarted(conn.client, rolloutId, 300, ctx.signal);
-      const result = await rolloutHandle(conn.client, rolloutId).result();
-      const counts = result.summary.steps.map((s) => `${s.name}: ${s.counts.succeeded} succeeded`).join(', ');
-      out(ctx, `rollout dev: ${deployable} ${release} ${result.status} (${counts})`);
-    }
-    out(ctx, 'rollout dev: try `npx rollout start web-farm v2 --wait -c examples/quickstart/rollout.yaml` in another shell; Ctrl-C stops');
+    await runBot({ ...ctx.env, TEMPORAL_ADDRESS: conn.address }, {
+      configPath: file,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onReady: (i) => out(ctx, `rollout dev: bot ready (${i.url ?? 'socket mode'}), worker on ${settings.taskQueue}`),
+    });
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
-    ctx.signal?.removeEventListener('abort', onAbort);
     return EXIT.OK;
   } catch (e) {
     err(ctx, `rollout dev: ${(e as Error).message}`);
