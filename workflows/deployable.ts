@@ -55,10 +55,11 @@ export async function deployableWorkflow(input: DeployableInput): Promise<void> 
     enqueueUpdate,
     (entry) => {
       seen.add(entry.rolloutId);
+      // Position as the requester sees it: how many rollouts are ahead (the running one included); 0 = starts now.
+      const ahead = queue.length + (running ? 1 : 0);
+      const blocking = running?.rolloutId ?? queue[0]?.rolloutId;
       queue.push(entry);
-      // Position as the requester will see it: 0 when nothing runs and nobody is ahead.
-      const position = running || queue.length > 1 ? queue.length : 0;
-      return { rolloutId: entry.rolloutId, position, ...(running ? { runningRolloutId: running.rolloutId } : {}) };
+      return { rolloutId: entry.rolloutId, position: ahead, ...(ahead > 0 && blocking ? { runningRolloutId: blocking } : {}) };
     },
     {
       validator: (entry) => {

@@ -48,6 +48,10 @@ export const enqueueUpdate = defineUpdate<EnqueueResult, [QueueEntry]>('enqueue'
 export const withdrawUpdate = defineUpdate<{ rolloutId: string; withdrawn: true }, [WithdrawInput]>('withdraw');
 export const deployableStateQuery = defineQuery<DeployableState>('deployableState');
 
-export function deployableWorkflowId(deployable: string): string {
-  return `deployable-${deployable}`;
+/**
+ * The queue workflow of a deployable. Its task queue is part of the id: two installations sharing a namespace
+ * (different task queues) never share a queue.
+ */
+export function deployableWorkflowId(deployable: string, taskQueue: string): string {
+  return `deployable-${deployable}@${taskQueue}`;
 }

@@ -52,23 +52,35 @@ export async function enqueueRollout(
   plan: RolloutPlan,
   rolloutId = newRolloutId(plan),
   requestedAt = new Date(),
+  timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
 ): Promise<EnqueueResult> {
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof deployableWorkflow>('deployableWorkflow', {
-    workflowId: deployableWorkflowId(plan.deployable),
+    workflowId: deployableWorkflowId(plan.deployable, taskQueue),
     taskQueue,
     args: [{ deployable: plan.deployable }],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  return client.workflow.executeUpdateWithStart(enqueueUpdate, {
-    args: [{ rolloutId, plan, requestedAt: requestedAt.toISOString() }],
-    updateId: `enqueue/${rolloutId}`,
-    startWorkflowOperation,
-  });
+  try {
+    return await client.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.executeUpdateWithStart(enqueueUpdate, {
+        args: [{ rolloutId, plan, requestedAt: requestedAt.toISOString() }],
+        updateId: `enqueue/${rolloutId}`,
+        startWorkflowOperation,
+      }),
+    );
+  } catch (e) {
+    if (isTimeout(e)) throw new NotConfirmedError(rolloutId, timeoutMs);
+    throw e;
+  }
 }
 
-export async function getDeployableState(client: Client, deployable: string): Promise<DeployableState | undefined> {
+export async function getDeployableState(
+  client: Client,
+  taskQueue: string,
+  deployable: string,
+): Promise<DeployableState | undefined> {
   try {
-    return await client.workflow.getHandle(deployableWorkflowId(deployable)).query(deployableStateQuery);
+    return await client.workflow.getHandle(deployableWorkflowId(deployable, taskQueue)).query(deployableStateQuery);
   } catch (e) {
     if (/not found/i.test((e as Error).message)) return undefined;
     throw e;
@@ -77,13 +89,14 @@ export async function getDeployableState(client: Client, deployable: string): Pr
 
 export async function withdrawRollout(
   client: Client,
+  taskQueue: string,
   deployable: string,
   rolloutId: string,
   by: string,
   timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
 ): Promise<Delivery<{ rolloutId: string; withdrawn: true }>> {
   return deliver(client, timeoutMs, () =>
-    client.workflow.getHandle(deployableWorkflowId(deployable)).executeUpdate(withdrawUpdate, { args: [{ rolloutId, by }] }),
+    client.workflow.getHandle(deployableWorkflowId(deployable, taskQueue)).executeUpdate(withdrawUpdate, { args: [{ rolloutId, by }] }),
   );
 }
 
@@ -122,6 +135,25 @@ export type Delivery<T> =
 /** How long a caller keeps trying to deliver a decision when no worker is up. */
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 15_000;
 
+function isTimeout(err: unknown): boolean {
+  for (let e = err as (Error & { code?: number; cause?: unknown }) | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.code === 4 || e.code === 1 || /deadline|timed? ?out|call cancelled/i.test(e.message ?? '')) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+/** Raised when a request to a deployable's queue was not confirmed in time (usually: no worker running). */
+export class NotConfirmedError extends Error {
+  constructor(readonly rolloutId: string, timeoutMs: number) {
+    super(
+      `the request for ${rolloutId} was not confirmed within ${Math.round(timeoutMs / 1000)}s (is a worker running?); ` +
+        'it may still be taken when a worker picks it up: check with `rollout status` or `/rollout list` before asking again',
+    );
+    this.name = 'NotConfirmedError';
+  }
+}
+
 async function deliver<T>(client: Client, timeoutMs: number, send: () => Promise<T>): Promise<Delivery<T>> {
   try {
     const result = await client.withDeadline(Date.now() + timeoutMs, send);
@@ -132,8 +164,9 @@ async function deliver<T>(client: Client, timeoutMs: number, send: () => Promise
       return { outcome: 'rejected', reason: cause?.message ?? err.message };
     }
     const e = err as Error & { code?: number };
-    // gRPC DEADLINE_EXCEEDED (4) / CANCELLED (1): nothing took the update in time (usually: no worker running).
-    if (e.code === 4 || e.code === 1 || /deadline|timed? ?out/i.test(e.message)) {
+    // gRPC DEADLINE_EXCEEDED (4) / CANCELLED (1), possibly wrapped: nothing took the update in time (usually: no
+    // worker running).
+    if (isTimeout(err)) {
       return {
         outcome: 'undelivered',
         reason:

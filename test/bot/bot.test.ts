@@ -154,7 +154,7 @@ describe('/rollout <deployable> <release>', () => {
     const eve = await h.command('web-farm v2', 'UEVE');
     expect(textOf(await h.waitResponse(eve.responseId))).toMatch(/may not roll out/);
     expect(roots(standin).length).toBe(before);
-    expect(await getDeployableState(env.client, 'nope')).toBeUndefined();
+    expect(await getDeployableState(env.client, env.taskQueue, 'nope')).toBeUndefined();
   });
 
   it('a forged signature and a request older than 5 minutes get 401 and start nothing', async () => {
@@ -248,7 +248,7 @@ describe('one rollout per deployable', () => {
     expect((await rolloutHandle(env.client, first.rolloutId).result()).status).toBe('succeeded');
     expect(await resultOf(second.rolloutId)).toBe('succeeded');
     await waitFor(() => /succeeded/i.test(current(second.root).text ?? ''), 10_000, 'second root succeeded');
-    const state = await getDeployableState(env.client, 'slow');
+    const state = await getDeployableState(env.client, env.taskQueue, 'slow');
     expect(state?.recent.map((r) => r.rolloutId)).not.toContain(third.rolloutId);
     await expect(rolloutHandle(env.client, third.rolloutId).describe()).rejects.toThrow(/not found/i);
     expect(readTargetFile(targets[0]!, 'version')).toBe('v2');

@@ -6,6 +6,10 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RolloutSummary } from '../../workflows/messages';
+import { deployableWorkflowId } from '../../workflows/queueMessages';
+import { loadConfigFile } from '../../src/config/load';
+import { buildPlan } from '../../src/config/plan';
+import { startRollout } from '../../src/temporal/client';
 import { cliEnv, killAllCli, localConfig, runCli, spawnCli, type CliProcess } from './helpers';
 
 const address = inject('temporalAddress');
@@ -197,9 +201,16 @@ describe('rollout decide', () => {
 
   it('with no worker on the rollout’s task queue, an answer is not delivered: exit 3, nothing changed', async () => {
     const queue = `cli-noworker-${randomBytes(4).toString('hex')}`;
+    // Through the deployable's queue nothing is confirmed without a worker: exit 3 within the bounded time.
+    const t0 = Date.now();
     const r = await runCli(['start', 'slow', 'v1'], { ...env, ROLLOUT_TASK_QUEUE: queue });
-    expect(r.code).toBe(0);
-    const id = r.stdout.trim();
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/^not confirmed: .*is a worker running\?/m);
+    expect(Date.now() - t0).toBeLessThan(40_000);
+    await client.workflow.getHandle(deployableWorkflowId('slow', queue)).terminate('test cleanup').catch(() => undefined);
+    // A rollout workflow on a queue nobody serves: answers and cancels are not delivered either.
+    const plan = buildPlan(loadConfigFile(fixture.configPath), { deployable: 'slow', release: 'v1', requestedBy: 'cli:test' });
+    const id = (await startRollout(client, queue, plan)).workflowId;
     try {
       const d = await cli('decide', id, 'd1', 'retry', '--timeout', '1');
       expect(d.code).toBe(3);

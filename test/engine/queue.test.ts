@@ -58,14 +58,14 @@ describe('deployable queue', () => {
     const third = await enqueueRollout(env.client, env.taskQueue, planFor(cfg, deployable, 'v3', 'U_CAROL'));
     expect(third.position).toBe(2);
 
-    const state = await getDeployableState(env.client, deployable);
+    const state = await getDeployableState(env.client, env.taskQueue, deployable);
     expect(state?.running?.rolloutId).toBe(first.rolloutId);
     expect(state?.queued.map((q) => q.release)).toEqual(['v2', 'v3']);
 
     // Only the requester (or an approver) may withdraw; then it is gone from the queue.
-    const refused = await withdrawRollout(env.client, deployable, third.rolloutId, 'U_MALLORY');
+    const refused = await withdrawRollout(env.client, env.taskQueue, deployable, third.rolloutId, 'U_MALLORY');
     expect(refused.outcome === 'rejected' && refused.reason).toMatch(/U_MALLORY may not withdraw/);
-    expect((await withdrawRollout(env.client, deployable, third.rolloutId, 'U_CAROL')).outcome).toBe('accepted');
+    expect((await withdrawRollout(env.client, env.taskQueue, deployable, third.rolloutId, 'U_CAROL')).outcome).toBe('accepted');
 
     await waitUntilStarted(env.client, second.rolloutId);
     expect((await rolloutHandle(env.client, second.rolloutId).result()).status).toBe('succeeded');
@@ -78,7 +78,7 @@ describe('deployable queue', () => {
       expect(v2.start).toBeGreaterThanOrEqual(v1.end);
       expect(readTargetFile(t, 'timeline-v3')).toBeUndefined();
     }
-    const after = await getDeployableState(env.client, deployable);
+    const after = await getDeployableState(env.client, env.taskQueue, deployable);
     expect(after?.recent.map((r) => [r.release, r.status])).toEqual([
       ['v1', 'succeeded'],
       ['v2', 'succeeded'],

@@ -65,7 +65,7 @@ export function registerActions(app: App, ctx: BotContext): void {
       .sort((a, b) => b.length - a.length);
     let last: Delivery<unknown> | undefined;
     for (const deployable of candidates) {
-      last = await withdrawRollout(ctx.client, deployable, rolloutId, user, ctx.deliveryTimeoutMs);
+      last = await withdrawRollout(ctx.client, ctx.taskQueue, deployable, rolloutId, user, ctx.deliveryTimeoutMs);
       if (last.outcome === 'rejected' && / is not queued for /.test(last.reason) && deployable !== candidates.at(-1)) continue;
       if (last.outcome === 'accepted') {
         await markWithdrawn(ctx, client, body.channel?.id, rolloutId, deployable, user);

@@ -5,7 +5,7 @@ import { BLOCK_STATUS_REPLY, ephemeral, help, nthBlockId, RELEASE_PATTERN, statu
 import { progressLine, STATUS_EMOJI, statusLabel, titleMrkdwn } from '../../../activities/slack/blocks/summary';
 import { fallback, name, packLines } from '../../../activities/slack/blocks/text';
 import { buildPlan, RequestError } from '../../config/plan';
-import { enqueueRollout, getDeployableState, getSummary, newRolloutId } from '../../temporal/client';
+import { enqueueRollout, getDeployableState, getSummary, newRolloutId, NotConfirmedError } from '../../temporal/client';
 import type { RolloutSummary } from '../../../workflows/messages';
 import type { DeployableState } from '../../../workflows/queueMessages';
 import { background, startableDeployables, type BotContext } from '../context';
@@ -156,6 +156,11 @@ async function start(
     result = await enqueueRollout(ctx.client, ctx.taskQueue, plan, rolloutId);
   } catch (e) {
     const reason = (e as Error).message;
+    if (e instanceof NotConfirmedError) {
+      // Not refused, just not confirmed: it may still start when a worker is back, so the root stays "requested".
+      await say(respond, ephemeral(`${req.deployable} ${req.release}: ${reason}`));
+      return;
+    }
     background(ctx, 'marking a root message as not started', () =>
       web.chat.update({ channel: req.channel, ts: rootTs, ...notStartedRoot(pending, reason) }),
     );
@@ -173,7 +178,7 @@ async function start(
 export async function deployableStates(ctx: BotContext): Promise<DeployableState[]> {
   const names = Object.keys(ctx.config.raw.deployables);
   const states = await Promise.all(
-    names.map((n) => bounded(ctx, 5000, () => getDeployableState(ctx.client, n)).catch(() => undefined)),
+    names.map((n) => bounded(ctx, 5000, () => getDeployableState(ctx.client, ctx.taskQueue, n)).catch(() => undefined)),
   );
   return states.filter((s): s is DeployableState => s !== undefined);
 }
@@ -193,7 +198,7 @@ async function statusAnswer(ctx: BotContext, target: string | undefined): Promis
   }
   let id = target;
   if (ctx.config.raw.deployables[target]) {
-    const st = await bounded(ctx, 5000, () => getDeployableState(ctx.client, target)).catch(() => undefined);
+    const st = await bounded(ctx, 5000, () => getDeployableState(ctx.client, ctx.taskQueue, target)).catch(() => undefined);
     const latest = st?.running?.rolloutId ?? st?.recent.at(-1)?.rolloutId;
     if (!latest) return ephemeral(`${target} has no rollout yet.`);
     id = latest;

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
-import { enqueueRollout, newRolloutId, rolloutHandle, waitUntilStarted } from '../../temporal/client';
+import { enqueueRollout, newRolloutId, NotConfirmedError, rolloutHandle, waitUntilStarted } from '../../temporal/client';
 import {
   configFileOf,
   connectWith,
@@ -91,7 +91,15 @@ export async function startCommand(ctx: CliContext, deployable: string, release:
   try {
     // Through the deployable's queue: one rollout per deployable at a time, first come first served.
     const rolloutId = newRolloutId(plan);
-    const queued = await enqueueRollout(conn.client, settings.taskQueue, plan, rolloutId);
+    let queued;
+    try {
+      queued = await enqueueRollout(conn.client, settings.taskQueue, plan, rolloutId);
+    } catch (e) {
+      if (!(e instanceof NotConfirmedError)) throw e;
+      out(ctx, rolloutId);
+      err(ctx, `not confirmed: ${e.message}`);
+      return EXIT.UNDELIVERED;
+    }
     out(ctx, rolloutId);
     err(
       ctx,
