@@ -3,6 +3,7 @@
 // The console sends every command and click to the bot signed exactly as Slack would, so this exercises the
 // production code paths end to end.
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { LocalTransport } from '../../activities/transports/local';
 import { SshTransport } from '../../activities/transports/ssh';
 import { runBot } from '../bot/main';
@@ -10,6 +11,7 @@ import { startConsole } from '../console/server';
 import type { Env } from '../env';
 import { startSlackStandin, type SlackStandin } from '../slack/standin/server';
 import { connectTemporal, type TemporalConnection } from '../temporal/connect';
+import { stopDevServer } from '../temporal/devServer';
 import { createRolloutWorker } from '../temporal/worker';
 import { startDemoFarm, type DemoFarm, type DemoFarmOptions } from './farm';
 
@@ -47,7 +49,11 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   };
   try {
     const conn: TemporalConnection = await connectTemporal(o.env, { ui: true });
-    stops.push(() => conn.close());
+    stops.push(async () => {
+      await conn.close();
+      // A dev server this run started is stopped with it (its state stays on disk); a reused one keeps running.
+      if (conn.startedEmbedded) await stopDevServer(path.resolve(o.env.ROLLOUT_STATE_DIR));
+    });
 
     const farm = await startDemoFarm({ stateDir: o.stateDir, log, ...o.farm });
     stops.push(() => farm.stop());

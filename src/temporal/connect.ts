@@ -29,6 +29,8 @@ export interface TemporalConnection {
   uiUrl?: string;
   /** True when the embedded dev server is used. */
   embedded: boolean;
+  /** True when this call started the embedded dev server (rather than reusing a running one). */
+  startedEmbedded: boolean;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function connectTemporal(env: Env, opts: ConnectOptions = {}): Prom
   let address = opts.address ?? env.TEMPORAL_ADDRESS;
   let uiUrl: string | undefined;
   const embedded = address === undefined;
+  let startedEmbedded = false;
   if (address === undefined) {
     const stateDir = path.resolve(env.ROLLOUT_STATE_DIR);
     const server = await ensureDevServer({
@@ -48,6 +51,7 @@ export async function connectTemporal(env: Env, opts: ConnectOptions = {}): Prom
     });
     address = server.address;
     uiUrl = server.uiUrl;
+    startedEmbedded = !server.reused;
     stderr.write(
       `rollout: TEMPORAL_ADDRESS is not set; ${server.reused ? 'using' : 'started'} the embedded Temporal dev server at ` +
         `${address}${uiUrl ? ` (UI ${uiUrl})` : ''}, pid ${server.pid}, state in ${stateDir}\n`,
@@ -66,6 +70,7 @@ export async function connectTemporal(env: Env, opts: ConnectOptions = {}): Prom
     namespace,
     client,
     embedded,
+    startedEmbedded,
     ...(uiUrl ? { uiUrl } : {}),
     nativeConnection() {
       // Loaded lazily: the worker package pulls in the native core, which read-only commands do not need.

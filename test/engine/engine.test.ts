@@ -26,10 +26,14 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-describe('rolling step (sliding window) over real sshd', () => {
+// The same engine tests over real sshd targets and over the local transport (same directories, local shell).
+describe.each(['ssh', 'local'] as const)('engine over the %s transport', (transport) => {
+  const targetsFor = (name: string) =>
+    sshd.targetsFor(`${transport}-${name}`).map((t) => (transport === 'local' ? { ...t, transport: 'local' as const } : t));
+
   it('keeps at most 2 in flight and starts the next target as soon as any one finishes', async () => {
     const durations = ['3', '0.3', '0.3', '0.3', '3', '0.3'];
-    const targets = sshd.targetsFor('window').map((t, i) => ({ ...t, variables: { Work: durations[i] ?? '0.1' } }));
+    const targets = targetsFor('window').map((t, i) => ({ ...t, variables: { Work: durations[i] ?? '0.1' } }));
     const cfg = configFor(targets, {
       'web-farm': {
         targets: ['tag:web'],
@@ -66,7 +70,7 @@ describe('rolling step (sliding window) over real sshd', () => {
   });
 
   it('runs child steps in order per target, and a plain step on all targets at once (barrier)', async () => {
-    const targets = sshd.targetsFor('barrier');
+    const targets = targetsFor('barrier');
     const barrier = mkdtempSync(path.join(os.tmpdir(), 'barrier-'));
     const cfg = configFor(
       targets,
@@ -98,7 +102,7 @@ describe('rolling step (sliding window) over real sshd', () => {
   });
 
   it('a failing script fails the rollout, naming target, step and exit code', async () => {
-    const targets = sshd.targetsFor('fail').slice(0, 3);
+    const targets = targetsFor('fail').slice(0, 3);
     const cfg = configFor(targets, {
       app: {
         targets: ['tag:web'],
@@ -132,7 +136,7 @@ describe('rolling step (sliding window) over real sshd', () => {
   });
 
   it('cancel: in-flight targets finish their chain (always step included), the rest stay untouched', async () => {
-    const targets = sshd.targetsFor('cancel').slice(0, 4);
+    const targets = targetsFor('cancel').slice(0, 4);
     const cfg = configFor(targets, {
       app: {
         targets: ['tag:web'],
@@ -170,7 +174,7 @@ describe('rolling step (sliding window) over real sshd', () => {
   });
 
   it('refuses a hostile release before anything runs', () => {
-    const targets = sshd.targetsFor('hostile');
+    const targets = targetsFor('hostile');
     const cfg = configFor(targets, { app: { targets: ['tag:web'], process: [{ name: 's', script: 'touch ran' }] } });
     expect(() => planFor(cfg, 'app', 'v2; touch /tmp/pwned')).toThrow(RequestError);
     expect(existsSync('/tmp/pwned')).toBe(false);
