@@ -7,6 +7,9 @@ import {
   ACTION_DECIDE_EXCLUDE,
   ACTION_DECIDE_FAIL,
   ACTION_DECIDE_RETRY,
+  ACTION_CANCEL,
+  ACTION_MANUAL_ABORT,
+  ACTION_MANUAL_PROCEED,
   ACTION_WITHDRAW,
 } from '../../activities/slack/blocks';
 import { startSlackStandin, type SlackStandin, type StandinMessage } from '../../src/slack/standin/server';
@@ -82,6 +85,14 @@ function config(targets: TargetPlan[]) {
       ],
     },
     slow: { targets: ['tag:web'], ...people, process: [{ name: 'wait', script: 'sleep 2; printf %s #{Release} > version' }] },
+    gated: {
+      targets: ['tag:web'],
+      ...people,
+      process: [
+        { type: 'manual', name: 'approve', instructions: 'Check the dashboards for #{Release}', approvers: ['UBOB'] },
+        { name: 'ship', script: 'printf %s #{Release} > version' },
+      ],
+    },
   });
 }
 
@@ -332,5 +343,45 @@ describe('with no worker running', () => {
     expect(again.status).toBe(200);
     const result = await rolloutHandle(env.client, rolloutId).result();
     expect(result.summary.steps[0]?.counts).toMatchObject({ excluded: 1 });
+  });
+});
+
+describe('manual intervention and cancel from Slack', () => {
+  it('a manual card is answered only by its approvers; Proceed continues the rollout', async () => {
+    const { h, targets } = await harness('manual');
+    const { root, rolloutId } = await startFromSlack(h, 'gated v5');
+    const card = structuredClone(
+      await waitFor(() => threadOf(standin, root).find((x) => textOf(x).includes(ACTION_MANUAL_PROCEED)), 30_000, 'a manual card'),
+    );
+    expect(textOf(card)).toContain('Check the dashboards for v5');
+    const alice = await h.click(card, ACTION_MANUAL_PROCEED, 'UALICE');
+    expect(alice.ms).toBeLessThan(3000);
+    expect(textOf(await h.waitResponse(alice.responseId))).toMatch(/not allowed/);
+    const bob = await h.click(card, ACTION_MANUAL_PROCEED, 'UBOB');
+    expect(bob.status).toBe(200);
+    const result = await rolloutHandle(env.client, rolloutId).result();
+    expect(result.status).toBe('succeeded');
+    expect(readTargetFile(targets[0]!, 'version')).toBe('v5');
+    await waitFor(() => /Proceed chosen by/.test(textOf(current(card))), 15_000, 'the outcome on the manual card');
+    // The card's buttons are gone; a late Abort is refused.
+    const late = await h.click(card, ACTION_MANUAL_ABORT, 'UBOB');
+    expect(textOf(await h.waitResponse(late.responseId))).toMatch(/already answered|already ended|has already ended/);
+  });
+
+  it('/rollout cancel <id> asks for confirmation; the click cancels under the stopping rule', async () => {
+    const { h, targets } = await harness('cancel');
+    const { rolloutId } = await startFromSlack(h, 'gated v6');
+    await waitForSummary(env.client, rolloutId, (s) => s.pendingDecisions.length === 1);
+    const asked = await h.command(`cancel ${rolloutId}`, 'UALICE');
+    expect(asked.ms).toBeLessThan(3000);
+    const prompt = await h.waitResponse(asked.responseId);
+    const button = (prompt.blocks ?? []).flatMap((b) => (b as { elements?: Array<{ action_id?: string; confirm?: unknown }> }).elements ?? []).find((e) => e.action_id === ACTION_CANCEL);
+    expect(button?.confirm).toBeDefined(); // Slack shows the confirm dialog before the click is sent
+    const click = await h.click({ ...prompt, channel: prompt.channel ?? CHANNEL }, ACTION_CANCEL, 'UALICE');
+    expect(click.status).toBe(200);
+    const result = await rolloutHandle(env.client, rolloutId).result();
+    expect(result.status).toBe('cancelled');
+    expect(result.summary.stopReason).toMatch(/cancelled by UALICE/);
+    expect(readTargetFile(targets[0]!, 'version')).toBeUndefined();
   });
 });
