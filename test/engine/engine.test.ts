@@ -173,6 +173,35 @@ describe.each(['ssh', 'local'] as const)('engine over the %s transport', (transp
     expect(again.outcome).toBe('rejected');
   });
 
+  it("Temporal's own cancellation follows the same stopping rule", async () => {
+    const targets = targetsFor('tcancel').slice(0, 3);
+    const cfg = configFor(targets, {
+      app: {
+        targets: ['tag:web'],
+        process: [
+          {
+            type: 'rolling',
+            name: 'deploy',
+            window: 1,
+            childSteps: [
+              { name: 'install', script: 'touch started; sleep 2; touch deployed' },
+              { name: 'cleanup', runCondition: 'always', script: 'touch cleaned' },
+            ],
+          },
+        ],
+      },
+    });
+    const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'app'));
+    await waitForSummary(env.client, handle.workflowId, (s) => s.steps[0]?.inFlight.includes('web1') ?? false);
+    await handle.cancel();
+    const result = await handle.result();
+    expect(result.status).toBe('cancelled');
+    expect(result.summary.stopReason).toBe('cancelled through Temporal');
+    expect(readTargetFile(targets[0]!, 'deployed')).toBeDefined();
+    expect(readTargetFile(targets[0]!, 'cleaned')).toBeDefined();
+    expect(existsSync(path.join(targets[1]!.workdir, 'started'))).toBe(false);
+  });
+
   it('refuses a hostile release before anything runs', () => {
     const targets = targetsFor('hostile');
     const cfg = configFor(targets, { app: { targets: ['tag:web'], process: [{ name: 's', script: 'touch ran' }] } });
