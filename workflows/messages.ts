@@ -135,6 +135,35 @@ export interface RolloutResult {
 
 export interface RolloutInput {
   plan: RolloutPlan;
+  /** Continue as new at the next step boundary once the history has this many events (default 10,000). */
+  continueAsNewAfterEvents?: number;
+  /** State carried over continue-as-new (set by the workflow itself). */
+  carried?: CarriedRolloutState;
+}
+
+/**
+ * What a rollout carries into its next run when it continues as new between steps, so its history stays bounded
+ * however many steps and targets it has. Output tails of finished steps are not carried (they stay in the earlier
+ * run's history and in the target chains' own histories); states, timings, exit codes and outputs are.
+ */
+export interface CarriedRolloutState {
+  nextStep: number;
+  runs: number;
+  startedAt: string;
+  stopKind?: 'failed' | 'cancelled' | 'aborted';
+  stopReason?: string;
+  firstFailure?: RolloutSummary['failure'];
+  decisionSeq: number;
+  /** Answered decisions, the latest SUMMARY_LIST_LIMIT, tails clipped. */
+  decisions: Decision[];
+  stepStates: Array<StepSummary['state']>;
+  stepWindows: Array<number | null>;
+  records: Array<Array<[string, TargetStepDetail]>>;
+  outputsByTarget: Array<[string, Record<string, Record<string, string>>]>;
+  excluded: string[];
+  failedTargets: string[];
+  approvers: string[];
+  manualApprovers: Array<[string, string[]]>;
 }
 
 export const summaryQuery = defineQuery<RolloutSummary>('summary');

@@ -1,9 +1,11 @@
 // The rollout workflow: steps in sequence, each step's targets in a sliding window, failures handed to humans
 // as decisions, one stopping rule for every way a rollout stops. Deterministic orchestration only.
 import {
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
+  continueAsNew,
   executeChild,
   isCancellation,
   proxyActivities,
@@ -23,6 +25,7 @@ import {
   summaryQuery,
   SUMMARY_LIST_LIMIT,
   targetsQuery,
+  type CarriedRolloutState,
   type ChildResult,
   type Decision,
   type DecideInput,
@@ -40,6 +43,9 @@ import { targetChainWorkflow, type ChainInput } from './targetChain';
 import type { ExecStepPlan, ManualStepPlan, RolloutPlan, RunCondition, TargetPlan, Window } from './types';
 
 type StopKind = 'failed' | 'cancelled' | 'aborted';
+
+/** Continue as new at a step boundary past this many history events (Temporal's hard limit is 51,200). */
+export const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 
 /** Inside the workflow sandbox Date is Temporal's deterministic workflow clock, not the wall clock. */
 const now = (): string => new Date().toISOString();
@@ -66,28 +72,30 @@ const EMPTY_COUNTS = (): Record<TargetState, number> => ({
   excluded: 0,
 });
 
-export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutResult> {
+export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResult> {
+  const { plan, carried } = input;
+  const continueAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const rolloutId = workflowInfo().workflowId;
-  const startedAt = now();
+  const startedAt = carried?.startedAt ?? now();
   let endedAt: string | undefined;
   let status: RolloutStatus = 'running';
-  let stopKind: StopKind | undefined;
-  let stopReason: string | undefined;
-  let firstFailure: RolloutSummary['failure'];
+  let stopKind: StopKind | undefined = carried?.stopKind;
+  let stopReason: string | undefined = carried?.stopReason;
+  let firstFailure: RolloutSummary['failure'] = carried?.firstFailure;
   let currentStep: string | undefined;
 
   // records[stepIndex].get(target) — one per target the step reaches.
-  const records: Array<Map<string, TargetStepDetail>> = plan.steps.map(() => new Map());
-  const stepStates: Array<StepSummary['state']> = plan.steps.map(() => 'pending');
-  const stepWindows: Array<number | undefined> = plan.steps.map(() => undefined);
+  const records: Array<Map<string, TargetStepDetail>> = plan.steps.map((_, i) => new Map(carried?.records[i] ?? []));
+  const stepStates: Array<StepSummary['state']> = plan.steps.map((_, i) => carried?.stepStates[i] ?? 'pending');
+  const stepWindows: Array<number | undefined> = plan.steps.map((_, i) => carried?.stepWindows[i] ?? undefined);
   const inFlight: Array<Set<string>> = plan.steps.map(() => new Set());
-  const outputsByTarget = new Map<string, Record<string, Record<string, string>>>();
-  const excluded = new Set<string>();
-  const failedTargets = new Set<string>();
-  const decisions = new Map<string, Decision>();
-  const answeredOrder: string[] = [];
-  let decisionSeq = 0;
-  let approvers = new Set<string>();
+  const outputsByTarget = new Map<string, Record<string, Record<string, string>>>(carried?.outputsByTarget ?? []);
+  const excluded = new Set<string>(carried?.excluded ?? []);
+  const failedTargets = new Set<string>(carried?.failedTargets ?? []);
+  const decisions = new Map<string, Decision>((carried?.decisions ?? []).map((d) => [d.id, d]));
+  const answeredOrder: string[] = (carried?.decisions ?? []).map((d) => d.id);
+  let decisionSeq = carried?.decisionSeq ?? 0;
+  let approvers = new Set<string>(carried?.approvers ?? []);
 
   const pendingDecisions = () => [...decisions.values()].filter((d) => !d.answer);
 
@@ -107,6 +115,7 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
   type Note = Exclude<ThreadEvent, { type: 'decisionAnswered' | 'decision' }> | { type: 'answered' | 'asked'; decisionId: string };
   const notes: Note[] = [];
   let notesDone = false;
+  let notesPosted = 0;
   function notify(n: Note): void {
     if (plan.slack) notes.push(n);
   }
@@ -128,7 +137,10 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
       let event: ThreadEvent;
       const d = 'decisionId' in n ? decisions.get(n.decisionId) : undefined;
       if (n.type === 'asked' || n.type === 'answered') {
-        if (!d) continue;
+        if (!d) {
+        notesPosted = i + 1;
+        continue;
+      }
         event =
           n.type === 'asked'
             ? { type: 'decision', rolloutId, decision: { ...d } }
@@ -142,6 +154,7 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
       } catch {
         // Gave up after a day of retries; the rollout's state (and `status`) still has everything.
       }
+      notesPosted = i + 1;
     }
   }
   const notesPumped = pumpNotes();
@@ -235,7 +248,9 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
     if (isCancellation(err)) stop('cancelled', 'cancelled through Temporal');
   });
 
-  const manualApproverSets = new Map<string, Set<string>>();
+  const manualApproverSets = new Map<string, Set<string>>(
+    (carried?.manualApprovers ?? []).map(([step, list]) => [step, new Set(list)]),
+  );
   const manualApprovers = (step: string) => manualApproverSets.get(step) ?? approvers;
 
   // ---- the run ----------------------------------------------------------------------------------------------
@@ -245,14 +260,19 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
       startToCloseTimeout: '1 minute',
       ...(plan.slack ? { taskQueue: plan.slack.taskQueue, scheduleToCloseTimeout: '1 hour' } : {}),
     });
-    approvers = new Set(await expandApprovers({ approvers: plan.approvers, groups: plan.groups }));
-    for (const step of plan.steps) {
-      if (step.type === 'manual' && step.approvers.length > 0) {
-        manualApproverSets.set(step.name, new Set(await expandApprovers({ approvers: step.approvers, groups: plan.groups })));
+    if (!carried) {
+      approvers = new Set(await expandApprovers({ approvers: plan.approvers, groups: plan.groups }));
+      for (const step of plan.steps) {
+        if (step.type === 'manual' && step.approvers.length > 0) {
+          manualApproverSets.set(step.name, new Set(await expandApprovers({ approvers: step.approvers, groups: plan.groups })));
+        }
       }
     }
 
-    for (const [si, step] of plan.steps.entries()) {
+    const firstStep = carried?.nextStep ?? 0;
+    for (let si = firstStep; si < plan.steps.length; si++) {
+      const step = plan.steps[si] as (typeof plan.steps)[number];
+      if (si > firstStep && workflowInfo().historyLength > continueAfter) await continueWithNextStep(si);
       const runStatus = stopKind === 'failed' ? 'failure' : 'success';
       if (stopKind === 'cancelled' || stopKind === 'aborted' || !conditionHolds(step.runCondition, runStatus)) {
         stepStates[si] = 'skipped';
@@ -277,6 +297,40 @@ export async function rolloutWorkflow({ plan }: RolloutInput): Promise<RolloutRe
   return { status, summary: final };
 
   // ---- helpers (function declarations: hoisted, share the state above) ---------------------------------------
+  /** Continues as new before step `si`, once the thread is posted and no update handler is mid-way. */
+  async function continueWithNextStep(si: number): Promise<never> {
+    await condition(() => notesPosted >= notes.length && allHandlersFinished());
+    const clipDecision = (d: Decision): Decision => ({ ...d, ...(d.tail !== undefined ? { tail: clip(d.tail, 500) } : {}) });
+    const next: CarriedRolloutState = {
+      nextStep: si,
+      runs: (carried?.runs ?? 0) + 1,
+      startedAt,
+      ...(stopKind ? { stopKind } : {}),
+      ...(stopReason ? { stopReason } : {}),
+      ...(firstFailure ? { firstFailure } : {}),
+      decisionSeq,
+      decisions: answeredOrder
+        .slice(-SUMMARY_LIST_LIMIT)
+        .map((id) => decisions.get(id))
+        .filter((d): d is Decision => d !== undefined)
+        .map(clipDecision),
+      stepStates,
+      stepWindows: stepWindows.map((w) => w ?? null),
+      records: records.map((r) =>
+        [...r.entries()].map(([name, rec]): [string, TargetStepDetail] => [
+          name,
+          { ...rec, children: rec.children.map(({ tail: _tail, ...c }) => c) },
+        ]),
+      ),
+      outputsByTarget: [...outputsByTarget.entries()],
+      excluded: [...excluded],
+      failedTargets: [...failedTargets],
+      approvers: [...approvers],
+      manualApprovers: [...manualApproverSets.entries()].map(([k, v]) => [k, [...v]]),
+    };
+    return continueAsNew<typeof rolloutWorkflow>({ plan, continueAsNewAfterEvents: continueAfter, carried: next });
+  }
+
   function conditionHolds(c: RunCondition, s: 'success' | 'failure'): boolean {
     return c === 'always' || (c === 'success' ? s === 'success' : s === 'failure');
   }

@@ -118,6 +118,18 @@ export class SshTransport implements Transport {
       }
     }
     const client = conn.client;
+    if (req.signal?.aborted) {
+      // Aborted while the command was being opened: it may already be waiting for the target's lock, so make
+      // sure it never starts (the kill command leaves a cancel marker) before reporting the abort.
+      channel.end(stdin);
+      await this.runKill(client, target, runId).catch(() => undefined);
+      try {
+        channel.close();
+      } catch {
+        // already closed
+      }
+      return abortedBeforeStart();
+    }
 
     return superviseRun(
       req,

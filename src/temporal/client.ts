@@ -1,6 +1,12 @@
 // The client side of rollouts: start, observe, cancel and answer decisions. Used by the CLI and the bot.
 import { randomBytes } from 'node:crypto';
-import { Client, WithStartWorkflowOperation, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import type { deployableWorkflow } from '../../workflows/deployable';
 import {
   deployableStateQuery,
@@ -34,11 +40,12 @@ export async function startRollout(
   taskQueue: string,
   plan: RolloutPlan,
   rolloutId = newRolloutId(plan),
-): Promise<WorkflowHandle<typeof rolloutWorkflow>> {
+  opts: { continueAsNewAfterEvents?: number } = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof rolloutWorkflow>> {
   return client.workflow.start<typeof rolloutWorkflow>('rolloutWorkflow', {
     taskQueue,
     workflowId: rolloutId,
-    args: [{ plan }],
+    args: [{ plan, ...opts }],
   });
 }
 

@@ -363,3 +363,51 @@ describe('output variables and machine-level run conditions', () => {
     expect(web2.steps[0]?.children[3]).toMatchObject({ name: 'add-back', state: 'skipped' });
   });
 });
+
+describe('bounded history: continue-as-new between steps', () => {
+  it('carries states, decisions and machine outputs into the next run; the summary still shows every step', async () => {
+    const targets = sshd.targetsFor('can').slice(0, 3);
+    const cfg = configFor(targets, {
+      app: {
+        targets: ['tag:web'],
+        process: [
+          {
+            type: 'rolling',
+            name: 'first',
+            window: 2,
+            childSteps: [
+              { name: 'probe', script: 'if [ #{Machine.Name} = web2 ]; then set_output Ready False; else set_output Ready True; fi' },
+              { name: 'flaky', script: '[ #{Machine.Name} != web3 ] || exit 9' },
+            ],
+          },
+          { name: 'middle', script: 'echo middle >> log' },
+          {
+            type: 'rolling',
+            name: 'last',
+            window: 3,
+            childSteps: [{ name: 'ship', if: 'Output.probe.Ready == "True"', script: 'echo shipped > shipped' }],
+          },
+        ],
+      },
+    });
+    // A tiny threshold: the rollout continues as new before every step after the first.
+    const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'app'), undefined, { continueAsNewAfterEvents: 1 });
+    const s = await waitForSummary(env.client, handle.workflowId, (x) => x.pendingDecisions.length === 1);
+    await decide(env.client, handle.workflowId, s.pendingDecisions[0]!.id, 'ignore', 'U_ALICE');
+    const result = await handle.result();
+    expect(result.status).toBe('succeeded');
+    const described = await handle.describe();
+    expect(described.runId).not.toBe(handle.firstExecutionRunId);
+    // Every step's counts survive, the decision is still on record, and step 3 read step 1's machine outputs.
+    expect(result.summary.steps.map((x) => [x.name, x.state, x.counts.succeeded])).toEqual([
+      ['first', 'done', 3],
+      ['middle', 'done', 3],
+      ['last', 'done', 3],
+    ]);
+    expect(result.summary.recentDecisions.map((d) => [d.id, d.answer?.choice])).toEqual([['d1', 'ignore']]);
+    expect(targets.map((t) => file(t, 'shipped') !== undefined)).toEqual([true, false, true]);
+    const web3 = (await getTargets(env.client, handle.workflowId, { target: 'web3' })).targets[0]!;
+    expect(web3.steps[0]?.children[1]).toMatchObject({ name: 'flaky', state: 'ignored', exitCode: 9 });
+    expect(web3.outputs).toEqual({ probe: { Ready: 'True' } });
+  });
+});

@@ -292,7 +292,8 @@ describe.each(setups)('$name transport', ({ make }) => {
   it('a run aborted while waiting for the lock never starts', async () => {
     const target = s.target('queued abort');
     const first = run(target, 'echo first > first.txt; sleep 1.2');
-    await sleep(300); // first holds the lock
+    // first holds the lock once its script has started (under load that can take a while)
+    for (let i = 0; i < 200 && !existsSync(join(target.workdir, 'first.txt')); i++) await sleep(25);
     const ac = new AbortController();
     const second = run(target, 'touch second-ran', { signal: ac.signal });
     await sleep(300);
