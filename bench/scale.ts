@@ -10,23 +10,13 @@ import { NativeConnection } from '@temporalio/worker';
 import { LocalTransport } from '../activities/transports/local';
 import { validateConfig } from '../src/config/load';
 import { buildPlan } from '../src/config/plan';
-import { findOrInstallTemporalCli } from '../src/temporal/binaries';
 import { getSummary, getTargets, startRollout } from '../src/temporal/client';
-import { getFreePort, startDevServer } from '../src/temporal/devServer';
+import { startScratchDevServer } from '../src/temporal/devServer';
 import { createRolloutWorker, installRuntimeLogging } from '../src/temporal/worker';
 
 installRuntimeLogging('WARN');
 const N = Number(process.env.ROLLOUT_SCALE_TARGETS ?? 1000);
-const stateDir = mkdtempSync(path.join(os.tmpdir(), 'bench-scale-'));
-const server = await startDevServer({
-  cliPath: await findOrInstallTemporalCli(path.resolve('.rollout')),
-  stateDir,
-  grpcPort: await getFreePort(),
-  httpPort: await getFreePort(),
-  metricsPort: await getFreePort(),
-  headless: true,
-  detached: false,
-});
+const server = await startScratchDevServer('bench-temporal-');
 const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });
 const native = await NativeConnection.connect({ address: server.address });

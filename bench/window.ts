@@ -11,9 +11,8 @@ import { LocalTransport } from '../activities/transports/local';
 import { SshTransport } from '../activities/transports/ssh';
 import { validateConfig } from '../src/config/load';
 import { buildPlan } from '../src/config/plan';
-import { findOrInstallTemporalCli } from '../src/temporal/binaries';
 import { startRollout } from '../src/temporal/client';
-import { getFreePort, startDevServer } from '../src/temporal/devServer';
+import { startScratchDevServer } from '../src/temporal/devServer';
 import { createRolloutWorker, installRuntimeLogging } from '../src/temporal/worker';
 import { startSshd } from '../test/support/sshd';
 import type { TargetPlan } from '../workflows/types';
@@ -24,16 +23,7 @@ const WINDOW = 5;
 const IDEAL_S = (TARGETS / WINDOW) * 1;
 const runs = Number(process.env.ROLLOUT_BENCH_RUNS ?? 1);
 
-const stateDir = mkdtempSync(path.join(os.tmpdir(), 'bench-temporal-'));
-const server = await startDevServer({
-  cliPath: await findOrInstallTemporalCli(path.resolve('.rollout')),
-  stateDir,
-  grpcPort: await getFreePort(),
-  httpPort: await getFreePort(),
-  metricsPort: await getFreePort(),
-  headless: true,
-  detached: false,
-});
+const server = await startScratchDevServer('bench-temporal-');
 const sshd = await startSshd({ count: 4, baseAddress: '127.0.0.91', namePrefix: 'h' });
 const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });

@@ -626,3 +626,40 @@ export async function ensureDevServer(opts: EnsureDevServerOptions): Promise<Ens
     };
   });
 }
+
+/**
+ * A throw-away dev server for tests and benchmarks: headless, free ports, a fresh temp state dir that stop()
+ * removes. Not detached: it dies with the process that started it.
+ */
+export async function startScratchDevServer(prefix = 'rollout-temporal-'): Promise<DevServerHandle> {
+  const { mkdtemp } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  // The pip fallback installs into the project's (gitignored) state dir, so it happens at most once.
+  const cliPath = await findOrInstallTemporalCli(path.resolve('.rollout'));
+  const ip = '127.0.0.1';
+  const used = new Set<number>();
+  const port = async () => {
+    let p = await getFreePort(ip);
+    while (used.has(p)) p = await getFreePort(ip);
+    used.add(p);
+    return p;
+  };
+  const server = await startDevServer({
+    cliPath,
+    stateDir,
+    ip,
+    grpcPort: await port(),
+    httpPort: await port(),
+    metricsPort: await port(),
+    headless: true,
+    detached: false,
+  });
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -2,12 +2,10 @@
 // UI, a worker, the demo web farm, the Slack stand-in, the real bot and the local console. With Slack tokens set:
 // a worker and the real bot, against the configured (or embedded) Temporal.
 import path from 'node:path';
-import { LocalTransport } from '../../../activities/transports/local';
-import { SshTransport } from '../../../activities/transports/ssh';
 import { runBot } from '../../bot/main';
 import { startLocalStack } from '../../demo/localStack';
-import { createRolloutWorker } from '../../temporal/worker';
 import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, temporalSettings, type CliContext } from '../context';
+import { startScriptWorker } from './worker';
 
 export interface DevCommandOptions {
   config?: string;
@@ -54,16 +52,8 @@ async function withSlack(ctx: CliContext, opts: DevCommandOptions): Promise<numb
   if (!config) return EXIT.FAILED;
   const settings = temporalSettings(ctx.env, config.raw.temporal);
   const conn = await connectWith(ctx, settings, true);
-  const ssh = new SshTransport();
-  const local = new LocalTransport();
+  const { worker, close } = await startScriptWorker(ctx, conn, settings);
   try {
-    const worker = await createRolloutWorker({
-      connection: await conn.nativeConnection(),
-      namespace: settings.namespace,
-      taskQueue: settings.taskQueue,
-      deps: { transports: { ssh, local } },
-      logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
-    });
     const running = worker.run();
     await runBot({ ...ctx.env, TEMPORAL_ADDRESS: conn.address }, {
       configPath: file,
@@ -77,8 +67,7 @@ async function withSlack(ctx: CliContext, opts: DevCommandOptions): Promise<numb
     err(ctx, `rollout dev: ${(e as Error).message}`);
     return EXIT.FAILED;
   } finally {
-    await ssh.close();
-    await local.close();
+    await close();
     await conn.close();
   }
 }

@@ -2,6 +2,8 @@
 // task queue until the signal aborts (main wires SIGINT/SIGTERM), then shuts down gracefully.
 import { LocalTransport } from '../../../activities/transports/local';
 import { SshTransport } from '../../../activities/transports/ssh';
+import type { Worker } from '@temporalio/worker';
+import type { TemporalConnection } from '../../temporal/connect';
 import { createRolloutWorker } from '../../temporal/worker';
 import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, temporalSettings, type CliContext } from '../context';
 
@@ -21,16 +23,8 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
   if (ctx.signal?.aborted) return EXIT.OK;
 
   const conn = await connectWith(ctx, settings);
-  const ssh = new SshTransport();
-  const local = new LocalTransport();
+  const { worker, close } = await startScriptWorker(ctx, conn, settings);
   try {
-    const worker = await createRolloutWorker({
-      connection: await conn.nativeConnection(),
-      namespace: settings.namespace,
-      taskQueue: settings.taskQueue,
-      deps: { transports: { ssh, local } },
-      logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
-    });
     let signals = 0;
     const onAbort = () => {
       signals++;
@@ -51,8 +45,34 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
     err(ctx, `rollout: worker stopped${signals ? '' : ' unexpectedly'}`);
     return EXIT.OK;
   } finally {
+    await close();
+    await conn.close();
+  }
+}
+
+/** A rollout worker with the SSH and local transports, as the CLI runs it; close() releases the transports. */
+export async function startScriptWorker(
+  ctx: CliContext,
+  conn: TemporalConnection,
+  settings: { namespace: string; taskQueue: string },
+): Promise<{ worker: Worker; close(): Promise<void> }> {
+  const ssh = new SshTransport();
+  const local = new LocalTransport();
+  const close = async () => {
     await ssh.close().catch(() => undefined);
     await local.close().catch(() => undefined);
-    await conn.close();
+  };
+  try {
+    const worker = await createRolloutWorker({
+      connection: await conn.nativeConnection(),
+      namespace: settings.namespace,
+      taskQueue: settings.taskQueue,
+      deps: { transports: { ssh, local } },
+      logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
+    });
+    return { worker, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
