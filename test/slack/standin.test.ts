@@ -1,4 +1,6 @@
+import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { webApi } from '@slack/bolt';
+import { ping, WebSocket } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackStandin, type MessageChange, type SlackStandin } from '../../src/slack/standin/server.js';
 import { memoryLogger } from './helpers.js';
@@ -254,5 +256,72 @@ describe('response URLs', () => {
     expect(await (await post(url, { text: 'too many' })).json()).toEqual({ ok: false, error: 'used_url' });
     const unknown = await post(url.replace('cmd-2', 'never-issued'), { text: 'x' });
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe('Socket Mode', () => {
+  const APP_TOKEN = 'xapp-1-A0LOCAL-standin';
+
+  it('apps.connections.open wants an app-level token: a bot token or an unknown xapp token is refused', async () => {
+    const s = await startSlackStandin({ tokens: [TOKEN], appTokens: [APP_TOKEN] });
+    try {
+      const open = (token: string) =>
+        new webApi.WebClient(token, { slackApiUrl: s.url, logger: memoryLogger(), retryConfig: { retries: 0 } }).apps.connections.open({});
+      await expect(open(TOKEN)).rejects.toMatchObject({ data: { ok: false, error: 'not_allowed_token_type' } });
+      await expect(open('xapp-1-other')).rejects.toMatchObject({ data: { ok: false, error: 'invalid_auth' } });
+      const ok = await open(APP_TOKEN);
+      expect(ok.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/socket\?ticket=/);
+      await expect(s.socketSend('events_api', {})).rejects.toThrow(/no Socket Mode connection/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('says hello, answers pings, pushes envelopes and resolves with the ack; a missing ack times out', async () => {
+    const s = await startSlackStandin({ appTokens: [APP_TOKEN] });
+    const web = new webApi.WebClient(APP_TOKEN, { slackApiUrl: s.url, logger: memoryLogger() });
+    const { url } = await web.apps.connections.open({});
+    // A ticket is good for one connection only.
+    const ws = new WebSocket(url!);
+    const received: Array<Record<string, unknown>> = [];
+    const next = () =>
+      new Promise<Record<string, unknown>>((resolve) => {
+        const check = () => (received.length > 0 ? resolve(received.shift()!) : setTimeout(check, 5));
+        check();
+      });
+    ws.addEventListener('message', (e) => received.push(JSON.parse(String(e.data)) as Record<string, unknown>));
+    const pongs = diagnosticsChannel('undici:websocket:pong');
+    let ponged = false;
+    const onPong = () => {
+      ponged = true;
+    };
+    pongs.subscribe(onPong);
+    try {
+      expect(await next()).toMatchObject({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0LOCAL' } });
+      expect(s.socketConnections).toBe(1);
+      ping(ws, Buffer.from('are you there'));
+      await expect.poll(() => ponged, { timeout: 2000 }).toBe(true);
+
+      const acked = s.socketSend('slash_commands', { command: '/rollout', text: 'web-farm v2' });
+      const env = await next();
+      expect(env).toMatchObject({ type: 'slash_commands', payload: { command: '/rollout' }, accepts_response_payload: true });
+      ws.send(JSON.stringify({ envelope_id: env.envelope_id, payload: { text: 'ok' } }));
+      expect(await acked).toEqual({ envelope_id: env.envelope_id, payload: { text: 'ok' } });
+      expect(s.envelopes[0]).toMatchObject({ type: 'slash_commands', ack: { payload: { text: 'ok' } } });
+
+      await expect(s.socketSend('interactive', { type: 'block_actions' }, { timeoutMs: 100 })).rejects.toThrow(/no ack/);
+      expect(((await next()) as { accepts_response_payload: boolean }).accepts_response_payload).toBe(false);
+
+      const reused = new WebSocket(url!);
+      const refused = await new Promise<string>((resolve) => {
+        reused.addEventListener('error', () => resolve('error'));
+        reused.addEventListener('open', () => resolve('open'));
+      });
+      expect(refused).toBe('error');
+    } finally {
+      pongs.unsubscribe(onPong);
+      ws.close();
+      await s.close();
+    }
   });
 });

@@ -6,9 +6,10 @@
  * the channels' messages (with threads, edits and ephemeral messages), records every call, refuses what
  * Slack would refuse (see blockKit.ts) and can inject failures (`failNext`).
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { validateMessage, validateView } from './blockKit.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -58,6 +59,36 @@ export interface SlackStandinOptions {
   strictChannels?: boolean;
   /** How many times one response URL may be used (Slack: 5). */
   responseUrlMaxUses?: number;
+  /**
+   * App-level tokens `apps.connections.open` accepts (Socket Mode). When omitted any `xapp-` token is accepted;
+   * a token that is not an `xapp-` one → `not_allowed_token_type`, an unknown one → `invalid_auth`.
+   */
+  appTokens?: string[];
+}
+
+/** A Socket Mode envelope the stand-in pushed, with the app's acknowledgement once it came. */
+export interface SocketEnvelope {
+  envelope_id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  accepts_response_payload: boolean;
+  sentAt: number;
+  /** The ack `{ envelope_id, payload? }` as the app sent it. */
+  ack?: SocketAck;
+  ackedAt?: number;
+}
+
+export interface SocketAck {
+  envelope_id: string;
+  payload?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+export interface SocketSendOptions {
+  /** Reject when no ack came within this time (default 3000 ms). */
+  timeoutMs?: number;
+  /** Default: true for `slash_commands`, false otherwise (as Slack sends them for block_actions and events). */
+  acceptsResponsePayload?: boolean;
 }
 
 export type FailSpec =
@@ -155,6 +186,7 @@ export interface StandinEvents {
   refusal: Refusal;
   response: RecordedResponse;
   view: OpenedView;
+  socket: SocketEnvelope;
 }
 
 export interface SlackStandin {
@@ -190,7 +222,20 @@ export interface SlackStandin {
   on<K extends keyof StandinEvents>(event: K, cb: (arg: StandinEvents[K]) => void): () => void;
   /** Resolve with the first call (already recorded or future) matching; reject after `timeoutMs`. */
   waitForCall(match: string | ((c: RecordedCall) => boolean), timeoutMs?: number): Promise<RecordedCall>;
-  /** Forget messages, calls, refusals, responses, views and queued failures. */
+  /** Socket Mode: envelopes pushed with `socketSend`, acks included. */
+  readonly envelopes: SocketEnvelope[];
+  /** Socket Mode: WebSocket connections currently open (hello sent). */
+  readonly socketConnections: number;
+  /** Socket Mode: resolve once at least one app connection is open (hello sent); reject after `timeoutMs`. */
+  waitForSocket(timeoutMs?: number): Promise<void>;
+  /**
+   * Socket Mode: push an envelope `{ envelope_id, type, payload, accepts_response_payload }` to the newest open
+   * connection; resolve with the app's ack, reject when none comes within `timeoutMs` or there is no connection.
+   */
+  socketSend(type: 'slash_commands' | 'interactive' | 'events_api' | (string & {}), payload: Record<string, unknown>, opts?: SocketSendOptions): Promise<SocketAck>;
+  /** Socket Mode: send `{ type: 'disconnect', reason }` to every open connection (the app should reconnect). */
+  socketDisconnect(reason?: string): void;
+  /** Forget messages, calls, refusals, responses, views, envelopes and queued failures. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -431,6 +476,12 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
 
   const methods: Record<string, (p: Params) => Record<string, unknown>> = {
     'api.test': (p) => ({ args: p }),
+    // Socket Mode: a one-use WebSocket URL on this server (the token check is in handleApi).
+    'apps.connections.open': () => {
+      const ticket = randomBytes(12).toString('hex');
+      socketTickets.add(ticket);
+      return { url: `${wsOrigin()}/socket?ticket=${ticket}&app_id=${bot.app_id}` };
+    },
     'auth.test': () => ({
       url: `https://${team.domain}.slack.com/`,
       team: team.name,
@@ -654,7 +705,12 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
         const impl = methods[method];
         if (impl === undefined) throw new SlackApiError('unknown_method');
         if (token === undefined) throw new SlackApiError('not_authed');
-        if (options.tokens !== undefined && !options.tokens.includes(token)) throw new SlackApiError('invalid_auth');
+        if (method === 'apps.connections.open') {
+          if (!token.startsWith('xapp-')) throw new SlackApiError('not_allowed_token_type');
+          if (options.appTokens !== undefined && !options.appTokens.includes(token)) throw new SlackApiError('invalid_auth');
+        } else if (options.tokens !== undefined && !options.tokens.includes(token)) {
+          throw new SlackApiError('invalid_auth');
+        }
         answer = { body: { ok: true, ...impl(params) } };
       }
     } catch (e) {
@@ -760,6 +816,145 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
     });
   }
 
+  // -------------------------------------------------------------------------------------------------------------
+  // Socket Mode: a minimal RFC 6455 server (text frames, ping → pong, close handshake; no extensions).
+  // -------------------------------------------------------------------------------------------------------------
+  const socketTickets = new Set<string>();
+  const sockets: Socket[] = [];
+  const envelopes: SocketEnvelope[] = [];
+  const pendingAcks = new Map<string, { resolve: (a: SocketAck) => void; envelope: SocketEnvelope }>();
+  let envelopeSeq = 0;
+  let wsOrigin = (): string => '';
+
+  function wsFrame(opcode: number, data: Buffer): Buffer {
+    const len = data.length;
+    let head: Buffer;
+    if (len < 126) {
+      head = Buffer.from([0x80 | opcode, len]);
+    } else if (len < 65536) {
+      head = Buffer.alloc(4);
+      head[0] = 0x80 | opcode;
+      head[1] = 126;
+      head.writeUInt16BE(len, 2);
+    } else {
+      head = Buffer.alloc(10);
+      head[0] = 0x80 | opcode;
+      head[1] = 127;
+      head.writeBigUInt64BE(BigInt(len), 2);
+    }
+    return Buffer.concat([head, data]);
+  }
+
+  function wsSendText(sock: Socket, text: string): void {
+    if (!sock.destroyed) sock.write(wsFrame(0x1, Buffer.from(text, 'utf8')));
+  }
+
+  function dropSocket(sock: Socket): void {
+    const i = sockets.indexOf(sock);
+    if (i >= 0) sockets.splice(i, 1);
+    if (!sock.destroyed) sock.destroy();
+  }
+
+  function onSocketText(text: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof msg !== 'object' || msg === null) return;
+    const ack = msg as SocketAck;
+    const pending = typeof ack.envelope_id === 'string' ? pendingAcks.get(ack.envelope_id) : undefined;
+    if (pending === undefined) return;
+    pendingAcks.delete(ack.envelope_id);
+    pending.envelope.ack = ack;
+    pending.envelope.ackedAt = Date.now();
+    emitter.emit('socket', pending.envelope);
+    pending.resolve(ack);
+  }
+
+  function acceptSocket(req: IncomingMessage, sock: Socket, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://standin.invalid');
+    const ticket = url.searchParams.get('ticket') ?? '';
+    const key = req.headers['sec-websocket-key'];
+    if (url.pathname !== '/socket' || !socketTickets.delete(ticket) || typeof key !== 'string' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      sock.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    sock.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    sock.setNoDelay(true);
+    let buf: Buffer = head.length > 0 ? Buffer.from(head) : Buffer.alloc(0);
+    let fragments: Buffer[] = [];
+    let fragmentOp = 0;
+    const parse = () => {
+      for (;;) {
+        if (buf.length < 2) return;
+        const b0 = buf[0]!;
+        const b1 = buf[1]!;
+        const fin = (b0 & 0x80) !== 0;
+        const op = b0 & 0x0f;
+        const masked = (b1 & 0x80) !== 0;
+        let len = b1 & 0x7f;
+        let off = 2;
+        if (len === 126) {
+          if (buf.length < 4) return;
+          len = buf.readUInt16BE(2);
+          off = 4;
+        } else if (len === 127) {
+          if (buf.length < 10) return;
+          len = Number(buf.readBigUInt64BE(2));
+          off = 10;
+        }
+        const maskOff = off;
+        if (masked) off += 4;
+        if (buf.length < off + len) return;
+        const data = Buffer.from(buf.subarray(off, off + len));
+        if (masked) for (let i = 0; i < data.length; i++) data[i]! ^= buf[maskOff + (i % 4)]!;
+        buf = buf.subarray(off + len);
+        if (op === 0x8) {
+          // Close: answer with the same code, then end.
+          if (!sock.destroyed) sock.end(wsFrame(0x8, data.subarray(0, 2)));
+          dropSocket(sock);
+          return;
+        } else if (op === 0x9) {
+          if (!sock.destroyed) sock.write(wsFrame(0xa, data));
+        } else if (op === 0xa) {
+          // pong: nothing to do
+        } else if (op === 0x1 || op === 0x2 || op === 0x0) {
+          if (op !== 0x0) fragmentOp = op;
+          fragments.push(data);
+          if (fin) {
+            const whole = Buffer.concat(fragments);
+            fragments = [];
+            if (fragmentOp === 0x1) onSocketText(whole.toString('utf8'));
+          }
+        }
+      }
+    };
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      parse();
+    });
+    sock.on('close', () => dropSocket(sock));
+    sock.on('error', () => dropSocket(sock));
+    sockets.push(sock);
+    wsSendText(
+      sock,
+      JSON.stringify({
+        type: 'hello',
+        num_connections: sockets.length,
+        debug_info: { host: 'applink-standin', build_number: 1, approximate_connection_time: 18060 },
+        connection_info: { app_id: bot.app_id },
+      }),
+    );
+    emitter.emit('socketOpen');
+    parse();
+  }
+
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://standin.invalid');
     const done = (p: Promise<void>) =>
@@ -784,6 +979,8 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
   });
   const port = (server.address() as AddressInfo).port;
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  wsOrigin = () => origin.replace(/^http:/, 'ws:');
+  server.on('upgrade', (req: IncomingMessage, sock: Socket, head: Buffer) => acceptSocket(req, sock, head));
 
   const standin: SlackStandin = {
     url: `${origin}/api/`,
@@ -837,7 +1034,68 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
         emitter.on('call', listener);
       });
     },
+    envelopes,
+    get socketConnections() {
+      return sockets.length;
+    },
+    waitForSocket(timeoutMs = 5000) {
+      if (sockets.length > 0) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          emitter.off('socketOpen', listener);
+          reject(new Error(`slack stand-in: no Socket Mode connection within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const listener = () => {
+          clearTimeout(timer);
+          emitter.off('socketOpen', listener);
+          resolve();
+        };
+        emitter.on('socketOpen', listener);
+      });
+    },
+    socketSend(type, payload, opts = {}) {
+      const sock = sockets[sockets.length - 1];
+      if (sock === undefined) return Promise.reject(new Error('slack stand-in: no Socket Mode connection'));
+      const envelope: SocketEnvelope = {
+        envelope_id: `${randomBytes(4).toString('hex')}-${++envelopeSeq}`,
+        type,
+        payload,
+        accepts_response_payload: opts.acceptsResponsePayload ?? type === 'slash_commands',
+        sentAt: Date.now(),
+      };
+      envelopes.push(envelope);
+      const timeoutMs = opts.timeoutMs ?? 3000;
+      return new Promise<SocketAck>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pendingAcks.delete(envelope.envelope_id);
+          reject(new Error(`slack stand-in: no ack for ${type} envelope ${envelope.envelope_id} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pendingAcks.set(envelope.envelope_id, {
+          envelope,
+          resolve: (a) => {
+            clearTimeout(timer);
+            resolve(a);
+          },
+        });
+        wsSendText(
+          sock,
+          JSON.stringify({
+            envelope_id: envelope.envelope_id,
+            type,
+            payload,
+            accepts_response_payload: envelope.accepts_response_payload,
+            ...(type === 'events_api' ? { retry_attempt: 0, retry_reason: '' } : {}),
+          }),
+        );
+      });
+    },
+    socketDisconnect(reason = 'refresh_requested') {
+      for (const sock of sockets) {
+        wsSendText(sock, JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'applink-standin' } }));
+      }
+    },
     reset() {
+      envelopes.length = 0;
       calls.length = 0;
       messages.clear();
       refusals.length = 0;
@@ -847,6 +1105,7 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
       responseUrls.clear();
     },
     close() {
+      for (const sock of [...sockets]) dropSocket(sock);
       return new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
