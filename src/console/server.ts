@@ -485,6 +485,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
       return;
     }
     if (method === 'GET' && path === '/api/state') {
+      // Fresh panels in every state: a page that loads its state after a panels broadcast (or in the middle of
+      // one) must not keep an older view that the server believes it already has.
+      if (await refreshPanels()) broadcast('panels', panels);
       sendJson(res, 200, await state(userOf(url.searchParams.get('user')).id));
       return;
     }

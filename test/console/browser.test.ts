@@ -7,7 +7,7 @@ import { ALICE, CHANNEL, startFixture, type Fixture } from './fixture.js';
 
 const ARTIFACTS = 'test-artifacts';
 /** Generous: the whole suite runs files in parallel (Temporal workers included). */
-const POLL = { timeout: 15_000, interval: 50 };
+const POLL = { timeout: 45_000, interval: 50 };
 let fx: Fixture;
 let browser: Browser;
 let page: Page;
