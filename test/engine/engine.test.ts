@@ -65,8 +65,6 @@ describe.each(['ssh', 'local'] as const)('engine over the %s transport', (transp
     }
     // Sliding, not batches: target 3 starts while target 1 (3 s) is still running.
     expect(spans[2]!.start).toBeLessThan(spans[0]!.end);
-    // Slots open in order: the fast targets 2-4 go through the second slot while target 1 still runs.
-    expect(spans[3]!.start).toBeLessThan(spans[0]!.end);
   });
 
   it('runs child steps in order per target, and a plain step on all targets at once (barrier)', async () => {
