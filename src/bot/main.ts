@@ -4,6 +4,7 @@ import type { Logger } from '@slack/bolt';
 import { loadConfigFile, type Config } from '../config/load';
 import type { Env } from '../env';
 import { connectTemporal, type TemporalConnection } from '../temporal/connect';
+import { temporalSettings } from '../temporal/settings';
 import { createBot, type Bot } from './app';
 
 export interface RunBotOptions {
@@ -40,10 +41,7 @@ export async function runBot(env: Env, opts: RunBotOptions = {}): Promise<void> 
   if (problems.length > 0) throw new BotSetupError(problems);
   const config: Config = loadConfigFile(configPath!);
 
-  const section = config.raw.temporal;
-  const address = env.TEMPORAL_ADDRESS ?? section.address;
-  const namespace = env.explicit.has('TEMPORAL_NAMESPACE') ? env.TEMPORAL_NAMESPACE : section.namespace;
-  const taskQueue = env.explicit.has('ROLLOUT_TASK_QUEUE') ? env.ROLLOUT_TASK_QUEUE : section.taskQueue;
+  const { address, namespace, taskQueue } = temporalSettings(env, config.raw.temporal);
   const conn = opts.connect
     ? await opts.connect(env)
     : await connectTemporal(env, { ...(address ? { address } : {}), namespace });

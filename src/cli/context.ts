@@ -46,23 +46,8 @@ export function defaultActor(env: NodeJS.ProcessEnv = process.env): string {
   return `cli:${name || 'unknown'}`;
 }
 
-export interface TemporalSettings {
-  address?: string;
-  namespace: string;
-  taskQueue: string;
-}
-
-type TemporalSection = { address?: string | undefined; namespace: string; taskQueue: string };
-
-/** An explicitly set environment variable wins over the config file's `temporal:` section, which wins over defaults. */
-export function temporalSettings(env: Env, section?: TemporalSection): TemporalSettings {
-  const address = env.TEMPORAL_ADDRESS ?? section?.address;
-  return {
-    ...(address ? { address } : {}),
-    namespace: env.explicit.has('TEMPORAL_NAMESPACE') ? env.TEMPORAL_NAMESPACE : (section?.namespace ?? env.TEMPORAL_NAMESPACE),
-    taskQueue: env.explicit.has('ROLLOUT_TASK_QUEUE') ? env.ROLLOUT_TASK_QUEUE : (section?.taskQueue ?? env.ROLLOUT_TASK_QUEUE),
-  };
-}
+import type { TemporalSection, TemporalSettings } from '../temporal/settings';
+export { temporalSettings, type TemporalSettings, type TemporalSection } from '../temporal/settings';
 
 /** The config file named by `--config` or ROLLOUT_CONFIG, if any. */
 export function configFileOf(ctx: CliContext, flag?: string): string | undefined {
