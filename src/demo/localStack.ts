@@ -4,15 +4,13 @@
 // production code paths end to end.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { LocalTransport } from '../../activities/transports/local';
-import { SshTransport } from '../../activities/transports/ssh';
 import { runBot } from '../bot/main';
 import { startConsole } from '../console/server';
 import type { Env } from '../env';
 import { startSlackStandin, type SlackStandin } from '../slack/standin/server';
 import { connectTemporal, type TemporalConnection } from '../temporal/connect';
 import { stopDevServer } from '../temporal/devServer';
-import { createRolloutWorker } from '../temporal/worker';
+import { createScriptWorker } from '../temporal/worker';
 import { startDemoFarm, type DemoFarm, type DemoFarmOptions } from './farm';
 
 export const LOCAL_BOT_TOKEN = 'xoxb-local-console';
@@ -61,21 +59,17 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const configPath = o.configPath ?? farm.configPath;
 
     // The worker: runs the rollouts (scripts over SSH or the local transport).
-    const ssh = new SshTransport();
-    const local = new LocalTransport();
-    const worker = await createRolloutWorker({
+    const { worker, close: closeTransports } = await createScriptWorker({
       connection: await conn.nativeConnection(),
       namespace: conn.namespace,
       taskQueue: o.env.ROLLOUT_TASK_QUEUE,
-      deps: { transports: { ssh, local } },
       logLevel: o.env.ROLLOUT_LOG_LEVEL,
     });
     const workerDone = worker.run();
     stops.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerDone;
-      await ssh.close();
-      await local.close();
+      await closeTransports();
     });
 
     // Slack: the stand-in plays Slack's Web API; the real bot talks to it.

@@ -2,6 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
+import { LocalTransport } from '../../activities/transports/local';
+import { SshTransport } from '../../activities/transports/ssh';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -53,4 +55,25 @@ export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Work
     shutdownGraceTime: '60 seconds',
     ...o.tuning,
   });
+}
+
+/**
+ * The worker every entry point runs (CLI `worker`, `dev`, the local stack): rollout workflows plus the script
+ * activity over the SSH and local transports. close() releases the transports' connections.
+ */
+export async function createScriptWorker(
+  o: Omit<RolloutWorkerOptions, 'deps'>,
+): Promise<{ worker: Worker; close(): Promise<void> }> {
+  const ssh = new SshTransport();
+  const local = new LocalTransport();
+  const close = async () => {
+    await ssh.close().catch(() => undefined);
+    await local.close().catch(() => undefined);
+  };
+  try {
+    return { worker: await createRolloutWorker({ ...o, deps: { transports: { ssh, local } } }), close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }

@@ -2,24 +2,22 @@
 // with TEMPORAL_TEST_ADDRESS, WORKER_TASK_QUEUE and WORKER_BUNDLE_PATH set. Prints "ready" when polling.
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { LocalTransport } from '../../activities/transports/local';
-import { SshTransport } from '../../activities/transports/ssh';
-import { createRolloutWorker } from '../../src/temporal/worker';
+import { createScriptWorker } from '../../src/temporal/worker';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const address = process.env.TEMPORAL_TEST_ADDRESS ?? '';
 const taskQueue = process.env.WORKER_TASK_QUEUE ?? '';
 const bundlePath = process.env.WORKER_BUNDLE_PATH ?? '';
 const connection = await NativeConnection.connect({ address });
-const worker = await createRolloutWorker({
+const { worker, close } = await createScriptWorker({
   connection,
   namespace: 'default',
   taskQueue,
-  deps: { transports: { ssh: new SshTransport(), local: new LocalTransport() } },
   workflowBundle: { code: readFileSync(bundlePath, 'utf8') },
 });
 const running = worker.run();
 console.log('ready');
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => worker.shutdown());
 await running;
+await close();
 await connection.close();

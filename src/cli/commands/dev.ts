@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runBot } from '../../bot/main';
 import { startLocalStack } from '../../demo/localStack';
 import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, temporalSettings, type CliContext } from '../context';
-import { startScriptWorker } from './worker';
+import { createScriptWorker } from '../../temporal/worker';
 
 export interface DevCommandOptions {
   config?: string;
@@ -52,7 +52,12 @@ async function withSlack(ctx: CliContext, opts: DevCommandOptions): Promise<numb
   if (!config) return EXIT.FAILED;
   const settings = temporalSettings(ctx.env, config.raw.temporal);
   const conn = await connectWith(ctx, settings, true);
-  const { worker, close } = await startScriptWorker(ctx, conn, settings);
+  const { worker, close } = await createScriptWorker({
+    connection: await conn.nativeConnection(),
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
+  });
   try {
     const running = worker.run();
     await runBot({ ...ctx.env, TEMPORAL_ADDRESS: conn.address }, {

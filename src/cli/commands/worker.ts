@@ -1,10 +1,6 @@
 // `rollout worker [--config f]`: runs the rollout workflows and their activities (SSH and local transports) on the
 // task queue until the signal aborts (main wires SIGINT/SIGTERM), then shuts down gracefully.
-import { LocalTransport } from '../../../activities/transports/local';
-import { SshTransport } from '../../../activities/transports/ssh';
-import type { Worker } from '@temporalio/worker';
-import type { TemporalConnection } from '../../temporal/connect';
-import { createRolloutWorker } from '../../temporal/worker';
+import { createScriptWorker } from '../../temporal/worker';
 import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, temporalSettings, type CliContext } from '../context';
 
 export interface WorkerCommandOptions {
@@ -23,7 +19,12 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
   if (ctx.signal?.aborted) return EXIT.OK;
 
   const conn = await connectWith(ctx, settings);
-  const { worker, close } = await startScriptWorker(ctx, conn, settings);
+  const { worker, close } = await createScriptWorker({
+    connection: await conn.nativeConnection(),
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
+  });
   try {
     let signals = 0;
     const onAbort = () => {
@@ -47,32 +48,5 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
   } finally {
     await close();
     await conn.close();
-  }
-}
-
-/** A rollout worker with the SSH and local transports, as the CLI runs it; close() releases the transports. */
-export async function startScriptWorker(
-  ctx: CliContext,
-  conn: TemporalConnection,
-  settings: { namespace: string; taskQueue: string },
-): Promise<{ worker: Worker; close(): Promise<void> }> {
-  const ssh = new SshTransport();
-  const local = new LocalTransport();
-  const close = async () => {
-    await ssh.close().catch(() => undefined);
-    await local.close().catch(() => undefined);
-  };
-  try {
-    const worker = await createRolloutWorker({
-      connection: await conn.nativeConnection(),
-      namespace: settings.namespace,
-      taskQueue: settings.taskQueue,
-      deps: { transports: { ssh, local } },
-      logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
-    });
-    return { worker, close };
-  } catch (e) {
-    await close();
-    throw e;
   }
 }
