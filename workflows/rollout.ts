@@ -15,6 +15,7 @@ import {
 import type { Activities } from '../activities';
 import type { SlackActivities, ThreadEvent } from '../activities/slack/notifier';
 import { evaluateCondition } from './expressions';
+import { substituteText } from './variables';
 import {
   cancelUpdate,
   decideUpdate,
@@ -504,7 +505,15 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       id: `d${++decisionSeq}`,
       kind: 'manual',
       step: step.name,
-      instructions: substituteText(step.instructions),
+      instructions: substituteText(step.instructions, {
+        release: plan.release,
+        deployable: plan.deployable,
+        requestedBy: plan.requestedBy,
+        stepName: step.name,
+        machineName: '',
+        variables: plan.variables,
+        outputs: {},
+      }),
       createdAt: now(),
       choices: [...MANUAL_CHOICES],
     };
@@ -521,16 +530,6 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       notify({ type: 'answered', decisionId: d.id });
     }
     if (d.answer?.choice === 'abort') stop('aborted', `${step.name}: aborted by ${d.answer.by}`);
-  }
-
-  function substituteText(text: string): string {
-    const vars: Record<string, string> = {
-      Release: plan.release,
-      Deployable: plan.deployable,
-      RequestedBy: plan.requestedBy,
-      ...plan.variables,
-    };
-    return text.replace(/#\{([^}]*)\}/g, (whole, name: string) => vars[name.trim()] ?? whole);
   }
 
   function targetState(t: TargetPlan): TargetState {

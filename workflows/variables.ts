@@ -99,6 +99,13 @@ export function substitute(script: string, c: VariableContext): string {
   });
 }
 
+/** The same `#{Name}` references in prose (manual-step instructions): plain values, unknown names left as written. */
+export function substituteText(text: string, c: VariableContext): string {
+  return text.replace(REF, (whole, escape: string, rawName: string) =>
+    escape === '#' ? whole.slice(1) : (lookupVariable(rawName.trim(), c) ?? whole),
+  );
+}
+
 export function envName(...parts: string[]): string {
   return parts.map((p) => p.toUpperCase().replace(/[^A-Z0-9]/g, '_')).join('_');
 }
