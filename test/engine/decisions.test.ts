@@ -6,25 +6,21 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { decide, getTargets, startRollout } from '../../src/temporal/client';
 import type { DecisionChoice, RolloutSummary } from '../../workflows/messages';
 import type { TargetPlan } from '../../workflows/types';
-import { startSshd, type SshdFixture } from '../support/sshd';
+import type { SshdFixture } from '../support/sshd';
 import { temporalTestEnv, uniqueName, waitForSummary, type TemporalTestEnv } from '../support/temporal';
-import { configFor, planFor, readTargetFile, realTransports } from '../support/rollouts';
+import { configFor, planFor, readTargetFile, startEngineFixture, type EngineFixture } from '../support/rollouts';
 
+let fixture: EngineFixture | undefined;
 let sshd: SshdFixture;
 let env: TemporalTestEnv;
-let transports: ReturnType<typeof realTransports>;
 
 beforeAll(async () => {
-  sshd = await startSshd({ count: 5, baseAddress: '127.0.0.31', namePrefix: 'web' });
-  env = await temporalTestEnv('decisions');
-  transports = realTransports();
-  await env.startWorker(transports);
+  fixture = await startEngineFixture({ count: 5, baseAddress: '127.0.0.31', queuePrefix: 'decisions' });
+  ({ sshd, env } = fixture);
 });
 
 afterAll(async () => {
-  await env?.close();
-  await transports?.close();
-  await sshd?.stop();
+  await fixture?.close();
 });
 
 /** Five targets; web3's deploy fails until a `fixed` file exists in its workdir; web4 is slow. */

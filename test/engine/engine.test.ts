@@ -5,25 +5,21 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelRollout, getTargets, startRollout } from '../../src/temporal/client';
 import { RequestError } from '../../src/config/plan';
-import { startSshd, type SshdFixture } from '../support/sshd';
-import { temporalTestEnv, waitForSummary, type TemporalTestEnv } from '../support/temporal';
-import { configFor, planFor, readTargetFile, realTransports, timeline } from '../support/rollouts';
+import type { SshdFixture } from '../support/sshd';
+import { waitForSummary, type TemporalTestEnv } from '../support/temporal';
+import { configFor, planFor, readTargetFile, startEngineFixture, timeline, type EngineFixture } from '../support/rollouts';
 
+let fixture: EngineFixture | undefined;
 let sshd: SshdFixture;
 let env: TemporalTestEnv;
-let transports: ReturnType<typeof realTransports>;
 
 beforeAll(async () => {
-  sshd = await startSshd({ count: 6, baseAddress: '127.0.0.21', namePrefix: 'web' });
-  env = await temporalTestEnv('engine');
-  transports = realTransports();
-  await env.startWorker(transports);
+  fixture = await startEngineFixture({ count: 6, baseAddress: '127.0.0.21', queuePrefix: 'engine' });
+  ({ sshd, env } = fixture);
 });
 
 afterAll(async () => {
-  await env?.close();
-  await transports?.close();
-  await sshd?.stop();
+  await fixture?.close();
 });
 
 // The same engine tests over real sshd targets and over the local transport (same directories, local shell).

@@ -8,6 +8,8 @@ import { LocalTransport } from '../../activities/transports/local';
 import { SshTransport } from '../../activities/transports/ssh';
 import type { ActivityDeps } from '../../activities';
 import type { RolloutPlan, TargetPlan } from '../../workflows/types';
+import { startSshd, type SshdFixture } from './sshd';
+import { temporalTestEnv, type TemporalTestEnv } from './temporal';
 
 /** A config whose targets are the given fixture targets (as declared, in order), plus the given deployables. */
 export function configFor(targets: TargetPlan[], deployables: Record<string, unknown>, extra: Record<string, unknown> = {}): Config {
@@ -65,4 +67,27 @@ export function timeline(t: TargetPlan, file = 'timeline'): { start?: number; en
     if (kind === 'start' || kind === 'end') out[kind] = Number(at);
   }
   return out;
+}
+
+/** What engine test files share: real sshd targets, a Temporal test env and one in-process worker. */
+export interface EngineFixture {
+  sshd: SshdFixture;
+  env: TemporalTestEnv;
+  close(): Promise<void>;
+}
+
+export async function startEngineFixture(o: { count: number; baseAddress: string; queuePrefix: string }): Promise<EngineFixture> {
+  const sshd = await startSshd({ count: o.count, baseAddress: o.baseAddress, namePrefix: 'web' });
+  const env = await temporalTestEnv(o.queuePrefix);
+  const transports = realTransports();
+  await env.startWorker(transports);
+  return {
+    sshd,
+    env,
+    async close() {
+      await env.close();
+      await transports.close();
+      await sshd.stop();
+    },
+  };
 }
