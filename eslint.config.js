@@ -23,13 +23,17 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly' } },
   },
   {
+    // Layers: imports point down, src/ → activities/ → workflows/ → domain/. Workflows use activities by type only.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'workflows/ is deterministic: do I/O in activities/' })),
-          patterns: [{ group: ['../src/*', '../src/**'], message: 'workflows/ must not import src/' }],
+          patterns: [
+            { group: ['**/src/*', '**/src/**'], message: 'workflows/ must not import src/' },
+            { group: ['**/activities', '**/activities/**'], message: 'workflows/ import activities by type only', allowTypeImports: true },
+          ],
         },
       ],
       'no-restricted-properties': [
@@ -40,7 +44,27 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // The domain: pure rules shared by the workflows, the activities and the config loader. Deterministic, no I/O.
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'domain/ is pure: no Node builtins' })),
+          patterns: [
+            { group: ['**/src/*', '**/src/**', '**/activities', '**/activities/**', '**/workflows', '**/workflows/**'], message: 'domain/ imports nothing above it' },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'domain/ runs inside workflows: no clock' },
+        { object: 'Math', property: 'random', message: 'domain/ runs inside workflows: no randomness' },
+      ],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
     ignores: [],
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports' }],

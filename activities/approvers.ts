@@ -15,22 +15,45 @@ export interface ExpandApproversInput {
   groups: Record<string, string[]>;
 }
 
+export interface ExpandedList {
+  /** Every user id the list names, its groups' members included. */
+  members: Set<string>;
+  /** Handles of `@group`s neither the config nor the directory knows. */
+  unresolved: string[];
+}
+
+/**
+ * The one expansion rule, for the workflow's approvers (through this activity) and the bot's checks alike:
+ * plain entries are user ids; `@handle` is a group, looked up in the config's static groups first, then in the
+ * directory. An unknown group expands to nobody, never to everybody.
+ */
+export async function expandList(
+  list: readonly string[],
+  groups: Record<string, string[]>,
+  directory: ApproverDirectory | undefined,
+): Promise<ExpandedList> {
+  const members = new Set<string>();
+  const unresolved: string[] = [];
+  for (const entry of list) {
+    if (!entry.startsWith('@')) {
+      members.add(entry);
+      continue;
+    }
+    const handle = entry.slice(1);
+    const found = groups[handle] ?? (await directory?.groupMembers(handle));
+    for (const m of found ?? []) members.add(m);
+    if (!found) unresolved.push(handle);
+  }
+  return { members, unresolved };
+}
+
 export function createApproverActivities(deps: ApproverDeps) {
   return {
     async expandApprovers({ approvers, groups }: ExpandApproversInput): Promise<string[]> {
-      const out = new Set<string>();
-      for (const a of approvers) {
-        if (!a.startsWith('@')) {
-          out.add(a);
-          continue;
-        }
-        const handle = a.slice(1);
-        const members = groups[handle] ?? (await deps.directory?.groupMembers(handle));
-        // An unknown group expands to nobody rather than to everybody.
-        for (const m of members ?? []) out.add(m);
-        if (!members) out.add(`unresolved-group:${handle}`);
-      }
-      return [...out];
+      const { members, unresolved } = await expandList(approvers, groups, deps.directory);
+      // The workflow reads an empty set as "anyone": a placeholder per unknown group keeps the set non-empty,
+      // so a list naming only unknown groups lets nobody answer.
+      return [...members, ...unresolved.map((handle) => `unresolved-group:${handle}`)];
     },
   };
 }

@@ -1,7 +1,8 @@
 // The script activity: substitutes variables, runs the script on one target through its transport, heartbeats.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ScriptAction, TargetPlan, TransportKind } from '../workflows/types';
-import { scriptEnvironment, substitute, SubstitutionError, type VariableContext } from '../workflows/variables';
+import type { ScriptAction, TargetPlan, TransportKind } from '../domain/plan';
+import { scriptEnvironment, substitute, SubstitutionError, type VariableContext } from '../domain/variables';
+import { keepTail, TAIL_LIMITS } from '../domain/text';
 import { TAIL_LIMIT, TransportError, type Transport } from './transports/types';
 
 export interface RunScriptInput {
@@ -29,14 +30,12 @@ export interface RunScriptOutput {
   error?: string;
 }
 
-/** Tail kept in workflow history per child step: the activity keeps more, history keeps this much. */
-export const HISTORY_TAIL_LIMIT = 1500;
 
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 
-export function joinTail(stdout: string, stderr: string, limit = HISTORY_TAIL_LIMIT): string {
+export function joinTail(stdout: string, stderr: string, limit: number = TAIL_LIMITS.history): string {
   const both = stderr.trim() ? `${stdout}${stdout.endsWith('\n') || !stdout ? '' : '\n'}[stderr]\n${stderr}` : stdout;
-  return both.length > limit ? `…${both.slice(both.length - limit + 1)}` : both;
+  return keepTail(both, limit);
 }
 
 export interface ScriptActivityDeps {

@@ -15,7 +15,7 @@ import { startRollout } from '../src/temporal/client';
 import { startScratchDevServer } from '../src/temporal/devServer';
 import { createRolloutWorker, installRuntimeLogging } from '../src/temporal/worker';
 import { startSshd } from '../test/support/sshd';
-import type { TargetPlan } from '../workflows/types';
+import type { TargetPlan } from '../domain/plan';
 
 installRuntimeLogging('WARN');
 const TARGETS = 20;

@@ -1,6 +1,7 @@
 // Every query and update of the rollout workflow, defined once: the CLI, the bot and the workflow import these.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { RolloutPlan } from './types';
+import type { DecisionChoice } from '../domain/decisions';
+import type { RolloutPlan } from '../domain/plan';
 
 export type TargetState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'excluded';
 export type RolloutStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'aborted';
@@ -45,9 +46,6 @@ export interface StepSummary {
   window?: number;
 }
 
-export type DecisionChoice = 'fail' | 'retry' | 'ignore' | 'exclude' | 'proceed' | 'abort';
-export const FAILURE_CHOICES = ['fail', 'retry', 'ignore', 'exclude'] as const satisfies readonly DecisionChoice[];
-export const MANUAL_CHOICES = ['proceed', 'abort'] as const satisfies readonly DecisionChoice[];
 
 export interface DecisionAnswer {
   choice: DecisionChoice;

@@ -1,7 +1,7 @@
 // Messages of the per-deployable workflow (queue of rollouts), defined once for the workflow, bot and CLI.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { RolloutStatus } from './messages';
-import type { RolloutPlan } from './types';
+import type { RolloutPlan } from '../domain/plan';
 
 export interface QueueEntry {
   rolloutId: string;

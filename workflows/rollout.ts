@@ -14,15 +14,17 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { SlackActivities, ThreadEvent } from '../activities/slack/notifier';
-import { evaluateCondition } from './expressions';
-import { substituteText } from './variables';
+import { conditionScope, ifHolds, runConditionHolds, type RunStatus } from '../domain/conditions';
+import { FAILURE_CHOICES, MANUAL_CHOICES, type DecisionChoice } from '../domain/decisions';
+import { REFUSAL } from '../domain/failures';
+import { keepTail, TAIL_LIMITS } from '../domain/text';
+import { windowSize } from '../domain/window';
+import { substituteText } from '../domain/variables';
 import {
   cancelUpdate,
   decideUpdate,
   decisionsQuery,
   DETAIL_PAGE_LIMIT,
-  FAILURE_CHOICES,
-  MANUAL_CHOICES,
   summaryQuery,
   SUMMARY_LIST_LIMIT,
   targetsQuery,
@@ -30,7 +32,6 @@ import {
   type ChildResult,
   type Decision,
   type DecideInput,
-  type DecisionChoice,
   type RolloutInput,
   type RolloutResult,
   type RolloutStatus,
@@ -41,7 +42,7 @@ import {
   type TargetStepDetail,
 } from './messages';
 import { targetChainWorkflow, type ChainInput } from './targetChain';
-import type { ExecStepPlan, ManualStepPlan, RolloutPlan, RunCondition, TargetPlan, Window } from './types';
+import type { ExecStepPlan, ManualStepPlan, RolloutPlan, TargetPlan } from '../domain/plan';
 
 type StopKind = 'failed' | 'cancelled' | 'aborted';
 
@@ -51,17 +52,6 @@ export const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 /** Inside the workflow sandbox Date is Temporal's deterministic workflow clock, not the wall clock. */
 const now = (): string => new Date().toISOString();
 
-export function windowSize(w: Window | undefined, targets: number): number {
-  if (targets === 0) return 0;
-  if (!w) return targets;
-  if ('count' in w) return Math.max(1, Math.min(w.count, targets));
-  return Math.max(1, Math.ceil((w.percent * targets) / 100));
-}
-
-function clip(s: string | undefined, n: number): string | undefined {
-  if (s === undefined || s.length <= n) return s;
-  return `…${s.slice(s.length - n + 1)}`;
-}
 
 const EMPTY_COUNTS = (): Record<TargetState, number> => ({
   pending: 0,
@@ -171,11 +161,11 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   setHandler(targetsQuery, ({ target, offset = 0, limit = DETAIL_PAGE_LIMIT }) => {
     if (target !== undefined) {
       const t = plan.targets.find((x) => x.name === target);
-      return { total: t ? 1 : 0, offset: 0, targets: t ? [targetDetail(t, 4000)] : [] };
+      return { total: t ? 1 : 0, offset: 0, targets: t ? [targetDetail(t, TAIL_LIMITS.targetDetail)] : [] };
     }
     const lim = Math.max(1, Math.min(limit, DETAIL_PAGE_LIMIT));
     const page = plan.targets.slice(Math.max(0, offset), Math.max(0, offset) + lim);
-    return { total: plan.targets.length, offset, targets: page.map((t) => targetDetail(t, 300)) };
+    return { total: plan.targets.length, offset, targets: page.map((t) => targetDetail(t, TAIL_LIMITS.targetPage)) };
   });
 
   // Why a decision may be "not yet known": a worker that rebuilds this workflow from history (after a crash or a
@@ -210,7 +200,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       try {
         d = judge(input);
       } catch (e) {
-        throw ApplicationFailure.nonRetryable((e as Error).message, 'DecisionRefused');
+        throw ApplicationFailure.nonRetryable((e as Error).message, REFUSAL.decisionRefused);
       }
       const { choice, by } = input;
       d.answer = { choice, by, at: now() };
@@ -275,7 +265,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       const step = plan.steps[si] as (typeof plan.steps)[number];
       if (si > firstStep && workflowInfo().historyLength > continueAfter) await continueWithNextStep(si);
       const runStatus = stopKind === 'failed' ? 'failure' : 'success';
-      if (stopKind === 'cancelled' || stopKind === 'aborted' || !conditionHolds(step.runCondition, runStatus)) {
+      if (stopKind === 'cancelled' || stopKind === 'aborted' || !runConditionHolds(step.runCondition, runStatus)) {
         stepStates[si] = 'skipped';
         continue;
       }
@@ -301,7 +291,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   /** Continues as new before step `si`, once the thread is posted and no update handler is mid-way. */
   async function continueWithNextStep(si: number): Promise<never> {
     await condition(() => notesPosted >= notes.length && allHandlersFinished());
-    const clipDecision = (d: Decision): Decision => ({ ...d, ...(d.tail !== undefined ? { tail: clip(d.tail, 500) } : {}) });
+    const clipDecision = (d: Decision): Decision => ({ ...d, ...(d.tail !== undefined ? { tail: keepTail(d.tail, TAIL_LIMITS.decisionSummary) } : {}) });
     const next: CarriedRolloutState = {
       nextStep: si,
       runs: (carried?.runs ?? 0) + 1,
@@ -332,17 +322,13 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     return continueAsNew<typeof rolloutWorkflow>({ plan, continueAsNewAfterEvents: continueAfter, carried: next });
   }
 
-  function conditionHolds(c: RunCondition, s: 'success' | 'failure'): boolean {
-    return c === 'always' || (c === 'success' ? s === 'success' : s === 'failure');
-  }
-
-  function mayStart(runStatus: 'success' | 'failure'): boolean {
+  function mayStart(runStatus: RunStatus): boolean {
     if (!stopKind) return true;
     // Steps that run because of a failure (rollback, notify) keep going unless someone cancels or aborts.
     return runStatus === 'failure' && stopKind === 'failed';
   }
 
-  async function runExecStep(si: number, step: ExecStepPlan, runStatus: 'success' | 'failure'): Promise<void> {
+  async function runExecStep(si: number, step: ExecStepPlan, runStatus: RunStatus): Promise<void> {
     const recs = records[si] as Map<string, TargetStepDetail>;
     const targets = plan.targets.filter(
       (t) => !excluded.has(t.name) && (step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag))),
@@ -367,7 +353,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
         rec.state = 'excluded';
         continue;
       }
-      if (step.if !== undefined && !evaluateCondition(step.if, scopeFor(t, runStatus))) {
+      if (!ifHolds(step.if, scopeFor(t, runStatus))) {
         rec.state = 'skipped';
         continue;
       }
@@ -378,16 +364,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     for (const rec of recs.values()) if (rec.state === 'pending') rec.state = 'skipped';
   }
 
-  function scopeFor(t: TargetPlan, s: 'success' | 'failure') {
-    return {
-      release: plan.release,
-      deployable: plan.deployable,
-      requestedBy: plan.requestedBy,
-      status: s,
-      machine: { name: t.name, tags: t.tags },
-      variables: { ...plan.variables, ...t.variables },
-      outputs: outputsByTarget.get(t.name) ?? {},
-    };
+  function scopeFor(t: TargetPlan, s: RunStatus) {
+    return conditionScope(plan, t, s, outputsByTarget.get(t.name) ?? {});
   }
 
   async function runTarget(
@@ -395,12 +373,12 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     step: ExecStepPlan,
     t: TargetPlan,
     rec: TargetStepDetail,
-    runStatus: 'success' | 'failure',
+    runStatus: RunStatus,
   ): Promise<void> {
     rec.state = 'running';
     rec.startedAt = now();
     let startIndex = 0;
-    let chainStatus: 'success' | 'failure' = runStatus;
+    let chainStatus: RunStatus = runStatus;
     let attempt = 1;
     let run = 0;
     for (;;) {
@@ -461,7 +439,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
           childStep: failed.name,
           exitCode: failed.exitCode ?? null,
           ...(failed.tail !== undefined || failed.error !== undefined
-            ? { tail: clip([failed.error, failed.tail].filter(Boolean).join('\n'), 1500) ?? '' }
+            ? { tail: keepTail([failed.error, failed.tail].filter(Boolean).join('\n'), TAIL_LIMITS.history) }
             : {}),
           createdAt: now(),
           choices: [...FAILURE_CHOICES],
@@ -497,8 +475,9 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     }
   }
 
-  async function runManualStep(step: ManualStepPlan, runStatus: 'success' | 'failure'): Promise<void> {
-    if (step.if !== undefined && !evaluateCondition(step.if, { ...scopeFor(plan.targets[0] as TargetPlan, runStatus), machine: undefined })) {
+  async function runManualStep(step: ManualStepPlan, runStatus: RunStatus): Promise<void> {
+    // As before the domain module: a manual step's scope has no machine, but the first target's variables.
+    if (!ifHolds(step.if, { ...scopeFor(plan.targets[0] as TargetPlan, runStatus), machine: undefined })) {
       return;
     }
     const d: Decision = {
@@ -548,7 +527,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       if (!rec) continue;
       steps.push({
         ...rec,
-        children: rec.children.filter(Boolean).map((c) => ({ ...c, ...(c.tail !== undefined ? { tail: clip(c.tail, tailLimit) } : {}) })),
+        children: rec.children.filter(Boolean).map((c) => ({ ...c, ...(c.tail !== undefined ? { tail: keepTail(c.tail, tailLimit) } : {}) })),
       });
     }
     return { name: t.name, state: targetState(t), steps, outputs: outputsByTarget.get(t.name) ?? {} };
@@ -570,7 +549,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
         ...(w !== undefined ? { window: w } : {}),
       };
     });
-    const slim = (d: Decision): Decision => ({ ...d, ...(d.tail !== undefined ? { tail: clip(d.tail, 500) } : {}) });
+    const slim = (d: Decision): Decision => ({ ...d, ...(d.tail !== undefined ? { tail: keepTail(d.tail, TAIL_LIMITS.decisionSummary) } : {}) });
     return {
       rolloutId,
       deployable: plan.deployable,

@@ -3,9 +3,9 @@
 // handful of events however many child steps it has.
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { evaluateCondition } from './expressions';
+import { conditionScope, ifHolds, runConditionHolds, type RunStatus } from '../domain/conditions';
 import type { ChildResult } from './messages';
-import type { ScriptAction, TargetPlan } from './types';
+import type { ScriptAction, TargetPlan } from '../domain/plan';
 
 export interface ChainInput {
   rolloutId: string;
@@ -14,7 +14,7 @@ export interface ChainInput {
   childSteps: ScriptAction[];
   startIndex: number;
   /** The chain's status before startIndex: "failure" once a child step failed (and was not ignored/retried). */
-  status: 'success' | 'failure';
+  status: RunStatus;
   /** Counts runs of each child step for the attempt number shown to users. */
   attempt: number;
   /** May the chain stop at a failure and hand it back for a human decision? */
@@ -28,7 +28,7 @@ export interface ChainInput {
 
 export interface ChainResult {
   children: Array<ChildResult & { index: number }>;
-  status: 'success' | 'failure';
+  status: RunStatus;
   outputs: Record<string, Record<string, string>>;
   /** Set when the chain stopped at a failed child step to wait for a decision. */
   pausedAt?: number;
@@ -49,20 +49,8 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
   for (let index = input.startIndex; index < input.childSteps.length; index++) {
     const child = input.childSteps[index];
     if (!child) break;
-    const byStatus =
-      child.runCondition === 'always' || (child.runCondition === 'success' ? status === 'success' : status === 'failure');
     const runs =
-      byStatus &&
-      (child.if === undefined ||
-        evaluateCondition(child.if, {
-          release: input.release,
-          deployable: input.deployable,
-          requestedBy: input.requestedBy,
-          status,
-          machine: { name: input.target.name, tags: input.target.tags },
-          variables: { ...input.variables, ...input.target.variables },
-          outputs,
-        }));
+      runConditionHolds(child.runCondition, status) && ifHolds(child.if, conditionScope(input, input.target, status, outputs));
     if (!runs) {
       children.push({ index, name: child.name, state: 'skipped', attempt: input.attempt });
       continue;

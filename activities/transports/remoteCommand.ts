@@ -18,7 +18,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import { shellQuote } from '../../workflows/variables';
+import { shellQuote } from '../../domain/variables';
 import { parseOutputLine, SET_OUTPUT_SHELL_FUNCTION } from '../outputVariables';
 import { TAIL_LIMIT, TransportError, type ScriptRequest, type ScriptResult } from './types';
 

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
-import type { TargetPlan } from '../../workflows/types';
+import type { TargetPlan } from '../../domain/plan';
 import { checkHostKey, keyTypeOfBlob, knownKeyTypes } from './knownHosts';
 import {
   abortedBeforeStart,

@@ -1,4 +1,5 @@
-import type { TargetPlan } from '../../workflows/types';
+import { TAIL_LIMITS } from '../../domain/text';
+import type { TargetPlan } from '../../domain/plan';
 
 /** What one script run on one target needs. The script text is final (variables already substituted). */
 export interface ScriptRequest {
@@ -26,7 +27,7 @@ export interface ScriptResult {
   durationMs: number;
 }
 
-export const TAIL_LIMIT = 4000;
+export const TAIL_LIMIT = TAIL_LIMITS.activity;
 
 export type TransportErrorKind =
   | 'connection-refused'

@@ -2,7 +2,7 @@
 // then Slack user groups (usergroups.list → usergroups.users.list). No cache that outlives a short TTL: the bot
 // keeps no state of its own, and group membership changes in Slack take effect within a minute.
 import type { WebClient } from '@slack/web-api';
-import type { ApproverDirectory } from '../../activities/approvers';
+import { expandList, type ApproverDirectory } from '../../activities/approvers';
 
 export interface Directory extends ApproverDirectory {
   /** Every user id the list names (ids, `@group`s); unknown groups expand to nobody. */
@@ -44,19 +44,8 @@ export function slackDirectory(web: WebClient, ttlMs = TTL_MS): Directory {
     return members;
   };
 
-  const expand = async (list: readonly string[], groups: Record<string, string[]>): Promise<Set<string>> => {
-    const out = new Set<string>();
-    for (const entry of list) {
-      if (!entry.startsWith('@')) {
-        out.add(entry);
-        continue;
-      }
-      const handle = entry.slice(1);
-      const members = groups[handle] ?? (await groupMembers(handle));
-      for (const m of members ?? []) out.add(m);
-    }
-    return out;
-  };
+  const expand = async (list: readonly string[], groups: Record<string, string[]>): Promise<Set<string>> =>
+    (await expandList(list, groups, { groupMembers })).members;
 
   return {
     groupMembers,

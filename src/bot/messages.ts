@@ -14,7 +14,7 @@ import {
   type Block,
   type SlackMessage,
 } from '../../activities/slack/blocks';
-import { button, clip, contextBlock, fallback, LIMITS, mrkdwnSection, name, packLines, who } from '../../activities/slack/blocks/text';
+import { button, keepHead, contextBlock, fallback, LIMITS, mrkdwnSection, name, packLines, who } from '../../activities/slack/blocks/text';
 import type { DeployableState } from '../../workflows/queueMessages';
 
 export interface PendingRoot {
@@ -29,7 +29,7 @@ function pendingRoot(p: PendingRoot, status: string, detail?: string): SlackMess
   return {
     text: fallback(`${name(title, 200)}: ${status}`),
     blocks: [
-      { type: 'header', block_id: BLOCK_ROOT_HEADER, text: { type: 'plain_text', text: clip(`Rollout ${title}`, LIMITS.headerText) } },
+      { type: 'header', block_id: BLOCK_ROOT_HEADER, text: { type: 'plain_text', text: keepHead(`Rollout ${title}`, LIMITS.headerText) } },
       mrkdwnSection(
         [`*Status:* ${status}`, `*Requested by:* ${who(p.requestedBy)}`, ...(detail ? [detail] : [])].join('\n'),
         BLOCK_ROOT_STATUS,
@@ -93,7 +93,7 @@ export function cancelPrompt(rolloutId: string, title: string): SlackMessage {
             style: 'danger',
             confirm: {
               title: 'Cancel the rollout?',
-              text: `${clip(title, 120)}: no new targets or steps start; targets in flight finish what they are doing. Nothing already done is undone.`,
+              text: `${keepHead(title, 120)}: no new targets or steps start; targets in flight finish what they are doing. Nothing already done is undone.`,
               confirm: 'Cancel rollout',
               deny: 'Keep going',
             },

@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { RolloutInput } from '../../workflows/messages';
-import type { RolloutPlan } from '../../workflows/types';
+import type { RolloutPlan } from '../../domain/plan';
 
 export const RUNNING_ROLLOUTS_QUERY = "WorkflowType = 'rolloutWorkflow' AND ExecutionStatus = 'Running'";
 

@@ -6,14 +6,14 @@ import { installRuntimeLogging } from '../temporal/worker';
 import { cancelCommand } from './commands/cancel';
 import { botCommand } from './commands/bot';
 import { devCommand } from './commands/dev';
-import { DECISION_CHOICES, decideCommand } from './commands/decide';
+import { decideCommand } from './commands/decide';
+import { DECISION_CHOICES, type DecisionChoice } from '../../domain/decisions';
 import { serverCommand, type ServerAction } from './commands/server';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
 import { validateCommand } from './commands/validate';
 import { workerCommand } from './commands/worker';
 import { EXIT, type CliContext } from './context';
-import type { DecisionChoice } from '../../workflows/messages';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 

@@ -5,9 +5,9 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import { ExpressionError, outputStepsReferenced } from '../../workflows/expressions';
-import type { TargetPlan } from '../../workflows/types';
-import { checkVariableName, checkVariableValue, referencedVariables } from '../../workflows/variables';
+import { ExpressionError, outputStepsReferenced } from '../../domain/expressions';
+import type { TargetPlan } from '../../domain/plan';
+import { checkVariableName, checkVariableValue, referencedVariables } from '../../domain/variables';
 import { configSchema, type ParsedConfig } from './schema';
 
 export class ConfigError extends Error {

@@ -1,6 +1,6 @@
 // Turns a validated config plus a request ("web-farm v2 by U123") into the plan a rollout captures at start.
-import type { ExecStepPlan, RolloutPlan, StepPlan, Window } from '../../workflows/types';
-import { checkRelease, checkVariableValue } from '../../workflows/variables';
+import type { ExecStepPlan, RolloutPlan, StepPlan, Window } from '../../domain/plan';
+import { checkRelease, checkVariableValue } from '../../domain/variables';
 import { selectTargets, type Config } from './load';
 import type { ParsedStep } from './schema';
 

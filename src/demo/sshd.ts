@@ -17,7 +17,7 @@ import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { TargetPlan } from '../../workflows/types';
+import type { TargetPlan } from '../../domain/plan';
 
 const execFileP = promisify(execFile);
 const SETPRIV = '/usr/bin/setpriv';

@@ -23,13 +23,13 @@ import {
   targetsQuery,
   type CancelResult,
   type DecideResult,
-  type DecisionChoice,
   type RolloutSummary,
   type TargetsPage,
   type TargetsQueryInput,
 } from '../../workflows/messages';
+import type { DecisionChoice } from '../../domain/decisions';
 import type { rolloutWorkflow } from '../../workflows/rollout';
-import type { RolloutPlan } from '../../workflows/types';
+import type { RolloutPlan } from '../../domain/plan';
 
 export function newRolloutId(plan: Pick<RolloutPlan, 'deployable' | 'release'>): string {
   return `rollout-${plan.deployable}-${plan.release}-${randomBytes(4).toString('hex')}`;

@@ -14,7 +14,7 @@ import {
 } from '../../activities/slack/blocks';
 import { startSlackStandin, type SlackStandin, type StandinMessage } from '../../src/slack/standin/server';
 import { getDeployableState, rolloutHandle } from '../../src/temporal/client';
-import type { TargetPlan } from '../../workflows/types';
+import type { TargetPlan } from '../../domain/plan';
 import { configFor, readTargetFile, realTransports } from '../support/rollouts';
 import { startSshd, type SshdFixture } from '../support/sshd';
 import { temporalTestEnv, waitForSummary, type RunningWorker, type TemporalTestEnv } from '../support/temporal';

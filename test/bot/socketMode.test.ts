@@ -10,7 +10,7 @@ import { createBot, type Bot } from '../../src/bot/app';
 import { blockActionsPayload, slashCommandBody } from '../../src/slack/signing';
 import { startSlackStandin, type SlackStandin, type StandinMessage } from '../../src/slack/standin/server';
 import { rolloutHandle, waitUntilStarted } from '../../src/temporal/client';
-import type { TargetPlan } from '../../workflows/types';
+import type { TargetPlan } from '../../domain/plan';
 import { configFor, readTargetFile, realTransports } from '../support/rollouts';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal';
 import { memoryLogger } from '../slack/helpers';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueRollout, getDeployableState, rolloutHandle, waitUntilStarted, withdrawRollout } from '../../src/temporal/client';
-import type { TargetPlan } from '../../workflows/types';
+import type { TargetPlan } from '../../domain/plan';
 import { configFor, planFor, readTargetFile, realTransports, timeline } from '../support/rollouts';
 import { temporalTestEnv, uniqueName, type TemporalTestEnv } from '../support/temporal';
 

@@ -7,7 +7,7 @@ import { buildPlan } from '../../src/config/plan';
 import { LocalTransport } from '../../activities/transports/local';
 import { SshTransport } from '../../activities/transports/ssh';
 import type { ActivityDeps } from '../../activities';
-import type { RolloutPlan, TargetPlan } from '../../workflows/types';
+import type { RolloutPlan, TargetPlan } from '../../domain/plan';
 import { startSshd, type SshdFixture } from './sshd';
 import { temporalTestEnv, type TemporalTestEnv } from './temporal';
 

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
-import type { TargetPlan } from '../../workflows/types';
+import type { TargetPlan } from '../../domain/plan';
 import { LocalTransport } from '../../activities/transports/local';
 import { SshTransport } from '../../activities/transports/ssh';
 import { TAIL_LIMIT, type ScriptRequest, type Transport } from '../../activities/transports/types';

@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TargetPlan } from '../../workflows/types';
+import type { TargetPlan } from '../../domain/plan';
 import { SshTransport } from '../../activities/transports/ssh';
 import { TransportError, type TransportErrorKind } from '../../activities/transports/types';
 import { startSshd, type SshdFixture } from '../support/sshd';

@@ -1,11 +1,7 @@
 // Decision cards posted in the rollout's thread (a failure to answer, a manual step to confirm) and the
 // outcome each card is replaced with once answered.
-import {
-  FAILURE_CHOICES,
-  MANUAL_CHOICES,
-  type Decision,
-  type DecisionChoice,
-} from '../../../workflows/messages';
+import { FAILURE_CHOICES, MANUAL_CHOICES, type DecisionChoice } from '../../../domain/decisions';
+import type { Decision } from '../../../workflows/messages';
 import {
   ACTION_FOR_CHOICE,
   BLOCK_DECISION_ACTIONS,
@@ -19,7 +15,7 @@ import {
 import {
   button,
   chunkEscaped,
-  clip,
+  keepHead,
   contextBlock,
   fallback,
   fitEnd,
@@ -126,7 +122,7 @@ function plainFallbackName(s: string | undefined, max = 80): string {
 function choiceButton(rolloutId: string, d: Decision, choice: DecisionChoice): Button {
   const value = encodeButtonValue({ rolloutId, decisionId: d.id, choice });
   const actionId = ACTION_FOR_CHOICE[choice];
-  const target = d.target !== undefined ? clip(d.target, 60) : undefined;
+  const target = d.target !== undefined ? keepHead(d.target, 60) : undefined;
   let confirm: ConfirmSpec | undefined;
   let style: 'primary' | 'danger' | undefined;
   let text = CHOICE_LABEL[choice];

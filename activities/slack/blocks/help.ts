@@ -1,9 +1,8 @@
 // The ephemeral answer to `/rollout help` (and to a command the bot did not understand).
+import { RELEASE_MAX_LENGTH, RELEASE_SYMBOLS } from '../../../domain/variables';
 import { BLOCK_HELP, nthBlockId } from './ids';
 import { escapeMrkdwn, fallback, mrkdwnSection, name, packLines, plural, type SlackMessage } from './text';
 
-/** The release rule, as the command parser enforces it. */
-export const RELEASE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 
 const USAGE: ReadonlyArray<readonly [string, string]> = [
   ['/rollout <deployable> <release>', 'start a rolling deployment'],
@@ -21,7 +20,7 @@ export function help(deployables: readonly string[]): SlackMessage {
     '*Usage*',
     ...USAGE.map(([cmd, what]) => `\`${escapeMrkdwn(cmd)}\` — ${escapeMrkdwn(what)}`),
     '',
-    '*Release:* starts with a letter or digit, then letters, digits and `. _ - +`, at most 128 characters ' +
+    `*Release:* starts with a letter or digit, then letters, digits and \`${RELEASE_SYMBOLS}\`, at most ${RELEASE_MAX_LENGTH} characters ` +
       '(e.g. `v2`, `2.3.1`, `v2.1+build.7`).',
   ].join('\n');
 

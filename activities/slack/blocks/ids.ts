@@ -1,6 +1,6 @@
 // Every action_id and block_id the bot's messages use, and the value carried by decision buttons.
 // The interaction handlers match on these constants; never inline the strings elsewhere.
-import type { DecisionChoice } from '../../../workflows/messages';
+import { isDecisionChoice, type DecisionChoice } from '../../../domain/decisions';
 
 // ---- action ids -------------------------------------------------------------------------------------------
 export const ACTION_DECIDE_FAIL = 'rollout.decide.fail';
@@ -60,15 +60,13 @@ export interface DecisionButtonValue {
   choice: DecisionChoice;
 }
 
-const CHOICES: ReadonlySet<string> = new Set<DecisionChoice>(['fail', 'retry', 'ignore', 'exclude', 'proceed', 'abort']);
-
 /**
  * Compact JSON (`{"r":…,"d":…,"c":…}`) so ids may hold any character. Throws a RangeError when the ids are so
  * long the value would pass Slack's 2,000 limit (Temporal workflow ids are at most 1,000 by default, so a real
  * rollout never gets there): the result is always ≤ 2,000 characters.
  */
 export function encodeButtonValue(v: DecisionButtonValue): string {
-  if (!v.rolloutId || !v.decisionId || !CHOICES.has(v.choice)) {
+  if (!v.rolloutId || !v.decisionId || !isDecisionChoice(v.choice)) {
     throw new RangeError('encodeButtonValue: rolloutId and decisionId must be non-empty and choice known');
   }
   const s = JSON.stringify({ r: v.rolloutId, d: v.decisionId, c: v.choice });
@@ -94,8 +92,8 @@ export function decodeButtonValue(value: unknown): DecisionButtonValue | undefin
   const { r, d, c } = o;
   if (typeof r !== 'string' || r.length === 0) return undefined;
   if (typeof d !== 'string' || d.length === 0) return undefined;
-  if (typeof c !== 'string' || !CHOICES.has(c)) return undefined;
-  return { rolloutId: r, decisionId: d, choice: c as DecisionChoice };
+  if (!isDecisionChoice(c)) return undefined;
+  return { rolloutId: r, decisionId: d, choice: c };
 }
 
 /** Value of the Cancel / Withdraw buttons: the rollout id itself (throws past 2,000 characters). */

@@ -3,5 +3,5 @@ export * from './ids';
 export { rootMessage, type RootMessageOptions } from './root';
 export { failureCard, manualCard, decisionOutcome, manualOutcome, outcomeLine, tailBlock } from './decisions';
 export { stepStarted, rolloutEnded, statusReply, ephemeral, threadEvent, type EphemeralOptions } from './thread';
-export { help, RELEASE_PATTERN } from './help';
+export { help } from './help';
 export { escapeMrkdwn, type Block, type SlackMessage } from './text';

@@ -11,7 +11,7 @@ import {
   nthBlockId,
 } from './ids';
 import { footerTexts, inFlightLines, progressLine, statusLabel, statusLines, stepSections, title } from './summary';
-import { button, clip, contextBlock, escapeMrkdwn, fallback, LIMITS, mrkdwnSection, packLines, type Block, type SlackMessage } from './text';
+import { button, keepHead, contextBlock, escapeMrkdwn, fallback, LIMITS, mrkdwnSection, packLines, type Block, type SlackMessage } from './text';
 
 export interface RootMessageOptions {
   /** Base URL of the Temporal UI (e.g. `http://localhost:8233`); adds a link to the workflow. */
@@ -28,7 +28,7 @@ export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): 
     {
       type: 'header',
       block_id: BLOCK_ROOT_HEADER,
-      text: { type: 'plain_text', text: clip(title(s), LIMITS.headerText) },
+      text: { type: 'plain_text', text: keepHead(title(s), LIMITS.headerText) },
     },
     mrkdwnSection(statusLines(s, opts.now).join('\n'), BLOCK_ROOT_STATUS),
     ...stepSections(s, BLOCK_ROOT_STEPS, 2),
@@ -50,7 +50,7 @@ export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): 
           style: 'danger',
           confirm: {
             title: 'Cancel the rollout?',
-            text: `${clip(title(s), 120)}: no new targets or steps start; targets in flight finish what they are doing. Nothing already done is undone.`,
+            text: `${keepHead(title(s), 120)}: no new targets or steps start; targets in flight finish what they are doing. Nothing already done is undone.`,
             confirm: 'Cancel rollout',
             deny: 'Keep going',
           },

@@ -2,6 +2,10 @@
 // Lengths are UTF-16 code units (`string.length`), which is at least what Slack counts, so staying under a limit
 // here stays under it in Slack.
 import type { types } from '@slack/bolt';
+import { keepHead } from '../../../domain/text';
+
+/** Plain text (no escaping: plain_text objects show text as is) cut to `max`, ending with … when cut. */
+export { keepHead };
 
 export type Block = types.KnownBlock;
 export type SectionBlock = types.SectionBlock;
@@ -38,14 +42,6 @@ function escapedLength(ch: string): number {
   return ch === '&' ? 5 : ch === '<' || ch === '>' ? 4 : ch.length;
 }
 
-/** Plain text (no escaping: plain_text objects show text as is) cut to `max`, ending with … when cut. */
-export function clip(s: string, max: number): string {
-  if (s.length <= max) return s;
-  let cut = s.slice(0, Math.max(0, max - 1));
-  // Never leave half of a surrogate pair.
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return cut + ELLIPSIS;
-}
 
 /**
  * Escapes `raw` for mrkdwn and keeps as much of its START as fits in `max` (entities are never split);
@@ -262,16 +258,16 @@ export function button(opts: {
   return {
     type: 'button',
     action_id: opts.actionId,
-    text: { type: 'plain_text', text: clip(opts.text, LIMITS.buttonText) },
+    text: { type: 'plain_text', text: keepHead(opts.text, LIMITS.buttonText) },
     value: opts.value,
     ...(opts.style ? { style: opts.style } : {}),
     ...(opts.confirm
       ? {
           confirm: {
-            title: { type: 'plain_text', text: clip(opts.confirm.title, LIMITS.confirmTitle) },
-            text: { type: 'plain_text', text: clip(opts.confirm.text, LIMITS.confirmText) },
-            confirm: { type: 'plain_text', text: clip(opts.confirm.confirm, LIMITS.confirmButton) },
-            deny: { type: 'plain_text', text: clip(opts.confirm.deny ?? 'Cancel', LIMITS.confirmButton) },
+            title: { type: 'plain_text', text: keepHead(opts.confirm.title, LIMITS.confirmTitle) },
+            text: { type: 'plain_text', text: keepHead(opts.confirm.text, LIMITS.confirmText) },
+            confirm: { type: 'plain_text', text: keepHead(opts.confirm.confirm, LIMITS.confirmButton) },
+            deny: { type: 'plain_text', text: keepHead(opts.confirm.deny ?? 'Cancel', LIMITS.confirmButton) },
             ...(opts.style === 'danger' ? { style: 'danger' as const } : {}),
           },
         }

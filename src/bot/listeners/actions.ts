@@ -10,7 +10,7 @@ import {
   decodeRolloutValue,
   ephemeral,
 } from '../../../activities/slack/blocks';
-import { MANUAL_CHOICES, type DecisionChoice } from '../../../workflows/messages';
+import { MANUAL_CHOICES, type DecisionChoice } from '../../../domain/decisions';
 import { cancelRollout, decide, withdrawRollout, type Delivery } from '../../temporal/client';
 import type { BotContext } from '../context';
 import { withdrawnRoot } from '../messages';

@@ -1,7 +1,8 @@
 // `/rollout …`: ack at once, then parse (zod), authorise, post the root message and enqueue the rollout.
 import type { App, RespondFn } from '@slack/bolt';
 import { z } from 'zod';
-import { BLOCK_STATUS_REPLY, ephemeral, help, nthBlockId, RELEASE_PATTERN, statusReply, type SlackMessage } from '../../../activities/slack/blocks';
+import { BLOCK_STATUS_REPLY, ephemeral, help, nthBlockId, statusReply, type SlackMessage } from '../../../activities/slack/blocks';
+import { checkRelease } from '../../../domain/variables';
 import { progressLine, STATUS_EMOJI, statusLabel, titleMrkdwn } from '../../../activities/slack/blocks/summary';
 import { fallback, name, packLines } from '../../../activities/slack/blocks/text';
 import { buildPlan, RequestError } from '../../config/plan';
@@ -24,7 +25,10 @@ const commandSchema = z.discriminatedUnion('kind', [
     release: z
       .string({ error: 'missing release: say which release to roll out' })
       .min(1, 'missing release: say which release to roll out')
-      .regex(RELEASE_PATTERN, 'invalid release: letters, digits and . _ - + only, starting with a letter or digit, at most 128'),
+      .superRefine((release, ctx) => {
+        const problem = checkRelease(release);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
   }),
 ]);
 export type RolloutCommand = z.output<typeof commandSchema>;

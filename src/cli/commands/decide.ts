@@ -1,11 +1,9 @@
 // `rollout decide <id> <decisionId> <choice> [--as who]`: answers a pending decision (a failed target or a manual
 // step); prints whether the answer took effect.
-import type { DecisionChoice } from '../../../workflows/messages';
+import type { DecisionChoice } from '../../../domain/decisions';
 import { decide, DEFAULT_DELIVERY_TIMEOUT_MS } from '../../temporal/client';
 import { configFileOf, connectWith, defaultActor, readTemporalSection, temporalSettings, type CliContext } from '../context';
 import { reportDelivery, timeoutMs } from './delivery';
-
-export const DECISION_CHOICES: readonly DecisionChoice[] = ['fail', 'retry', 'ignore', 'exclude', 'proceed', 'abort'];
 
 export interface DecideCommandOptions {
   as?: string;

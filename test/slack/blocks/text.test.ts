@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   chunkEscaped,
-  clip,
+  keepHead,
   escapeMrkdwn,
   fitEnd,
   fitStart,
@@ -30,7 +30,7 @@ describe('text helpers', () => {
     }
     expect(fitEnd('🚀🚀🚀', 3)).toBe('…🚀');
     expect(fitEnd('abcdef', 4, (n) => `${n}:`)).toBe('4:ef');
-    expect(clip('ab🚀', 3)).toBe('ab…');
+    expect(keepHead('ab🚀', 3)).toBe('ab…');
     expect(safeCut('hi <@U123ABC> there', 8)).toBe('hi …');
     expect(safeCut('a &amp; b', 5)).toBe('a …');
   });

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { SET_OUTPUT_SHELL_FUNCTION, parseOutputLine } from '../../activities/outputVariables';
-import { evaluateCondition, ExpressionError, parseExpression } from '../../workflows/expressions';
-import { windowSize } from '../../workflows/rollout';
-import { shellQuote, substitute, SubstitutionError } from '../../workflows/variables';
+import { evaluateCondition, ExpressionError, parseExpression } from '../../domain/expressions';
+import { windowSize } from '../../domain/window';
+import { shellQuote, substitute, SubstitutionError } from '../../domain/variables';
 
 const scope = {
   release: 'v2',

@@ -7,9 +7,15 @@
 // ROLLOUT_STEP, ROLLOUT_MACHINE_NAME, ROLLOUT_VAR_<NAME> and ROLLOUT_OUTPUT_<STEP>_<NAME> (upper-cased,
 // other characters than letters and digits become _).
 
-/** A release: starts with a letter or digit, then letters, digits and . _ - + (at most 128 characters). */
-export const RELEASE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
-export const RELEASE_RULE = 'a release starts with a letter or digit and holds only letters, digits and . _ - + (at most 128 characters)';
+/**
+ * A release: starts with a letter or digit, then letters, digits and . _ - + (at most 128 characters). It lands
+ * in scripts, paths and Slack text, so it is kept to characters that mean nothing to a shell or to mrkdwn.
+ */
+export const RELEASE_MAX_LENGTH = 128;
+/** The punctuation a release may hold besides letters and digits, as shown to users. */
+export const RELEASE_SYMBOLS = '. _ - +';
+export const RELEASE_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,${RELEASE_MAX_LENGTH - 1}}$`);
+export const RELEASE_RULE = `a release starts with a letter or digit and holds only letters, digits and ${RELEASE_SYMBOLS} (at most ${RELEASE_MAX_LENGTH} characters)`;
 
 export const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
 

@@ -1,0 +1,16 @@
+// The `ApplicationFailure` types the workflows refuse with. Callers (the bot, the CLI) branch on these types,
+// never on the wording of a message, which is for humans and may change.
+export const REFUSAL = {
+  /** A decision answer that cannot take effect: unknown, already answered, not a choice, not allowed. */
+  decisionRefused: 'DecisionRefused',
+  /** A cancel that cannot take effect: the rollout ended, is already stopping, or the caller may not. */
+  cancelRefused: 'CancelRefused',
+  /** A rollout request the queue will not take: wrong deployable, or already requested. */
+  enqueueRefused: 'EnqueueRefused',
+  /** A withdraw of a rollout that is not (or no longer) queued for this deployable. */
+  notQueued: 'NotQueued',
+  /** A withdraw that cannot take effect: the rollout runs already, or the caller may not. */
+  withdrawRefused: 'WithdrawRefused',
+} as const;
+
+export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
