@@ -37,6 +37,8 @@ export const envSchema = z.object({
   SLACK_APP_TOKEN: optionalString,
   SLACK_API_URL: optionalString,
   PORT: optionalString,
+  /** A workflow bundle made by `rollout bundle` (the image's); unset = workers bundle workflows/ at start. */
+  ROLLOUT_WORKFLOW_BUNDLE: optionalString,
   /** Base URL of the Temporal Web UI, for links in the root message (the embedded server's is known). */
   ROLLOUT_TEMPORAL_UI_URL: optionalString,
 });

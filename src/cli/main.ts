@@ -5,6 +5,7 @@ import { EnvError, loadEnv, type Env } from '../env';
 import { installRuntimeLogging } from '../temporal/worker';
 import { cancelCommand } from './commands/cancel';
 import { botCommand } from './commands/bot';
+import { bundleCommand } from './commands/bundle';
 import { devCommand } from './commands/dev';
 import { decideCommand } from './commands/decide';
 import { DECISION_CHOICES, type DecisionChoice } from '../../domain/decisions';
@@ -115,6 +116,14 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .action(async (opts: { config?: string }) => {
       markLongRunning();
       setExit(await botCommand(ctx, opts));
+    });
+
+  program
+    .command('bundle')
+    .description('bundle the workflow code into <file> (workers load it with ROLLOUT_WORKFLOW_BUNDLE)')
+    .argument('<file>')
+    .action(async (file: string) => {
+      setExit(await bundleCommand(ctx, file));
     });
 
   program

@@ -24,6 +24,7 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
     logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
+    ...(ctx.env.ROLLOUT_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: ctx.env.ROLLOUT_WORKFLOW_BUNDLE } } : {}),
   });
   try {
     let signals = 0;
