@@ -11,12 +11,19 @@ import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 
 const execFileP = promisify(execFile);
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** Debian's PostgreSQL binaries (the newest installed major version; 15 on the machines this was checked on). */
+const PG_BIN = pgBinDir();
 const SETPRIV = '/usr/bin/setpriv';
 /** PostgreSQL refuses to run as root: as root, the cluster runs as this user (nobody/nogroup on Debian). */
 const PG_UID = 65534;
 const PG_GID = 65534;
 const MODULE = 'go.temporal.io/server';
+
+function pgBinDir(root = '/usr/lib/postgresql'): string {
+  const majors = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(path.join(root, v, 'bin', 'initdb'))) : [];
+  const newest = majors.map(Number).sort((a, b) => b - a)[0];
+  return path.join(root, String(newest ?? 15), 'bin');
+}
 
 export interface ServerBinaries {
   dir: string;
@@ -51,7 +58,8 @@ export async function ensureServerBinaries(version: string, cacheRoot: string, l
         maxBuffer: 64 * 1024 * 1024,
       });
     } catch (e) {
-      const err = e as Error & { stderr?: string };
+      const err = e as Error & { stderr?: string; code?: string };
+      if (err.code === 'ENOENT') throw new Error(`building the Temporal server ${version} needs Go (>= 1.25.8) on PATH: https://go.dev/dl/`);
       throw new Error(`go install of the Temporal server ${version} failed: ${err.stderr?.slice(-4000) ?? err.message}`);
     }
     // Moved into place only when complete, so an interrupted build is never mistaken for a cached one.
@@ -121,10 +129,10 @@ async function runPg(bin: string, args: string[], cwd: string): Promise<string> 
   }
 }
 
-/** A PostgreSQL 15 cluster of its own in `<dir>/pg`, on a free port; user `temporal`, trust auth (tests only). */
+/** A PostgreSQL cluster of its own in `<dir>/pg`, on a free port; user `temporal`, trust auth (tests only). */
 export async function startPostgres(dir: string, used: Set<number>): Promise<Postgres> {
   if (!existsSync(path.join(PG_BIN, 'initdb'))) {
-    throw new Error(`PostgreSQL 15 is not installed (${PG_BIN}/initdb missing): apt-get install postgresql`);
+    throw new Error(`PostgreSQL is not installed (${PG_BIN}/initdb missing): apt-get install postgresql`);
   }
   const pgDir = path.join(dir, 'pg');
   const dataDir = path.join(pgDir, 'data');
