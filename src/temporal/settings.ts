@@ -38,7 +38,14 @@ export class TemporalClientConfigError extends Error {
 export function temporalClientProfile(env: Env): TemporalClientProfile {
   let loaded;
   try {
-    loaded = loadClientConnectConfig({ overrideEnvVars: { ...env.temporalClientEnv } });
+    loaded = loadClientConnectConfig({
+      overrideEnvVars: {
+        ...env.temporalClientEnv,
+        // The typed fields stay authoritative (a caller may hand on an Env with TEMPORAL_ADDRESS replaced).
+        ...(env.TEMPORAL_ADDRESS ? { TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS } : {}),
+        ...(env.explicit.has('TEMPORAL_NAMESPACE') ? { TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE } : {}),
+      },
+    });
   } catch (e) {
     throw new TemporalClientConfigError((e as Error).message);
   }

@@ -72,3 +72,10 @@ describe('temporalSettings', () => {
     expect(() => loadEnv({ TEMPORAL_TLS: 'yes' })).toThrow(/TEMPORAL_TLS: /);
   });
 });
+
+describe('an Env handed on with TEMPORAL_ADDRESS replaced (rollout dev gives the bot the server it started)', () => {
+  it('uses the replaced address', () => {
+    const env = loadEnv({});
+    expect(temporalSettings({ ...env, TEMPORAL_ADDRESS: '127.0.0.1:17233' }).address).toBe('127.0.0.1:17233');
+  });
+});
