@@ -3,7 +3,7 @@
 // and posts to the Slack stand-in; a worker with real SSH transports runs the scripts on sshd targets. A failing
 // target: Retry is clicked (it fails again), then Exclude; the rollout finishes without it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ let env: ClusterEnv;
 let standin: SlackStandin;
 let transports: ReturnType<typeof realTransports>;
 const children: ChildProcess[] = [];
+const dir = mkdtempSync(path.join(os.tmpdir(), 'rollout-cluster-bot-'));
 
 beforeAll(async () => {
   [sshd, env, standin] = await Promise.all([
@@ -40,6 +41,7 @@ afterAll(async () => {
   await sshd?.stop();
   expect(standin?.refusals ?? []).toEqual([]);
   await standin?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function spawnBot(configPath: string, port: number): Promise<ChildProcess> {
@@ -87,7 +89,6 @@ describe('guided failure through the bot', () => {
         ],
       },
     });
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'rollout-cluster-bot-'));
     const configPath = path.join(dir, 'rollout.json');
     writeFileSync(configPath, JSON.stringify({ ...cfg.raw, temporal: { namespace: 'default', taskQueue: env.taskQueue } }));
     const port = await getFreePort();
