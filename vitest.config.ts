@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 120000,
     hookTimeout: 120000,
     include: ['test/**/*.test.ts'],
+    // Run by `npm run test:cluster` (vitest.cluster.config.ts) against the self-hosted Temporal server.
+    exclude: [...configDefaults.exclude, 'test/cluster/**'],
   },
 });

@@ -18,6 +18,23 @@ export const envSchema = z.object({
     .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, 'must be host:port (e.g. temporal.internal:7233)')
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  // Temporal's standard client settings (the same names every Temporal SDK and the CLI read), handed to
+  // @temporalio/envconfig by src/temporal/settings.ts: Temporal Cloud (API key or mTLS) and self-hosted TLS.
+  /** API key (Temporal Cloud); implies TLS. */
+  TEMPORAL_API_KEY: optionalString,
+  /** `true`/`1` or `false`/`0`: force TLS on or off. */
+  TEMPORAL_TLS: z.enum(['true', 'false', '1', '0']).optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: optionalString,
+  TEMPORAL_TLS_CLIENT_CERT_DATA: optionalString,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: optionalString,
+  TEMPORAL_TLS_CLIENT_KEY_DATA: optionalString,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: optionalString,
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  /** A `temporal.toml` client config file (default: `~/.config/temporalio/temporal.toml`). */
+  TEMPORAL_CONFIG_FILE: optionalString,
+  /** The profile of that file to use (default: `default`). */
+  TEMPORAL_PROFILE: optionalString,
   ROLLOUT_TASK_QUEUE: z.string().min(1).default('rollout'),
   /** Default config file for commands that need one. */
   ROLLOUT_CONFIG: optionalString,
@@ -49,6 +66,12 @@ export type EnvName = keyof EnvVars;
 export interface Env extends EnvVars {
   /** The variables actually set (non-empty) in the source, so callers can tell a default from an explicit value. */
   readonly explicit: ReadonlySet<EnvName>;
+  /**
+   * What @temporalio/envconfig reads, as set in the source: every `TEMPORAL_*` variable (including
+   * `TEMPORAL_GRPC_META_*` headers) and the variables that locate the default `temporal.toml` (HOME,
+   * XDG_CONFIG_HOME, APPDATA).
+   */
+  readonly temporalClientEnv: Readonly<Record<string, string>>;
 }
 
 export class EnvError extends Error {
@@ -59,6 +82,7 @@ export class EnvError extends Error {
 }
 
 const NAMES = Object.keys(envSchema.shape) as EnvName[];
+const TOML_LOCATION = ['HOME', 'XDG_CONFIG_HOME', 'APPDATA'];
 
 /** Reads and validates the environment; throws EnvError naming every bad variable. */
 export function loadEnv(source: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): Env {
@@ -73,10 +97,16 @@ export function loadEnv(source: NodeJS.ProcessEnv | Record<string, string | unde
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? '(environment)');
         // Never echo a secret's value.
-        const value = /TOKEN|SECRET/.test(name) ? undefined : picked[name];
+        const value = /TOKEN|SECRET|KEY|DATA/.test(name) ? undefined : picked[name];
         return `${name}: ${i.message}${value !== undefined ? ` (got ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)})` : ''}`;
       }),
     );
   }
-  return { ...parsed.data, explicit: new Set(Object.keys(picked) as EnvName[]) };
+  const temporalClientEnv: Record<string, string> = {};
+  for (const [name, v] of Object.entries(source)) {
+    if (v !== undefined && v !== '' && (name.startsWith('TEMPORAL_') || TOML_LOCATION.includes(name))) temporalClientEnv[name] = v;
+  }
+  // An empty TEMPORAL_GRPC_META_X means "remove header X" to envconfig: keep those.
+  for (const [name, v] of Object.entries(source)) if (v === '' && name.startsWith('TEMPORAL_GRPC_META_')) temporalClientEnv[name] = v;
+  return { ...parsed.data, explicit: new Set(Object.keys(picked) as EnvName[]), temporalClientEnv };
 }

@@ -1,10 +1,13 @@
 // One way for every command (and later the bot) to reach Temporal: TEMPORAL_ADDRESS when set, otherwise the
 // embedded dev server in the state dir (started on first use, reused afterwards, every port explicit).
+// A remote frontend is reached with Temporal's standard client configuration (TLS, mTLS, API key, headers; see
+// settings.ts), so Temporal Cloud and a self-hosted server with TLS need no code change.
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Env } from '../env';
 import { DEFAULT_DEV_PORT_BASE, ensureDevServer } from './devServer';
+import { temporalClientProfile, type TemporalConnectionExtras } from './settings';
 
 export interface ConnectOptions {
   /** Serve the dev server's Web UI (only matters for the embedded server). Default true. */
@@ -36,8 +39,11 @@ export interface TemporalConnection {
 
 export async function connectTemporal(env: Env, opts: ConnectOptions = {}): Promise<TemporalConnection> {
   const stderr = opts.stderr ?? process.stderr;
-  const namespace = opts.namespace ?? env.TEMPORAL_NAMESPACE;
-  let address = opts.address ?? env.TEMPORAL_ADDRESS;
+  const profile = temporalClientProfile(env);
+  const namespace = opts.namespace ?? profile.namespace ?? env.TEMPORAL_NAMESPACE;
+  let address = opts.address ?? profile.address;
+  // TLS, API key and headers only apply to a frontend given by address (the embedded dev server has none).
+  const extras: TemporalConnectionExtras = address === undefined ? {} : profile.connection;
   let uiUrl: string | undefined;
   const embedded = address === undefined;
   let startedEmbedded = false;
@@ -57,7 +63,7 @@ export async function connectTemporal(env: Env, opts: ConnectOptions = {}): Prom
         `${address}${uiUrl ? ` (UI ${uiUrl})` : ''}, pid ${server.pid}, state in ${stateDir}\n`,
     );
   }
-  const connection = await Connection.connect({ address, connectTimeout: opts.connectTimeoutMs ?? 10_000 }).catch(
+  const connection = await Connection.connect({ ...extras, address, connectTimeout: opts.connectTimeoutMs ?? 10_000 }).catch(
     (e: Error) => {
       throw new Error(`cannot connect to Temporal at ${address}: ${e.message}`);
     },
@@ -74,7 +80,7 @@ export async function connectTemporal(env: Env, opts: ConnectOptions = {}): Prom
     ...(uiUrl ? { uiUrl } : {}),
     nativeConnection() {
       // Loaded lazily: the worker package pulls in the native core, which read-only commands do not need.
-      native ??= import('@temporalio/worker').then(({ NativeConnection: NC }) => NC.connect({ address: finalAddress }));
+      native ??= import('@temporalio/worker').then(({ NativeConnection: NC }) => NC.connect({ ...extras, address: finalAddress }));
       return native;
     },
     async close() {
