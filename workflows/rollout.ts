@@ -18,9 +18,11 @@ import { now, RolloutState } from './rollout/state';
 import { resolveApprovers, runStep } from './rollout/steps';
 
 /**
- * Continue as new at a step boundary past this many history events. Temporal's hard limit is 51,200 events (and
- * 50 MB); a step adds about 7 events per target, so checking only between steps needs head room: 10,000 leaves
- * room for a step over several thousand targets (and the decisions and updates on the way) before the limit.
+ * Continue as new at a step boundary past this many history events. Temporal's hard limit is 51,200 events (it
+ * suggests continuing as new from 10,240). The check runs only between steps, and a step adds about 7 events per
+ * target, so a step must fit in what is left above the threshold: from 10,000, some 41,000 events, a step over
+ * about 5,800 targets with room for its decisions and updates. A lower threshold would continue as new more often
+ * (each run carries the whole plan and state in its input) without making any one step safer.
  */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 
