@@ -1,5 +1,6 @@
 // One long-lived workflow per deployable: a first-come-first-served queue of rollouts, one running at a time.
 // Reached with Update-with-Start; continues as new between rollouts so its history stays small for ever.
+// The queue and its rules are in deployable/queue.ts; this function wires the messages and runs the rollouts.
 import {
   allHandlersFinished,
   condition,
@@ -9,16 +10,8 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  deployableStateQuery,
-  enqueueUpdate,
-  RECENT_LIMIT,
-  withdrawUpdate,
-  type DeployableState,
-  type FinishedRollout,
-  type QueueEntry,
-  type QueuedRollout,
-} from './queueMessages';
+import { deployableStateQuery, enqueueUpdate, withdrawUpdate, type FinishedRollout, type QueueEntry } from './queueMessages';
+import { RolloutQueue } from './deployable/queue';
 import { rolloutWorkflow } from './rollout';
 
 export interface DeployableInput {
@@ -28,73 +21,25 @@ export interface DeployableInput {
   recent?: FinishedRollout[];
 }
 
-/** Continue as new after this many history events, between rollouts. */
+/**
+ * Continue as new after this many history events, between rollouts. Each queued rollout costs this workflow a
+ * handful of events (its enqueue update, the child's start and end: about 10 with the workflow tasks), and
+ * every continue-as-new carries the whole queue, plans included, in its input. 2,000 is far below Temporal's
+ * 51,200 (and its 10,240 warning), small enough that a worker rebuilding this workflow from history replays it
+ * quickly, and large enough that a busy deployable continues as new only every couple of hundred rollouts.
+ */
 const HISTORY_LIMIT = 2_000;
 
-const brief = (e: QueueEntry): QueuedRollout => ({
-  rolloutId: e.rolloutId,
-  release: e.plan.release,
-  requestedBy: e.plan.requestedBy,
-  requestedAt: e.requestedAt,
-});
-
 export async function deployableWorkflow(input: DeployableInput): Promise<void> {
-  const queue: QueueEntry[] = [...(input.queue ?? [])];
-  const recent: FinishedRollout[] = [...(input.recent ?? [])];
-  let running: (QueuedRollout & { startedAt: string; plan: QueueEntry['plan'] }) | undefined;
-  const seen = new Set<string>([...queue.map((q) => q.rolloutId), ...recent.map((r) => r.rolloutId)]);
+  const rollouts = new RolloutQueue(input);
 
-  setHandler(deployableStateQuery, (): DeployableState => ({
-    deployable: input.deployable,
-    ...(running ? { running: { ...brief({ rolloutId: running.rolloutId, plan: running.plan, requestedAt: running.requestedAt }), startedAt: running.startedAt } } : {}),
-    queued: queue.map(brief),
-    recent: [...recent],
-  }));
-
-  setHandler(
-    enqueueUpdate,
-    (entry) => {
-      seen.add(entry.rolloutId);
-      // Position as the requester sees it: how many rollouts are ahead (the running one included); 0 = starts now.
-      const ahead = queue.length + (running ? 1 : 0);
-      const blocking = running?.rolloutId ?? queue[0]?.rolloutId;
-      queue.push(entry);
-      return { rolloutId: entry.rolloutId, position: ahead, ...(ahead > 0 && blocking ? { runningRolloutId: blocking } : {}) };
-    },
-    {
-      validator: (entry) => {
-        if (entry.plan.deployable !== input.deployable) {
-          throw new Error(`rollout of ${entry.plan.deployable} sent to the queue of ${input.deployable}`);
-        }
-        if (seen.has(entry.rolloutId) || running?.rolloutId === entry.rolloutId) {
-          throw new Error(`rollout ${entry.rolloutId} was already requested`);
-        }
-      },
-    },
-  );
-
-  setHandler(
-    withdrawUpdate,
-    ({ rolloutId }) => {
-      const i = queue.findIndex((q) => q.rolloutId === rolloutId);
-      if (i >= 0) queue.splice(i, 1);
-      return { rolloutId, withdrawn: true as const };
-    },
-    {
-      validator: ({ rolloutId, by }) => {
-        if (running?.rolloutId === rolloutId) throw new Error(`${rolloutId} is already running: cancel it instead`);
-        const entry = queue.find((q) => q.rolloutId === rolloutId);
-        if (!entry) throw new Error(`${rolloutId} is not queued for ${input.deployable}`);
-        const may = by === entry.plan.requestedBy || entry.plan.approvers.includes(by);
-        if (!may) throw new Error(`${by} may not withdraw ${rolloutId} (only ${entry.plan.requestedBy} or an approver)`);
-      },
-    },
-  );
+  setHandler(deployableStateQuery, () => rollouts.state());
+  setHandler(enqueueUpdate, (entry) => rollouts.enqueue(entry), { validator: (entry) => rollouts.validateEnqueue(entry) });
+  setHandler(withdrawUpdate, (request) => rollouts.withdraw(request), { validator: (request) => rollouts.validateWithdraw(request) });
 
   for (;;) {
-    await condition(() => queue.length > 0);
-    const next = queue.shift() as QueueEntry;
-    running = { ...brief(next), startedAt: new Date().toISOString(), plan: next.plan };
+    await condition(() => rollouts.queue.length > 0);
+    const next = rollouts.start(new Date().toISOString());
     let status: FinishedRollout['status'] = 'failed';
     try {
       const child = await startChild(rolloutWorkflow, {
@@ -107,14 +52,12 @@ export async function deployableWorkflow(input: DeployableInput): Promise<void> 
     } catch {
       status = 'failed';
     }
-    recent.push({ ...brief(next), status, endedAt: new Date().toISOString() });
-    if (recent.length > RECENT_LIMIT) recent.splice(0, recent.length - RECENT_LIMIT);
-    running = undefined;
+    rollouts.finish(next, status, new Date().toISOString());
 
     const info = workflowInfo();
-    if ((info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) && queue.length === 0) {
+    if ((info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) && rollouts.queue.length === 0) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof deployableWorkflow>({ deployable: input.deployable, queue, recent });
+      await continueAsNew<typeof deployableWorkflow>({ deployable: input.deployable, queue: rollouts.queue, recent: rollouts.recent });
     }
   }
 }

@@ -56,8 +56,19 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
       continue;
     }
     const { runScript } = proxyActivities<Activities>({
+      // The script's own timeout (timeoutSec) is enforced by the activity: when it runs out, the transport kills
+      // the script's whole process group on the target (SIGTERM, then SIGKILL) and reports a timed-out result.
+      // The extra minute is for that kill and that report, so Temporal does not give up on the activity first
+      // (and retry it) while the wrapper is still stopping the script.
       startToCloseTimeout: `${child.timeoutSec + 60}s`,
       heartbeatTimeout: '30s',
+      // A script's exit code is a result, never retried; retries are for the activity failing: a transport error,
+      // or a worker that crashed or was killed (no heartbeat for 30 s). Three attempts are safe enough today
+      // because the wrapper takes a `flock` on the target's lock file before the script runs: a retry whose
+      // original is still running on the target waits for it instead of overlapping it. It can still RUN THE
+      // SCRIPT AGAIN (at least once, not exactly once): an original that finished before its result was
+      // reported is re-run after it, so scripts should be idempotent. A later issue replaces this with detached
+      // runs whose results are collected after a crash instead of re-running.
       retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2 },
     });
     let result: ChildResult;

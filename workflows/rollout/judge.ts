@@ -1,0 +1,51 @@
+// Who may answer what, and when a cancel can take effect: the rules the rollout's update validators and
+// handlers apply. Every refusal is an ApplicationFailure of a REFUSAL type (callers branch on the type; the
+// message is for humans and is shown as it is).
+import { ApplicationFailure } from '@temporalio/workflow';
+import { REFUSAL } from '../../domain/failures';
+import type { CancelInput, DecideInput, Decision } from '../messages';
+import type { RolloutState } from './state';
+
+const isAllowed = (by: string, list: Set<string>) => list.size === 0 || list.has(by);
+
+const refuseDecision = (message: string) => ApplicationFailure.nonRetryable(message, REFUSAL.decisionRefused);
+
+/**
+ * Why a decision may be "not yet known": a worker that rebuilds this workflow from history (after a crash or a
+ * cache eviction) runs a new update's validator BEFORE it replays the event that created the decision. An id
+ * that could still appear (a number just past the last one issued) is therefore judged in the handler, after
+ * the rest of the activation has run; every other unknown id is refused at once.
+ */
+export function couldStillAppear(state: RolloutState, decisionId: string): boolean {
+  const m = /^d(\d+)$/.exec(decisionId);
+  const n = m ? Number(m[1]) : 0;
+  return n > state.decisionSeq && n <= state.decisionSeq + state.plan.targets.length + 1;
+}
+
+/** The decision this answer takes effect on; refuses an unknown or answered decision, a wrong choice, a stranger. */
+export function judge(state: RolloutState, { decisionId, choice, by }: DecideInput): Decision {
+  const d = state.decisions.get(decisionId);
+  if (!d) throw refuseDecision(`no decision "${decisionId}" in rollout ${state.rolloutId}`);
+  if (d.answer) {
+    throw refuseDecision(`decision ${decisionId} was already answered: ${d.answer.choice} by ${d.answer.by} at ${d.answer.at}`);
+  }
+  if (!d.choices.includes(choice)) throw refuseDecision(`"${choice}" is not an answer to ${decisionId} (${d.choices.join(', ')})`);
+  const allowed = d.kind === 'manual' ? state.manualApprovers(d.step) : state.approvers;
+  if (!isAllowed(by, allowed)) throw refuseDecision(`${by} is not allowed to answer ${decisionId}`);
+  return d;
+}
+
+/** The decide validator: judges now, unless the decision could still appear later in this activation. */
+export function validateDecision(state: RolloutState, input: DecideInput): void {
+  if (!state.decisions.has(input.decisionId) && couldStillAppear(state, input.decisionId)) return;
+  judge(state, input);
+}
+
+/** The cancel validator: a rollout that ended or is already stopping cannot be cancelled; nor by a stranger. */
+export function validateCancel(state: RolloutState, { by }: CancelInput): void {
+  const refuse = (message: string) => ApplicationFailure.nonRetryable(message, REFUSAL.cancelRefused);
+  const { rolloutId } = state;
+  if (state.status !== 'running') throw refuse(`rollout ${rolloutId} already ended (${state.status})`);
+  if (state.stopKind) throw refuse(`rollout ${rolloutId} is already stopping: ${state.stopReason}`);
+  if (by !== state.plan.requestedBy && !isAllowed(by, state.approvers)) throw refuse(`${by} is not allowed to cancel ${rolloutId}`);
+}

@@ -1,0 +1,274 @@
+// Everything a rollout knows, in one object: built from the input (or the state carried over continue-as-new),
+// changed by the step runner and the update handlers, read by the queries. No commands are issued here.
+import { conditionScope, type RunStatus } from '../../domain/conditions';
+import type { RolloutPlan, TargetPlan } from '../../domain/plan';
+import { keepTail, TAIL_LIMITS } from '../../domain/text';
+import { windowSize } from '../../domain/window';
+import {
+  DETAIL_PAGE_LIMIT,
+  SUMMARY_LIST_LIMIT,
+  type CarriedRolloutState,
+  type Decision,
+  type DecisionAnswer,
+  type RolloutInput,
+  type RolloutStatus,
+  type RolloutSummary,
+  type StepSummary,
+  type TargetDetail,
+  type TargetsPage,
+  type TargetsQueryInput,
+  type TargetState,
+  type TargetStepDetail,
+} from '../messages';
+import type { ThreadNote } from './outbox';
+
+export type StopKind = NonNullable<CarriedRolloutState['stopKind']>;
+
+/** Inside the workflow sandbox Date is Temporal's deterministic workflow clock, not the wall clock. */
+export const now = (): string => new Date().toISOString();
+
+const EMPTY_COUNTS = (): Record<TargetState, number> => ({
+  pending: 0,
+  running: 0,
+  waiting: 0,
+  succeeded: 0,
+  failed: 0,
+  skipped: 0,
+  excluded: 0,
+});
+
+/** A decision's tail as the summary and the carried state keep it. */
+const clipDecision = (d: Decision): Decision => ({
+  ...d,
+  ...(d.tail !== undefined ? { tail: keepTail(d.tail, TAIL_LIMITS.decisionSummary) } : {}),
+});
+
+export class RolloutState {
+  readonly plan: RolloutPlan;
+  readonly startedAt: string;
+  private readonly runs: number;
+  endedAt: string | undefined;
+  status: RolloutStatus = 'running';
+  stopKind: StopKind | undefined;
+  stopReason: string | undefined;
+  firstFailure: RolloutSummary['failure'];
+  currentStep: string | undefined;
+
+  /** records[stepIndex].get(target): one per target the step reaches. */
+  readonly records: Array<Map<string, TargetStepDetail>>;
+  readonly stepStates: Array<StepSummary['state']>;
+  readonly stepWindows: Array<number | undefined>;
+  readonly inFlight: Array<Set<string>>;
+  readonly outputsByTarget: Map<string, Record<string, Record<string, string>>>;
+  readonly excluded: Set<string>;
+  readonly failedTargets: Set<string>;
+  readonly decisions: Map<string, Decision>;
+  private readonly answeredOrder: string[];
+  decisionSeq: number;
+  approvers: Set<string>;
+  readonly manualApproverSets: Map<string, Set<string>>;
+  readonly budgetLimit: number | undefined;
+
+  constructor(
+    input: RolloutInput,
+    readonly rolloutId: string,
+    private readonly thread: { notify(n: ThreadNote): void },
+  ) {
+    const { plan, carried } = input;
+    this.plan = plan;
+    this.runs = carried?.runs ?? 0;
+    this.startedAt = carried?.startedAt ?? now();
+    this.stopKind = carried?.stopKind;
+    this.stopReason = carried?.stopReason;
+    this.firstFailure = carried?.firstFailure;
+    this.records = plan.steps.map((_, i) => new Map(carried?.records[i] ?? []));
+    this.stepStates = plan.steps.map((_, i) => carried?.stepStates[i] ?? 'pending');
+    this.stepWindows = plan.steps.map((_, i) => carried?.stepWindows[i] ?? undefined);
+    this.inFlight = plan.steps.map(() => new Set());
+    this.outputsByTarget = new Map(carried?.outputsByTarget ?? []);
+    this.excluded = new Set(carried?.excluded ?? []);
+    this.failedTargets = new Set(carried?.failedTargets ?? []);
+    this.decisions = new Map((carried?.decisions ?? []).map((d) => [d.id, d]));
+    this.answeredOrder = (carried?.decisions ?? []).map((d) => d.id);
+    this.decisionSeq = carried?.decisionSeq ?? 0;
+    this.approvers = new Set(carried?.approvers ?? []);
+    this.manualApproverSets = new Map((carried?.manualApprovers ?? []).map(([step, list]) => [step, new Set(list)]));
+    this.budgetLimit = plan.failureBudget ? windowSize(plan.failureBudget, plan.targets.length) : undefined;
+  }
+
+  notify(n: ThreadNote): void {
+    this.thread.notify(n);
+  }
+
+  // ---- decisions --------------------------------------------------------------------------------------------
+
+  pendingDecisions(): Decision[] {
+    return [...this.decisions.values()].filter((d) => !d.answer);
+  }
+
+  /** Records a new decision under the next id (the caller tells the thread when it should be asked). */
+  openDecision(d: Omit<Decision, 'id'>): Decision {
+    const decision: Decision = { id: `d${++this.decisionSeq}`, ...d };
+    this.decisions.set(decision.id, decision);
+    return decision;
+  }
+
+  /** Records an answer: on the decision, in the answered order, and in the thread. */
+  recordAnswer(d: Decision, answer: DecisionAnswer): void {
+    d.answer = answer;
+    this.answeredOrder.push(d.id);
+    this.notify({ type: 'answered', decisionId: d.id });
+  }
+
+  /** Who may answer a manual step: its own approvers, or the rollout's. */
+  manualApprovers(step: string): Set<string> {
+    return this.manualApproverSets.get(step) ?? this.approvers;
+  }
+
+  private recentDecisions(): Decision[] {
+    return this.answeredOrder
+      .slice(-SUMMARY_LIST_LIMIT)
+      .map((id) => this.decisions.get(id))
+      .filter((d): d is Decision => d !== undefined)
+      .map(clipDecision);
+  }
+
+  // ---- the stopping rule ------------------------------------------------------------------------------------
+
+  /** The first stop wins. Nobody is left to wait for: pending failures are answered Fail, interventions Abort. */
+  stop(kind: StopKind, reason: string): void {
+    if (this.stopKind) return;
+    this.stopKind = kind;
+    this.stopReason = reason;
+    for (const d of this.pendingDecisions()) {
+      this.recordAnswer(d, { choice: d.kind === 'failure' ? 'fail' : 'abort', by: 'rollout', at: now() });
+    }
+  }
+
+  /** May a new target (or a step) start? Once stopping, only steps that run because of a failure, after a Fail. */
+  mayStart(runStatus: RunStatus): boolean {
+    if (!this.stopKind) return true;
+    // Steps that run because of a failure (rollback, notify) keep going unless someone cancels or aborts.
+    return runStatus === 'failure' && this.stopKind === 'failed';
+  }
+
+  overBudget(): boolean {
+    return this.budgetLimit !== undefined && this.failedTargets.size > this.budgetLimit;
+  }
+
+  /** The expression scope of a step's `if:` on one target. */
+  scopeFor(t: TargetPlan, s: RunStatus) {
+    return conditionScope(this.plan, t, s, this.outputsByTarget.get(t.name) ?? {});
+  }
+
+  /** Ends the run: the final status and time; returns the final summary. */
+  finish(): RolloutSummary {
+    this.status = this.stopKind ?? 'succeeded';
+    this.endedAt = now();
+    return this.summary();
+  }
+
+  // ---- continue-as-new --------------------------------------------------------------------------------------
+
+  /** What the next run needs to go on at step `nextStep`: output tails of finished steps stay behind. */
+  toCarried(nextStep: number): CarriedRolloutState {
+    return {
+      nextStep,
+      runs: this.runs + 1,
+      startedAt: this.startedAt,
+      ...(this.stopKind ? { stopKind: this.stopKind } : {}),
+      ...(this.stopReason ? { stopReason: this.stopReason } : {}),
+      ...(this.firstFailure ? { firstFailure: this.firstFailure } : {}),
+      decisionSeq: this.decisionSeq,
+      decisions: this.recentDecisions(),
+      stepStates: this.stepStates,
+      stepWindows: this.stepWindows.map((w) => w ?? null),
+      records: this.records.map((r) =>
+        [...r.entries()].map(([name, rec]): [string, TargetStepDetail] => [
+          name,
+          { ...rec, children: rec.children.map(({ tail: _tail, ...c }) => c) },
+        ]),
+      ),
+      outputsByTarget: [...this.outputsByTarget.entries()],
+      excluded: [...this.excluded],
+      failedTargets: [...this.failedTargets],
+      approvers: [...this.approvers],
+      manualApprovers: [...this.manualApproverSets.entries()].map(([k, v]) => [k, [...v]]),
+    };
+  }
+
+  // ---- queries ----------------------------------------------------------------------------------------------
+
+  summary(): RolloutSummary {
+    const { plan } = this;
+    const steps: StepSummary[] = plan.steps.map((step, si) => {
+      const counts = EMPTY_COUNTS();
+      for (const rec of (this.records[si] as Map<string, TargetStepDetail>).values()) counts[rec.state]++;
+      const flying = [...(this.inFlight[si] as Set<string>)];
+      const w = this.stepWindows[si];
+      return {
+        name: step.name,
+        type: step.type,
+        state: this.stepStates[si] ?? 'pending',
+        counts,
+        inFlight: flying.slice(0, SUMMARY_LIST_LIMIT),
+        inFlightCount: flying.length,
+        ...(w !== undefined ? { window: w } : {}),
+      };
+    });
+    return {
+      rolloutId: this.rolloutId,
+      deployable: plan.deployable,
+      release: plan.release,
+      requestedBy: plan.requestedBy,
+      status: this.status,
+      ...(this.stopReason ? { stopReason: this.stopReason } : {}),
+      startedAt: this.startedAt,
+      ...(this.endedAt ? { endedAt: this.endedAt } : {}),
+      totalTargets: plan.targets.length,
+      ...(this.currentStep ? { currentStep: this.currentStep } : {}),
+      steps,
+      pendingDecisions: this.pendingDecisions().slice(0, SUMMARY_LIST_LIMIT).map(clipDecision),
+      recentDecisions: this.recentDecisions(),
+      ...(this.firstFailure ? { failure: this.firstFailure } : {}),
+      ...(plan.slack ? { slack: { channel: plan.slack.channel, ts: plan.slack.ts } } : {}),
+    };
+  }
+
+  /** One target (tails up to TAIL_LIMITS.targetDetail), or a page of targets (smaller tails). */
+  targetsPage({ target, offset = 0, limit = DETAIL_PAGE_LIMIT }: TargetsQueryInput): TargetsPage {
+    const { targets } = this.plan;
+    if (target !== undefined) {
+      const t = targets.find((x) => x.name === target);
+      return { total: t ? 1 : 0, offset: 0, targets: t ? [this.targetDetail(t, TAIL_LIMITS.targetDetail)] : [] };
+    }
+    const lim = Math.max(1, Math.min(limit, DETAIL_PAGE_LIMIT));
+    const page = targets.slice(Math.max(0, offset), Math.max(0, offset) + lim);
+    return { total: targets.length, offset, targets: page.map((t) => this.targetDetail(t, TAIL_LIMITS.targetPage)) };
+  }
+
+  targetDetail(t: TargetPlan, tailLimit: number): TargetDetail {
+    const steps: TargetStepDetail[] = [];
+    for (const r of this.records) {
+      const rec = r.get(t.name);
+      if (!rec) continue;
+      steps.push({
+        ...rec,
+        children: rec.children
+          .filter(Boolean)
+          .map((c) => ({ ...c, ...(c.tail !== undefined ? { tail: keepTail(c.tail, tailLimit) } : {}) })),
+      });
+    }
+    return { name: t.name, state: this.targetState(t), steps, outputs: this.outputsByTarget.get(t.name) ?? {} };
+  }
+
+  /** A target's overall state: excluded beats waiting beats running beats failed, and so on. */
+  private targetState(t: TargetPlan): TargetState {
+    if (this.excluded.has(t.name)) return 'excluded';
+    const states = this.records.map((r) => r.get(t.name)?.state).filter((s): s is TargetState => s !== undefined);
+    for (const s of ['waiting', 'running', 'failed'] as const) if (states.includes(s)) return s;
+    if (states.includes('pending')) return 'pending';
+    if (states.includes('succeeded')) return 'succeeded';
+    return states.length > 0 ? 'skipped' : 'pending';
+  }
+}

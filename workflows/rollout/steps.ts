@@ -1,0 +1,222 @@
+// Running a rollout's steps: approvers expanded once, then each step in turn. A script or rolling step runs its
+// targets in a sliding window, each target's chain as a child workflow, a failure handed to a human as a
+// decision; a manual step waits for its answer (or its timeout).
+import { condition, executeChild, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { ifHolds, runConditionHolds, type RunStatus } from '../../domain/conditions';
+import { FAILURE_CHOICES, MANUAL_CHOICES, type DecisionChoice } from '../../domain/decisions';
+import type { ExecStepPlan, ManualStepPlan, TargetPlan } from '../../domain/plan';
+import { keepTail, TAIL_LIMITS } from '../../domain/text';
+import { substituteText } from '../../domain/variables';
+import { windowSize } from '../../domain/window';
+import type { ChildResult, TargetStepDetail } from '../messages';
+import { targetChainWorkflow, type ChainInput } from '../targetChain';
+import { now, type RolloutState } from './state';
+
+/** Who may answer: the rollout's approvers and each manual step's own, `@group`s expanded (first run only). */
+export async function resolveApprovers(state: RolloutState): Promise<void> {
+  const { plan } = state;
+  // From Slack, groups are expanded by the bot's worker (it holds the Slack directory); otherwise locally.
+  const { expandApprovers } = proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    ...(plan.slack ? { taskQueue: plan.slack.taskQueue, scheduleToCloseTimeout: '1 hour' } : {}),
+  });
+  state.approvers = new Set(await expandApprovers({ approvers: plan.approvers, groups: plan.groups }));
+  for (const step of plan.steps) {
+    if (step.type === 'manual' && step.approvers.length > 0) {
+      state.manualApproverSets.set(step.name, new Set(await expandApprovers({ approvers: step.approvers, groups: plan.groups })));
+    }
+  }
+}
+
+/** Step `si`, unless the rollout is cancelled or aborted or the step's run condition does not hold. */
+export async function runStep(state: RolloutState, si: number): Promise<void> {
+  const step = state.plan.steps[si] as (typeof state.plan.steps)[number];
+  const runStatus = state.stopKind === 'failed' ? 'failure' : 'success';
+  if (state.stopKind === 'cancelled' || state.stopKind === 'aborted' || !runConditionHolds(step.runCondition, runStatus)) {
+    state.stepStates[si] = 'skipped';
+    return;
+  }
+  state.currentStep = step.name;
+  state.stepStates[si] = 'running';
+  if (step.type === 'manual') await runManualStep(state, step, runStatus);
+  else await runExecStep(state, si, step, runStatus);
+  state.stepStates[si] = 'done';
+}
+
+async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, runStatus: RunStatus): Promise<void> {
+  const recs = state.records[si] as Map<string, TargetStepDetail>;
+  const targets = state.plan.targets.filter(
+    (t) => !state.excluded.has(t.name) && (step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag))),
+  );
+  for (const t of targets) recs.set(t.name, { step: step.name, state: 'pending', children: [] });
+  const window = windowSize(step.window, targets.length);
+  state.stepWindows[si] = window;
+  state.notify({
+    type: 'stepStarted',
+    step: step.name,
+    targets: targets.slice(0, 50).map((t) => t.name),
+    ...(step.type === 'rolling' ? { window } : {}),
+  });
+  const flying = state.inFlight[si] as Set<string>;
+  const running: Promise<void>[] = [];
+  for (const t of targets) {
+    // Sliding window: start the next target as soon as any in-flight one finishes; never while a decision waits.
+    await condition(() => !state.mayStart(runStatus) || (flying.size < window && state.pendingDecisions().length === 0));
+    if (!state.mayStart(runStatus)) break;
+    const rec = recs.get(t.name) as TargetStepDetail;
+    if (state.excluded.has(t.name)) {
+      rec.state = 'excluded';
+      continue;
+    }
+    if (!ifHolds(step.if, state.scopeFor(t, runStatus))) {
+      rec.state = 'skipped';
+      continue;
+    }
+    flying.add(t.name);
+    running.push(runTarget(state, si, step, t, rec, runStatus).finally(() => flying.delete(t.name)));
+  }
+  await Promise.all(running);
+  for (const rec of recs.values()) if (rec.state === 'pending') rec.state = 'skipped';
+}
+
+/** One target's chain, run again from the failed child step on Retry, on from the next on Ignore or Fail. */
+async function runTarget(
+  state: RolloutState,
+  si: number,
+  step: ExecStepPlan,
+  t: TargetPlan,
+  rec: TargetStepDetail,
+  runStatus: RunStatus,
+): Promise<void> {
+  const { plan, rolloutId } = state;
+  rec.state = 'running';
+  rec.startedAt = now();
+  let startIndex = 0;
+  let chainStatus: RunStatus = runStatus;
+  let attempt = 1;
+  let run = 0;
+  for (;;) {
+    const input: ChainInput = {
+      rolloutId,
+      stepName: step.name,
+      target: t,
+      childSteps: step.childSteps,
+      startIndex,
+      status: chainStatus,
+      attempt,
+      guided: !state.stopKind && !state.overBudget(),
+      release: plan.release,
+      deployable: plan.deployable,
+      requestedBy: plan.requestedBy,
+      variables: plan.variables,
+      outputs: state.outputsByTarget.get(t.name) ?? {},
+    };
+    const res = await executeChild(targetChainWorkflow, {
+      args: [input],
+      workflowId: `${rolloutId}/${si}-${step.name}/${t.name}/${++run}`,
+    });
+    state.outputsByTarget.set(t.name, res.outputs);
+    for (const c of res.children) {
+      const { index, ...child } = c;
+      rec.children[index] = child;
+    }
+    const failedChild = res.children.find((c) => c.state === 'failed');
+    if (failedChild) {
+      state.failedTargets.add(t.name);
+      state.firstFailure ??= {
+        step: step.name,
+        target: t.name,
+        childStep: failedChild.name,
+        exitCode: failedChild.exitCode,
+        ...(failedChild.error ? { error: failedChild.error } : {}),
+      };
+    }
+    if (res.pausedAt === undefined) {
+      rec.state = res.status === 'success' ? 'succeeded' : 'failed';
+      rec.endedAt = now();
+      if (res.status === 'failure') state.stop('failed', `${step.name} failed on ${t.name}`);
+      return;
+    }
+
+    const failed = rec.children[res.pausedAt] as ChildResult;
+    let choice: DecisionChoice;
+    if (state.stopKind || state.overBudget()) {
+      // Past the failure budget (or already stopping) nobody is asked: it is a Fail.
+      if (state.overBudget()) {
+        state.stop('failed', `failure budget exceeded (${state.failedTargets.size} targets failed, budget ${state.budgetLimit})`);
+      }
+      choice = 'fail';
+    } else {
+      const d = state.openDecision({
+        kind: 'failure',
+        step: step.name,
+        target: t.name,
+        childStep: failed.name,
+        exitCode: failed.exitCode ?? null,
+        ...(failed.tail !== undefined || failed.error !== undefined
+          ? { tail: keepTail([failed.error, failed.tail].filter(Boolean).join('\n'), TAIL_LIMITS.history) }
+          : {}),
+        createdAt: now(),
+        choices: [...FAILURE_CHOICES],
+      });
+      state.notify({ type: 'asked', decisionId: d.id });
+      rec.state = 'waiting';
+      await condition(() => d.answer !== undefined);
+      choice = d.answer?.choice ?? 'fail';
+      rec.state = 'running';
+    }
+    switch (choice) {
+      case 'retry':
+        startIndex = res.pausedAt;
+        attempt++;
+        state.failedTargets.delete(t.name);
+        break;
+      case 'ignore':
+        failed.state = 'ignored';
+        startIndex = res.pausedAt + 1;
+        break;
+      case 'exclude':
+        state.excluded.add(t.name);
+        rec.state = 'excluded';
+        rec.endedAt = now();
+        return;
+      default:
+        // Fail: the rollout stops; this target still runs its remaining always / on-failure child steps.
+        state.stop('failed', state.stopReason ?? `${failed.name} failed on ${t.name}`);
+        startIndex = res.pausedAt + 1;
+        chainStatus = 'failure';
+    }
+  }
+}
+
+async function runManualStep(state: RolloutState, step: ManualStepPlan, runStatus: RunStatus): Promise<void> {
+  const { plan } = state;
+  // As before the domain module: a manual step's scope has no machine, but the first target's variables.
+  if (!ifHolds(step.if, { ...state.scopeFor(plan.targets[0] as TargetPlan, runStatus), machine: undefined })) {
+    return;
+  }
+  const d = state.openDecision({
+    kind: 'manual',
+    step: step.name,
+    instructions: substituteText(step.instructions, {
+      release: plan.release,
+      deployable: plan.deployable,
+      requestedBy: plan.requestedBy,
+      stepName: step.name,
+      machineName: '',
+      variables: plan.variables,
+      outputs: {},
+    }),
+    createdAt: now(),
+    choices: [...MANUAL_CHOICES],
+  });
+  state.notify({ type: 'stepStarted', step: step.name, targets: [] });
+  state.notify({ type: 'asked', decisionId: d.id });
+  const answered =
+    step.timeoutSec !== undefined
+      ? await condition(() => d.answer !== undefined, step.timeoutSec * 1000)
+      : (await condition(() => d.answer !== undefined), true);
+  if (!answered && !d.answer) state.recordAnswer(d, { choice: step.onTimeout, by: 'timeout', at: now() });
+  if (d.answer?.choice === 'abort') state.stop('aborted', `${step.name}: aborted by ${d.answer.by}`);
+}
