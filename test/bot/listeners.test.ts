@@ -4,7 +4,7 @@
 import type { BlockAction, RespondArguments, RespondFn } from '@slack/bolt';
 import type { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { encodeButtonValue } from '../../activities/slack/blocks';
+import { encodeButtonValue, encodeRolloutValue } from '../../activities/slack/blocks';
 import type { BotContext } from '../../src/bot/context';
 import type { Directory } from '../../src/bot/directory';
 import { cancelClicked } from '../../src/bot/listeners/actions/cancelClicked';
@@ -78,11 +78,14 @@ const textOf = (m: RespondArguments | undefined) => `${m?.text ?? ''} ${JSON.str
 
 describe('action callbacks', () => {
   it('acks first, then says a button it cannot decode is not one it understands (ephemeral, nothing replaced)', async () => {
+    const notADecision = encodeRolloutValue({ rolloutId: 'rollout-web-farm-v2-0123abcd', deployable: 'web-farm', release: 'v2' });
+    const notARollout = encodeButtonValue({ rolloutId: 'rollout-web-farm-v2-0123abcd', decisionId: 'd1', choice: 'retry' });
     const cases = [
-      [decisionClicked, 'rollout-web-farm-v2-0123abcd'],
-      [decisionClicked, encodeButtonValue({ rolloutId: 'r', decisionId: 'd1', choice: 'retry' }).replace('retry', 'nuke')],
-      [cancelClicked, ''],
-      [withdrawClicked, 7],
+      [decisionClicked, notADecision],
+      [decisionClicked, 'garbage'],
+      [cancelClicked, notARollout],
+      // What Withdraw buttons carried before: the bare rollout id.
+      [withdrawClicked, 'rollout-web-farm-v2-0123abcd'],
     ] as const;
     for (const [callback, value] of cases) {
       const f = fakes();
@@ -91,6 +94,14 @@ describe('action callbacks', () => {
       expect(f.said[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false });
       expect(textOf(f.said[0])).toContain(NOT_UNDERSTOOD);
     }
+  });
+
+  it('Withdraw takes the deployable from the button and refuses one this bot does not know, without asking Temporal', async () => {
+    const f = fakes();
+    const value = encodeRolloutValue({ rolloutId: 'rollout-api-v2-0123abcd', deployable: 'api', release: 'v2' });
+    await withdrawClicked(context())({ ack: f.ack, respond: f.respond, body: click(value), client: untouchable('web') });
+    expect(f.calls).toEqual(['ack', 'respond']);
+    expect(textOf(f.said[0])).toContain('rollout-api-v2-0123abcd is not a rollout of a deployable this bot knows.');
   });
 });
 

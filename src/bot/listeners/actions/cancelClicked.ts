@@ -14,8 +14,9 @@ export function cancelClicked(ctx: BotContext) {
   return async ({ ack, body, respond }: CancelClickArgs): Promise<void> => {
     await ack();
     const { user, value } = clickOf(body);
-    const rolloutId = decodeRolloutValue(value);
-    if (!rolloutId) return void (await replyEphemeral(respond, NOT_UNDERSTOOD));
+    const v = decodeRolloutValue(value);
+    if (!v) return void (await replyEphemeral(respond, NOT_UNDERSTOOD));
+    const { rolloutId } = v;
     const plan = await rolloutPlan(ctx.client, rolloutId);
     if (!plan) return void (await replyEphemeral(respond, `There is no rollout ${rolloutId}.`));
     const may = user === plan.requestedBy || (await ctx.directory.allows(user, plan.approvers, plan.groups));

@@ -37,7 +37,7 @@ export function rolloutCommand(ctx: BotContext) {
           const s = await bounded(ctx, QUERY_TIMEOUT_MS, () => getSummary(ctx.client, c.rolloutId)).catch(() => undefined);
           if (!s) return void (await replyEphemeral(respond, `No running rollout \`${c.rolloutId}\` (see /rollout list).`));
           if (s.status !== 'running') return void (await replyEphemeral(respond, `${c.rolloutId} already ended (${s.status}).`));
-          await replyEphemeral(respond, cancelPrompt(s.rolloutId, `${s.deployable} ${s.release}`));
+          await replyEphemeral(respond, cancelPrompt(s));
           return;
         }
         case 'start':
