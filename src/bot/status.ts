@@ -14,6 +14,7 @@ import { listRunningRollouts } from './rollouts';
 export async function statusAnswer(ctx: BotContext, target: string | undefined): Promise<SlackMessage> {
   const summaryOf = (id: string) => bounded(ctx, QUERY_TIMEOUT_MS, () => getSummary(ctx.client, id)).catch(() => undefined);
   if (target === undefined) {
+    // Bounded: one summary query per rollout, all at once, and the answer is one ephemeral message.
     const ids = await listRunningRollouts(ctx.client, 20, ctx.taskQueue);
     if (ids.length === 0) return ephemeral('No rollout is running.');
     const summaries = (await Promise.all(ids.map(summaryOf))).filter((s): s is RolloutSummary => s !== undefined);

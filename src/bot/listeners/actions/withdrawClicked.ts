@@ -35,6 +35,7 @@ async function markWithdrawn(
 ): Promise<void> {
   if (!channel) return;
   try {
+    // A Withdraw comes while the rollout waits in the queue, so its root is among the channel's latest messages.
     const res = await web.conversations.history({ channel, limit: 200, include_all_metadata: true });
     const root = (res.messages ?? []).find(
       (m) => (m.metadata as { event_payload?: { rollout_id?: string } } | undefined)?.event_payload?.rollout_id === v.rolloutId,
