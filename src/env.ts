@@ -58,6 +58,11 @@ export const envSchema = z.object({
   ROLLOUT_WORKFLOW_BUNDLE: optionalString,
   /** Base URL of the Temporal Web UI, for links in the root message (the embedded server's is known). */
   ROLLOUT_TEMPORAL_UI_URL: optionalString,
+  /** Set: the CLI prints the stack of an unexpected error. */
+  ROLLOUT_DEBUG: optionalString,
+  /** The login name, for the CLI's default identity (`cli:<name>`) when the OS user database has none. */
+  USER: optionalString,
+  LOGNAME: optionalString,
 });
 
 export type EnvVars = z.output<typeof envSchema>;

@@ -13,9 +13,7 @@ import type { Config } from '../config/load';
 import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../temporal/client';
 import type { BotContext } from './context';
 import { slackDirectory } from './directory';
-import { registerActions } from './listeners/actions';
-import { registerCommand } from './listeners/command';
-import { registerEvents } from './listeners/events';
+import { registerListeners } from './listeners';
 import { createRootUpdater, type RootUpdater, type RootUpdaterOptions } from './rootUpdater';
 
 export interface BotSlackOptions {
@@ -120,9 +118,7 @@ export function createBot(o: BotOptions): Bot {
     logger,
     now: o.now ?? (() => new Date()),
   };
-  registerCommand(app, context, o.command);
-  registerActions(app, context);
-  registerEvents(app, context);
+  registerListeners(app, context, o.command ? { command: o.command } : {});
   app.error(async (e) => {
     logger.error(`rollout bot: ${e.stack ?? e.message}`);
   });

@@ -11,6 +11,8 @@ export interface Directory extends ApproverDirectory {
   allows(user: string, list: readonly string[], groups: Record<string, string[]>): Promise<boolean>;
 }
 
+// Approver checks run on every click and usergroups.* are Tier 2 (about 20 calls a minute): a minute's cache keeps
+// a busy channel inside that, and a change of membership in Slack still takes effect within a minute.
 const TTL_MS = 60_000;
 
 export function slackDirectory(web: WebClient, ttlMs = TTL_MS): Directory {

@@ -70,14 +70,16 @@ export function queuedNotice(p: PendingRoot, position: number, runningId?: strin
       {
         type: 'actions',
         block_id: `${BLOCK_EPHEMERAL}.actions`,
-        elements: [button({ text: 'Withdraw', actionId: ACTION_WITHDRAW, value: encodeRolloutValue(p.rolloutId) })],
+        elements: [button({ text: 'Withdraw', actionId: ACTION_WITHDRAW, value: encodeRolloutValue({ rolloutId: p.rolloutId, deployable: p.deployable, release: p.release }) })],
       },
     ],
   };
 }
 
 /** `/rollout cancel <id>`: a Cancel button behind a confirmation dialog. */
-export function cancelPrompt(rolloutId: string, title: string): SlackMessage {
+export function cancelPrompt(r: { rolloutId: string; deployable: string; release: string }): SlackMessage {
+  const { rolloutId } = r;
+  const title = `${r.deployable} ${r.release}`;
   return {
     text: fallback(`Cancel ${name(title, 200)}?`),
     blocks: [
@@ -89,7 +91,7 @@ export function cancelPrompt(rolloutId: string, title: string): SlackMessage {
           button({
             text: 'Cancel rollout',
             actionId: ACTION_CANCEL,
-            value: encodeRolloutValue(rolloutId),
+            value: encodeRolloutValue({ rolloutId, deployable: r.deployable, release: r.release }),
             style: 'danger',
             confirm: {
               title: 'Cancel the rollout?',

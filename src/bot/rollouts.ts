@@ -3,8 +3,9 @@
 // the rollout's own approvers even when no worker is up to answer a query.
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
-import type { RolloutInput } from '../../workflows/messages';
 import type { RolloutPlan } from '../../domain/plan';
+import type { RolloutInput } from '../../workflows/messages';
+import { isNotFound } from '../temporal/client';
 
 export const RUNNING_ROLLOUTS_QUERY = "WorkflowType = 'rolloutWorkflow' AND ExecutionStatus = 'Running'";
 
@@ -32,7 +33,7 @@ export async function rolloutPlan(client: Client, rolloutId: string): Promise<Ro
     const input = fromPayloadsAtIndex<RolloutInput>(defaultPayloadConverter, 0, started.input?.payloads ?? []);
     return input?.plan;
   } catch (e) {
-    if (/not ?found/i.test((e as Error).message)) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }

@@ -5,6 +5,7 @@ import { ConfigError, loadConfigFile, parseConfigText, type Config } from '../co
 import { configSchema } from '../config/schema';
 import type { Env } from '../env';
 import { connectTemporal, type ConnectOptions, type TemporalConnection } from '../temporal/connect';
+import type { TemporalSection, TemporalSettings } from '../temporal/settings';
 
 export interface CliContext {
   env: Env;
@@ -36,7 +37,7 @@ export function err(ctx: CliContext, line: string): void {
 }
 
 /** Who the CLI acts as by default: `cli:<os user name>`. */
-export function defaultActor(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultActor(env: Pick<Env, 'USER' | 'LOGNAME'>): string {
   let name: string | undefined;
   try {
     name = os.userInfo().username;
@@ -45,9 +46,6 @@ export function defaultActor(env: NodeJS.ProcessEnv = process.env): string {
   }
   return `cli:${name || 'unknown'}`;
 }
-
-import type { TemporalSection, TemporalSettings } from '../temporal/settings';
-export { temporalSettings, type TemporalSettings, type TemporalSection } from '../temporal/settings';
 
 /** The config file named by `--config` or ROLLOUT_CONFIG, if any. */
 export function configFileOf(ctx: CliContext, flag?: string): string | undefined {

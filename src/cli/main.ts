@@ -151,7 +151,7 @@ export async function runCli(argv: string[], io: { stdout: NodeJS.WritableStream
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
     io.stderr.write(`rollout: ${(e as Error).message ?? String(e)}\n`);
-    if (process.env.ROLLOUT_DEBUG && (e as Error).stack) io.stderr.write(`${(e as Error).stack}\n`);
+    if (io.env.ROLLOUT_DEBUG && (e as Error).stack) io.stderr.write(`${(e as Error).stack}\n`);
     return EXIT.FAILED;
   }
 }
@@ -159,7 +159,7 @@ export async function runCli(argv: string[], io: { stdout: NodeJS.WritableStream
 async function main(): Promise<void> {
   let env: Env;
   try {
-    env = loadEnv(process.env);
+    env = loadEnv();
   } catch (e) {
     if (!(e instanceof EnvError)) throw e;
     process.stderr.write(`rollout: ${e.message}\n`);

@@ -1,9 +1,10 @@
 // Reading a rollout's state robustly: a completed rollout's summary comes from its result (no worker needed); a
 // running one is queried with a deadline, so a missing worker gives a clear answer instead of a hang.
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { RolloutResult, RolloutSummary, TargetsPage } from '../../workflows/messages';
-import { getSummary, getTargets, rolloutHandle } from '../temporal/client';
+import { getSummary, getTargets, isNotConfirmedInTime, isNotFound, rolloutHandle } from '../temporal/client';
 
+// From the command line nobody is waiting on a 3 s ack: a busy worker gets longer than in the bot (5 s).
 export const QUERY_TIMEOUT_MS = 10_000;
 
 export type SummaryFetch =
@@ -11,17 +12,11 @@ export type SummaryFetch =
   | { kind: 'missing'; reason: string }
   | { kind: 'unavailable'; temporalStatus: string; reason: string };
 
-function isNotFound(e: unknown): boolean {
-  return e instanceof WorkflowNotFoundError || /not ?found/i.test((e as Error)?.message ?? '');
-}
-
 function queryFailure(e: unknown, timeoutMs: number): string {
-  const err = e as Error & { code?: number; cause?: Error & { code?: number } };
-  const code = err.code ?? err.cause?.code;
-  const text = `${err.message} ${err.cause?.message ?? ''}`;
-  if (code === 4 || code === 1 || /deadline|timed? ?out/i.test(text)) {
+  if (isNotConfirmedInTime(e)) {
     return `no worker answered within ${Math.round(timeoutMs / 1000)}s (is \`rollout worker\` running on the rollout's task queue?)`;
   }
+  const err = e as Error & { cause?: Error };
   return err.cause?.message ? `${err.message}: ${err.cause.message}` : err.message;
 }
 

@@ -126,6 +126,5 @@ export const configSchema = z.strictObject({
   deployables: z.record(name, deployable),
 });
 
-export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ParsedStep = ParsedConfig['deployables'][string]['process'][number];

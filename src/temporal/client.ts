@@ -1,9 +1,18 @@
 // The client side of rollouts: start, observe, cancel and answer decisions. Used by the CLI and the bot.
+// Errors are told apart by the SDK's classes, gRPC status codes and the refusal's ApplicationFailure type, never by
+// the wording of a message (that is for humans, and the workflows may change it).
 import { randomBytes } from 'node:crypto';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import {
+  ApplicationFailure,
   Client,
+  isGrpcCancelledError,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
   WithStartWorkflowOperation,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
@@ -28,8 +37,9 @@ import {
   type TargetsQueryInput,
 } from '../../workflows/messages';
 import type { DecisionChoice } from '../../domain/decisions';
-import type { rolloutWorkflow } from '../../workflows/rollout';
+import { REFUSAL, type RefusalType } from '../../domain/failures';
 import type { RolloutPlan } from '../../domain/plan';
+import type { rolloutWorkflow } from '../../workflows/rollout';
 
 export function newRolloutId(plan: Pick<RolloutPlan, 'deployable' | 'release'>): string {
   return `rollout-${plan.deployable}-${plan.release}-${randomBytes(4).toString('hex')}`;
@@ -76,7 +86,7 @@ export async function enqueueRollout(
       }),
     );
   } catch (e) {
-    if (isTimeout(e)) throw new NotConfirmedError(rolloutId, timeoutMs);
+    if (isNotConfirmedInTime(e)) throw new NotConfirmedError(rolloutId, timeoutMs);
     throw e;
   }
 }
@@ -89,7 +99,7 @@ export async function getDeployableState(
   try {
     return await client.workflow.getHandle(deployableWorkflowId(deployable, taskQueue)).query(deployableStateQuery);
   } catch (e) {
-    if (/not found/i.test((e as Error).message)) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }
@@ -102,9 +112,8 @@ export async function withdrawRollout(
   by: string,
   timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
 ): Promise<Delivery<{ rolloutId: string; withdrawn: true }>> {
-  return deliver(client, timeoutMs, () =>
-    client.workflow.getHandle(deployableWorkflowId(deployable, taskQueue)).executeUpdate(withdrawUpdate, { args: [{ rolloutId, by }] }),
-  );
+  const queue = client.workflow.getHandle(deployableWorkflowId(deployable, taskQueue));
+  return deliver(client, queue, timeoutMs, () => queue.executeUpdate(withdrawUpdate, { args: [{ rolloutId, by }] }));
 }
 
 /** Waits until a queued rollout's workflow exists (it starts when the deployable frees up). */
@@ -114,7 +123,7 @@ export async function waitUntilStarted(client: Client, rolloutId: string, pollMs
       await rolloutHandle(client, rolloutId).describe();
       return;
     } catch (e) {
-      if (!/not found/i.test((e as Error).message)) throw e;
+      if (!isNotFound(e)) throw e;
     }
     if (signal?.aborted) throw new Error('aborted');
     await new Promise((r) => setTimeout(r, pollMs));
@@ -133,21 +142,45 @@ export async function getTargets(client: Client, rolloutId: string, input: Targe
   return rolloutHandle(client, rolloutId).query(targetsQuery, input);
 }
 
-/** What happened to an answer or a cancel: it took effect, the workflow refused it, or it could not be delivered. */
+/**
+ * What happened to an answer, a cancel or a withdraw: it took effect, it was refused, or it could not be delivered.
+ * A refusal's `type` is the ApplicationFailure type the workflow refused with (REFUSAL in domain/failures.ts); it
+ * is absent when the workflow refused with an untyped error, or when Temporal itself refused (no such workflow,
+ * already ended). `reason` is for humans.
+ */
 export type Delivery<T> =
   | { outcome: 'accepted'; result: T }
-  | { outcome: 'rejected'; reason: string }
+  | { outcome: 'rejected'; reason: string; type?: RefusalType }
   | { outcome: 'undelivered'; reason: string };
 
-/** How long a caller keeps trying to deliver a decision when no worker is up. */
+/**
+ * How long a caller keeps trying to deliver an answer when no worker is up. Long enough for a worker that is
+ * restarting or busy to pick the update up; short enough that the person who clicked (or typed) is still there to
+ * read "not confirmed yet" and decide to try again.
+ */
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 15_000;
 
-function isTimeout(err: unknown): boolean {
-  for (let e = err as (Error & { code?: number; cause?: unknown }) | undefined, depth = 0; e && depth < 5; depth++) {
-    if (e.code === 4 || e.code === 1 || /deadline|timed? ?out|call cancelled/i.test(e.message ?? '')) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
+/** Temporal has no such workflow (for an update: no such running one). The SDK's class, or a raw gRPC NOT_FOUND. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === grpcStatus.NOT_FOUND);
+}
+
+/** Nothing answered in time: the deadline passed or the call was cancelled (usually: no worker running). */
+export function isNotConfirmedInTime(err: unknown): boolean {
+  return err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err) || isGrpcCancelledError(err);
+}
+
+const REFUSAL_TYPES: ReadonlySet<string> = new Set(Object.values(REFUSAL));
+
+/**
+ * The workflow refused an update (its validator or handler threw): the failure in the cause, whatever its type,
+ * with the type when it is one of REFUSAL's. Undefined for any other error.
+ */
+export function refusalOf(err: unknown): { reason: string; type?: RefusalType } | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause as Error | undefined;
+  const type = cause instanceof ApplicationFailure && cause.type && REFUSAL_TYPES.has(cause.type) ? (cause.type as RefusalType) : undefined;
+  return { reason: cause?.message ?? err.message, ...(type ? { type } : {}) };
 }
 
 /** Raised when a request to a deployable's queue was not confirmed in time (usually: no worker running). */
@@ -161,19 +194,14 @@ export class NotConfirmedError extends Error {
   }
 }
 
-async function deliver<T>(client: Client, timeoutMs: number, send: () => Promise<T>): Promise<Delivery<T>> {
+async function deliver<T>(client: Client, target: WorkflowHandle, timeoutMs: number, send: () => Promise<T>): Promise<Delivery<T>> {
   try {
     const result = await client.withDeadline(Date.now() + timeoutMs, send);
     return { outcome: 'accepted', result };
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) {
-      const cause = err.cause as Error | undefined;
-      return { outcome: 'rejected', reason: cause?.message ?? err.message };
-    }
-    const e = err as Error & { code?: number };
-    // gRPC DEADLINE_EXCEEDED (4) / CANCELLED (1), possibly wrapped: nothing took the update in time (usually: no
-    // worker running).
-    if (isTimeout(err)) {
+    const refusal = refusalOf(err);
+    if (refusal) return { outcome: 'rejected', ...refusal };
+    if (isNotConfirmedInTime(err)) {
       return {
         outcome: 'undelivered',
         reason:
@@ -182,11 +210,24 @@ async function deliver<T>(client: Client, timeoutMs: number, send: () => Promise
           'Sending the same answer again is safe.',
       };
     }
-    if (/not found/i.test(e.message)) return { outcome: 'rejected', reason: `no such rollout: ${e.message}` };
-    if (/already completed|workflow execution already completed/i.test(e.message)) {
-      return { outcome: 'rejected', reason: 'the rollout has already ended' };
+    const e = err as Error;
+    // An update to a workflow that has ended gets the same NOT_FOUND as one to no workflow at all: ask which.
+    if (isNotFound(err)) {
+      const ended = await hasEnded(client, target, timeoutMs);
+      if (ended === undefined) return { outcome: 'undelivered', reason: e.message };
+      return { outcome: 'rejected', reason: ended ? 'the rollout has already ended' : `no such rollout: ${e.message}` };
     }
     return { outcome: 'undelivered', reason: e.message };
+  }
+}
+
+/** After an update's NOT_FOUND: true when the workflow exists (so it has ended), false when there is none. */
+async function hasEnded(client: Client, target: WorkflowHandle, timeoutMs: number): Promise<boolean | undefined> {
+  try {
+    await client.withDeadline(Date.now() + timeoutMs, () => target.describe());
+    return true;
+  } catch (e) {
+    return isNotFound(e) ? false : undefined;
   }
 }
 
@@ -198,10 +239,11 @@ export async function decide(
   by: string,
   timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
 ): Promise<Delivery<DecideResult>> {
-  return deliver(client, timeoutMs, () =>
+  const rollout = rolloutHandle(client, rolloutId);
+  return deliver(client, rollout, timeoutMs, () =>
     // A stable update id: the same answer sent again (a retry after "not confirmed") is the same update, so
     // Temporal returns the first one's result instead of running it twice.
-    rolloutHandle(client, rolloutId).executeUpdate(decideUpdate, {
+    rollout.executeUpdate(decideUpdate, {
       args: [{ decisionId, choice, by }],
       updateId: `decide/${decisionId}/${choice}/${by}`,
     }),
@@ -215,7 +257,8 @@ export async function cancelRollout(
   reason?: string,
   timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
 ): Promise<Delivery<CancelResult>> {
-  return deliver(client, timeoutMs, () =>
-    rolloutHandle(client, rolloutId).executeUpdate(cancelUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] }),
+  const rollout = rolloutHandle(client, rolloutId);
+  return deliver(client, rollout, timeoutMs, () =>
+    rollout.executeUpdate(cancelUpdate, { args: [{ by, ...(reason ? { reason } : {}) }] }),
   );
 }

@@ -1,4 +1,4 @@
-// Every action_id and block_id the bot's messages use, and the value carried by decision buttons.
+// Every action_id and block_id the bot's messages use, and the values their buttons carry.
 // The interaction handlers match on these constants; never inline the strings elsewhere.
 import { isDecisionChoice, type DecisionChoice } from '../../../domain/decisions';
 
@@ -9,9 +9,9 @@ export const ACTION_DECIDE_IGNORE = 'rollout.decide.ignore';
 export const ACTION_DECIDE_EXCLUDE = 'rollout.decide.exclude';
 export const ACTION_MANUAL_PROCEED = 'rollout.manual.proceed';
 export const ACTION_MANUAL_ABORT = 'rollout.manual.abort';
-/** Cancel a running rollout (button value: the rollout id, see encodeRolloutValue). */
+/** Cancel a running rollout (button value: see encodeRolloutValue). */
 export const ACTION_CANCEL = 'rollout.cancel';
-/** Withdraw a request the user made (button value: the rollout id, see encodeRolloutValue). */
+/** Withdraw a request the user made (button value: see encodeRolloutValue). */
 export const ACTION_WITHDRAW = 'rollout.withdraw';
 
 /** The action id of the button for each decision choice. */
@@ -78,6 +78,52 @@ export function encodeButtonValue(v: DecisionButtonValue): string {
 
 /** The inverse of encodeButtonValue; undefined for anything that is not exactly such a value. */
 export function decodeButtonValue(value: unknown): DecisionButtonValue | undefined {
+  const o = parseObject(value);
+  if (!o || Object.keys(o).length !== 3) return undefined;
+  const { r, d, c } = o;
+  if (typeof r !== 'string' || r.length === 0) return undefined;
+  if (typeof d !== 'string' || d.length === 0) return undefined;
+  if (!isDecisionChoice(c)) return undefined;
+  return { rolloutId: r, decisionId: d, choice: c };
+}
+
+export interface RolloutButtonValue {
+  rolloutId: string;
+  /** The deployable whose queue holds the rollout (Withdraw asks that queue; nothing parses it out of the id). */
+  deployable: string;
+  release: string;
+}
+
+/**
+ * Value of the Cancel / Withdraw buttons: compact JSON (`{"rollout":…,"deployable":…,"release":…}`), whose keys
+ * never match a decision value's. Throws a RangeError when a field is empty or the value would pass 2,000
+ * characters (a generated rollout id holds the deployable (≤ 63) and the release (≤ 128), so a real one never gets
+ * near).
+ */
+export function encodeRolloutValue(v: RolloutButtonValue): string {
+  if (!v.rolloutId || !v.deployable || !v.release) {
+    throw new RangeError('encodeRolloutValue: rolloutId, deployable and release must be non-empty');
+  }
+  const s = JSON.stringify({ rollout: v.rolloutId, deployable: v.deployable, release: v.release });
+  if (s.length > BUTTON_VALUE_MAX) {
+    throw new RangeError(`encodeRolloutValue: value longer than ${BUTTON_VALUE_MAX} (${s.length})`);
+  }
+  return s;
+}
+
+/** The inverse of encodeRolloutValue; undefined for anything that is not exactly such a value. */
+export function decodeRolloutValue(value: unknown): RolloutButtonValue | undefined {
+  const o = parseObject(value);
+  if (!o || Object.keys(o).length !== 3) return undefined;
+  const { rollout, deployable, release } = o;
+  if (typeof rollout !== 'string' || rollout.length === 0) return undefined;
+  if (typeof deployable !== 'string' || deployable.length === 0) return undefined;
+  if (typeof release !== 'string' || release.length === 0) return undefined;
+  return { rolloutId: rollout, deployable, release };
+}
+
+/** A button value parsed as a JSON object, or undefined (not a string, too long, not JSON, not an object). */
+function parseObject(value: unknown): Record<string, unknown> | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > BUTTON_VALUE_MAX) return undefined;
   let parsed: unknown;
   try {
@@ -86,24 +132,5 @@ export function decodeButtonValue(value: unknown): DecisionButtonValue | undefin
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const o = parsed as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length !== 3) return undefined;
-  const { r, d, c } = o;
-  if (typeof r !== 'string' || r.length === 0) return undefined;
-  if (typeof d !== 'string' || d.length === 0) return undefined;
-  if (!isDecisionChoice(c)) return undefined;
-  return { rolloutId: r, decisionId: d, choice: c };
-}
-
-/** Value of the Cancel / Withdraw buttons: the rollout id itself (throws past 2,000 characters). */
-export function encodeRolloutValue(rolloutId: string): string {
-  if (!rolloutId || rolloutId.length > BUTTON_VALUE_MAX) {
-    throw new RangeError(`encodeRolloutValue: rollout id must be 1..${BUTTON_VALUE_MAX} characters`);
-  }
-  return rolloutId;
-}
-
-export function decodeRolloutValue(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 && value.length <= BUTTON_VALUE_MAX ? value : undefined;
+  return parsed as Record<string, unknown>;
 }

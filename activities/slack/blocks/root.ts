@@ -46,7 +46,7 @@ export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): 
         button({
           text: 'Cancel rollout',
           actionId: ACTION_CANCEL,
-          value: encodeRolloutValue(s.rolloutId),
+          value: encodeRolloutValue({ rolloutId: s.rolloutId, deployable: s.deployable, release: s.release }),
           style: 'danger',
           confirm: {
             title: 'Cancel the rollout?',

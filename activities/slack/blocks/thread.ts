@@ -114,6 +114,3 @@ export function ephemeral(text: string, opts: EphemeralOptions = {}): SlackMessa
     blocks: chunks.map((c, i) => mrkdwnSection(c, nthBlockId(BLOCK_EPHEMERAL, i))),
   };
 }
-
-/** The helpers for the thread story, grouped. */
-export const threadEvent = { stepStarted, rolloutEnded, statusReply, ephemeral } as const;

@@ -2,7 +2,8 @@
 // step); prints whether the answer took effect.
 import type { DecisionChoice } from '../../../domain/decisions';
 import { decide, DEFAULT_DELIVERY_TIMEOUT_MS } from '../../temporal/client';
-import { configFileOf, connectWith, defaultActor, readTemporalSection, temporalSettings, type CliContext } from '../context';
+import { configFileOf, connectWith, defaultActor, readTemporalSection, type CliContext } from '../context';
+import { temporalSettings } from '../../temporal/settings';
 import { reportDelivery, timeoutMs } from './delivery';
 
 export interface DecideCommandOptions {
@@ -22,7 +23,7 @@ export async function decideCommand(
   const settings = temporalSettings(ctx.env, readTemporalSection(ctx, configFileOf(ctx, opts.config)));
   const conn = await connectWith(ctx, settings);
   try {
-    const by = opts.as ?? defaultActor();
+    const by = opts.as ?? defaultActor(ctx.env);
     const d = await decide(conn.client, rolloutId, decisionId, choice, by, timeoutMs(opts.timeout) ?? DEFAULT_DELIVERY_TIMEOUT_MS);
     return reportDelivery(ctx, 'answer', d, (r) => `${r.decisionId} of ${rolloutId} answered "${r.choice}" by ${r.by} at ${r.at}`);
   } finally {

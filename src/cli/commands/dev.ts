@@ -4,7 +4,8 @@
 import path from 'node:path';
 import { runBot } from '../../bot/main';
 import { startLocalStack } from '../../demo/localStack';
-import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, temporalSettings, type CliContext } from '../context';
+import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, type CliContext } from '../context';
+import { temporalSettings } from '../../temporal/settings';
 import { createScriptWorker } from '../../temporal/worker';
 
 export interface DevCommandOptions {

@@ -14,9 +14,9 @@ import {
   err,
   loadConfigOrReport,
   out,
-  temporalSettings,
   type CliContext,
 } from '../context';
+import { temporalSettings } from '../../temporal/settings';
 import { decisionLine, progressLine } from '../format';
 import { fetchSummary } from '../rolloutState';
 
@@ -69,7 +69,7 @@ export async function startCommand(ctx: CliContext, deployable: string, release:
   if (!config) return EXIT.USAGE;
   const variables = parseVars(ctx, opts.var ?? []);
   if (!variables) return EXIT.USAGE;
-  const requestedBy = opts.as ?? defaultActor();
+  const requestedBy = opts.as ?? defaultActor(ctx.env);
 
   let plan;
   try {

@@ -1,5 +1,6 @@
 // `rollout status <id> [--target <name>] [--json]`: a rollout's summary, or one target's detail.
-import { configFileOf, connectWith, err, EXIT, out, readTemporalSection, temporalSettings, type CliContext } from '../context';
+import { configFileOf, connectWith, err, EXIT, out, readTemporalSection, type CliContext } from '../context';
+import { temporalSettings } from '../../temporal/settings';
 import { formatSummary, formatTarget } from '../format';
 import { fetchSummary, fetchTarget } from '../rolloutState';
 

@@ -1,7 +1,8 @@
 // `rollout worker [--config f]`: runs the rollout workflows and their activities (SSH and local transports) on the
 // task queue until the signal aborts (main wires SIGINT/SIGTERM), then shuts down gracefully.
 import { createScriptWorker } from '../../temporal/worker';
-import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, temporalSettings, type CliContext } from '../context';
+import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, type CliContext } from '../context';
+import { temporalSettings } from '../../temporal/settings';
 
 export interface WorkerCommandOptions {
   config?: string;

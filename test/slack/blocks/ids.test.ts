@@ -78,10 +78,25 @@ describe('encodeButtonValue / decodeButtonValue', () => {
     for (const v of bad) expect(decodeButtonValue(v), String(v)).toBeUndefined();
   });
 
-  it('rollout values (Cancel / Withdraw) are the rollout id', () => {
-    expect(decodeRolloutValue(encodeRolloutValue('rollout-1'))).toBe('rollout-1');
+  it('rollout values (Cancel / Withdraw) carry the rollout id, its deployable and release, and decode strictly', () => {
+    const v = { rolloutId: 'rollout-web-farm-v2-0123abcd', deployable: 'web-farm', release: 'v2' };
+    expect(encodeRolloutValue(v)).toBe('{"rollout":"rollout-web-farm-v2-0123abcd","deployable":"web-farm","release":"v2"}');
+    expect(decodeRolloutValue(encodeRolloutValue(v))).toEqual(v);
     expect(decodeRolloutValue('')).toBeUndefined();
     expect(decodeRolloutValue(7)).toBeUndefined();
-    expect(() => encodeRolloutValue('r'.repeat(2001))).toThrow(RangeError);
+    expect(() => encodeRolloutValue({ ...v, rolloutId: 'r'.repeat(2001) })).toThrow(RangeError);
+    expect(() => encodeRolloutValue({ ...v, deployable: '' })).toThrow(RangeError);
+    // A bare rollout id (what these buttons carried before), a decision value, anything not exactly the shape.
+    for (const bad of [
+      'rollout-1',
+      '{"r":"r1","d":"d1","c":"fail"}',
+      '{"rollout":"r1","deployable":"web"}',
+      '{"rollout":"r1","deployable":"web","release":""}',
+      '{"rollout":"r1","deployable":"web","release":"v2","x":1}',
+      '{"rollout":1,"deployable":"web","release":"v2"}',
+    ]) {
+      expect(decodeRolloutValue(bad), bad).toBeUndefined();
+    }
+    expect(decodeButtonValue(encodeRolloutValue(v))).toBeUndefined();
   });
 });

@@ -1,0 +1,75 @@
+// A rollout requested from Slack: check the request, post the root message (so the rollout has a thread from the
+// start), then put the rollout in its deployable's queue and keep the root message honest about what happened.
+import type { App, RespondFn } from '@slack/bolt';
+import { buildPlan, RequestError } from '../config/plan';
+import { enqueueRollout, newRolloutId, NotConfirmedError } from '../temporal/client';
+import { background, startableDeployables, type BotContext } from './context';
+import { errorWithHelp, notStartedRoot, queuedNotice, queuedRoot, requestedRoot, type PendingRoot } from './messages';
+import { replyEphemeral } from './replies';
+
+export interface SlackRequest {
+  user: string;
+  channel: string;
+  deployable: string;
+  release: string;
+}
+
+export async function requestRollout(ctx: BotContext, req: SlackRequest, respond: RespondFn, web: App['client']): Promise<void> {
+  const d = ctx.config.raw.deployables[req.deployable];
+  if (!d) {
+    await replyEphemeral(respond, errorWithHelp(`unknown deployable \`${req.deployable}\``, await startableDeployables(ctx, req.user)));
+    return;
+  }
+  if (!(await ctx.directory.allows(req.user, d.starters, ctx.config.raw.groups))) {
+    await replyEphemeral(respond, errorWithHelp(`you may not roll out ${req.deployable}`, await startableDeployables(ctx, req.user)));
+    return;
+  }
+  let plan;
+  try {
+    plan = buildPlan(ctx.config, { deployable: req.deployable, release: req.release, requestedBy: req.user });
+  } catch (e) {
+    if (!(e instanceof RequestError)) throw e;
+    await replyEphemeral(respond, errorWithHelp(e.problems.join('; '), await startableDeployables(ctx, req.user)));
+    return;
+  }
+  const rolloutId = newRolloutId(plan);
+  const pending: PendingRoot = { rolloutId, deployable: plan.deployable, release: plan.release, requestedBy: req.user };
+  const root = requestedRoot(pending);
+  let rootTs: string;
+  try {
+    const res = await web.chat.postMessage({
+      channel: req.channel,
+      text: root.text,
+      blocks: root.blocks,
+      metadata: { event_type: 'rollout', event_payload: { rollout_id: rolloutId } },
+    });
+    rootTs = res.ts as string;
+  } catch (e) {
+    const err = (e as { data?: { error?: string } }).data?.error ?? (e as Error).message;
+    await replyEphemeral(respond, `Could not post in this channel (${err}): invite the bot to the channel and try again. Nothing was started.`);
+    return;
+  }
+  plan.slack = { channel: req.channel, ts: rootTs, taskQueue: ctx.slackTaskQueue };
+  let result;
+  try {
+    result = await enqueueRollout(ctx.client, ctx.taskQueue, plan, rolloutId);
+  } catch (e) {
+    const reason = (e as Error).message;
+    if (e instanceof NotConfirmedError) {
+      // Not refused, just not confirmed: it may still start when a worker is back, so the root stays "requested".
+      await replyEphemeral(respond, `${req.deployable} ${req.release}: ${reason}`);
+      return;
+    }
+    background(ctx, 'marking a root message as not started', () =>
+      web.chat.update({ channel: req.channel, ts: rootTs, ...notStartedRoot(pending, reason) }),
+    );
+    await replyEphemeral(respond, `${req.deployable} ${req.release} was not started: ${reason}`);
+    return;
+  }
+  if (result.position > 0) {
+    const q = queuedRoot(pending, result.position, result.runningRolloutId);
+    // The root updater takes over once it runs; a queued rollout has no workflow yet.
+    background(ctx, 'marking a root message as queued', () => web.chat.update({ channel: req.channel, ts: rootTs, text: q.text, blocks: q.blocks }));
+    await replyEphemeral(respond, queuedNotice(pending, result.position, result.runningRolloutId));
+  }
+}
