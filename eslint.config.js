@@ -3,6 +3,8 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+// A relative import that climbs to the top-level dev/ folder (from src/, activities/ or workflows/).
+const devHarnessImports = { regex: '^(\\.\\./)+dev(/|$)', message: 'dev/ is the dev harness: product code must not import it' };
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.rollout/**', 'test-artifacts/**', 'bin/**', 'eslint.config.js', '**/*.d.mts'] },
@@ -23,13 +25,21 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly' } },
   },
   {
+    // The dev harness (dev/: Slack stand-in, console, demo farm) is not product code. Only the `dev` CLI command
+    // loads it, with a dynamic import() (which this static-import rule does not see).
+    files: ['src/**/*.ts', 'activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [devHarnessImports] }],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'workflows/ is deterministic: do I/O in activities/' })),
-          patterns: [{ group: ['../src/*', '../src/**'], message: 'workflows/ must not import src/' }],
+          patterns: [{ group: ['../src/*', '../src/**'], message: 'workflows/ must not import src/' }, devHarnessImports],
         },
       ],
       'no-restricted-properties': [

@@ -4,8 +4,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, type BlockAction, type SlashCommand } from '@slack/bolt';
-import { startConsole, type ConsoleHandle, type ConsoleOptions } from '../../src/console/server.js';
-import { startSlackStandin, type SlackStandin } from '../../src/slack/standin/server.js';
+import { startConsole, type ConsoleHandle, type ConsoleOptions } from '../../dev/console/server.js';
+import { startSlackStandin, type SlackStandin } from '../../dev/standin/server.js';
 import { memoryLogger } from '../slack/helpers.js';
 
 export const TOKEN = 'xoxb-console-test';

@@ -3,7 +3,7 @@
  *
  * The page shows what the stand-in recorded (the bot's messages, threads, ephemerals, edits) live, and every
  * command, click and reply typed there reaches the bot as a request built and SIGNED exactly as Slack would send
- * it (src/slack/signing.ts), so the console exercises the bot's production code paths.
+ * it (dev/signing.ts), so the console exercises the bot's production code paths.
  *
  *   GET  /                 the page (page.html + page.js, mrkdwn.js, blocks.js as ES modules; no build step)
  *   GET  /api/state?user=  channel messages, threads and the user's ephemerals, users, side panels
@@ -24,8 +24,8 @@ import {
   eventCallbackBody,
   postSigned,
   slashCommandBody,
-} from '../slack/signing.js';
-import type { MessageChange, SlackStandin, StandinMessage } from '../slack/standin/server.js';
+} from '../signing';
+import type { MessageChange, SlackStandin, StandinMessage } from '../standin/server';
 
 export interface ConsoleUser {
   id: string;

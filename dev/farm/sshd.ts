@@ -1,5 +1,5 @@
 // N real OpenSSH servers on loopback addresses, with a client key and a hashed known_hosts: the engine tests'
-// fixture (test/support/sshd.ts re-exports this) and the demo farm's SSH targets (src/demo/farm.ts).
+// fixture (test/support/sshd.ts re-exports this) and the demo farm's SSH targets (dev/farm/farm.ts).
 //
 //   const sshd = await startSshd({ count: 2, baseAddress: '127.0.1.11' });
 //   const [t1, t2] = sshd.targetsFor('my test');   // fresh workdirs (and so locks) for this test
