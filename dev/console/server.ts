@@ -14,9 +14,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { serveHttp } from '../http';
 import {
   FORM_CONTENT_TYPE,
   JSON_CONTENT_TYPE,
@@ -139,7 +139,6 @@ function escapeTyped(s: string): string {
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleHandle> {
   const { standin, channel, signingSecret, botEventsUrl } = options;
   const teamId = options.teamId ?? standin.team.id;
-  const host = options.host ?? '127.0.0.1';
   const botTimeoutMs = options.botTimeoutMs ?? 10_000;
   const selectable: ConsoleUser[] = [options.user];
   for (const u of options.users ?? []) if (!selectable.some((s) => s.id === u.id)) selectable.push(u);
@@ -524,36 +523,27 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     sendJson(res, 404, { error: 'not found' });
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (res.headersSent) return void res.end();
-      if (e instanceof HttpError) sendJson(res, e.status, { error: e.message });
-      else sendJson(res, 500, { error: String(e) });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  const http = await serveHttp(
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        if (res.headersSent) return void res.end();
+        if (e instanceof HttpError) sendJson(res, e.status, { error: e.message });
+        else sendJson(res, 500, { error: String(e) });
+      });
+    },
+    { host: options.host, port: options.port },
+  );
 
   return {
-    url,
-    port,
+    url: `${http.origin}/`,
+    port: http.port,
     close() {
       clearInterval(panelTimer);
       clearInterval(keepAlive);
       for (const off of unsubscribe) off();
       for (const c of clients) c.res.end();
       clients.clear();
-      return new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
+      return http.close();
     },
   };
 }
