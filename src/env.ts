@@ -78,3 +78,11 @@ export function loadEnv(source: NodeJS.ProcessEnv | Record<string, string | unde
   }
   return { ...parsed.data, explicit: new Set(Object.keys(picked) as EnvName[]) };
 }
+
+/**
+ * This process's environment plus `extra`, for helper processes that must inherit it (the dev harness's app
+ * servers and load balancer). Here so that process.env is read in this file only.
+ */
+export function inheritedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}

@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import YAML from 'yaml';
+import { inheritedEnv } from '../../src/env';
 import { getFreePort } from '../../src/temporal/devServer';
 import { startSshd, sshdUnavailable, type SshdFixture } from './sshd';
 
@@ -282,7 +283,7 @@ export async function startDemoFarm(opts: DemoFarmOptions): Promise<DemoFarm> {
     try {
       // stdin stays a pipe: the Node children exit when it closes, so they never outlive this process.
       const [command, argv] = dieWithParent(cmd, args);
-      const child = spawn(command, argv, { stdio: ['pipe', fd, fd], env: { ...process.env, ROLLOUT_DEMO_CHILD: '1' } });
+      const child = spawn(command, argv, { stdio: ['pipe', fd, fd], env: inheritedEnv({ ROLLOUT_DEMO_CHILD: '1' }) });
       child.on('error', () => undefined); // seen as an exit by until()
       const p = { name, child, logPath };
       procs.push(p);

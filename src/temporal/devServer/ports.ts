@@ -1,6 +1,7 @@
 // The embedded dev server's ports: one base port and fixed offsets from it (so a second instance needs only a
 // second base), plus free-port probes.
 import net from 'node:net';
+import { loadEnv } from '../../env';
 
 export const DEFAULT_DEV_PORT_BASE = 17233;
 export const DEV_PORT_BASE_ENV = 'ROLLOUT_DEV_PORT_BASE';
@@ -49,15 +50,16 @@ export function devServerPorts(base: number, ui = true): DevServerPorts {
   };
 }
 
-/** `basePort` if given, else `$ROLLOUT_DEV_PORT_BASE`, else 17233. Throws on a nonsensical value. */
+/**
+ * `basePort` if given, else `$ROLLOUT_DEV_PORT_BASE` (as src/env.ts reads and validates it), else 17233. Throws
+ * on a nonsensical value. The CLI always passes the base from its Env; the fallback is for callers without one.
+ */
 export function resolveDevPortBase(basePort?: number): number {
-  const raw = basePort ?? process.env[DEV_PORT_BASE_ENV];
-  if (raw === undefined || raw === '') return DEFAULT_DEV_PORT_BASE;
-  const n = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isInteger(n) || n < 1024 || n + DEV_PORT_OFFSETS.ui > 65535) {
-    throw new Error(`Invalid dev server base port ${String(raw)} (${DEV_PORT_BASE_ENV}): need an integer in 1024..64535`);
+  if (basePort === undefined) return loadEnv().ROLLOUT_DEV_PORT_BASE ?? DEFAULT_DEV_PORT_BASE;
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + DEV_PORT_OFFSETS.ui > 65535) {
+    throw new Error(`Invalid dev server base port ${String(basePort)} (${DEV_PORT_BASE_ENV}): need an integer in 1024..64535`);
   }
-  return n;
+  return basePort;
 }
 
 /**

@@ -139,11 +139,11 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
   let child: ChildProcess;
   try {
     writeSync(fd, `\n--- ${new Date().toISOString()} ${opts.cliPath} ${args.join(' ')}\n`);
+    // No `env`: the server inherits this process's environment (spawn's default).
     child = spawn(opts.cliPath, args, {
       cwd: stateDir,
       detached: opts.detached,
       stdio: ['ignore', fd, fd],
-      env: process.env,
     });
   } finally {
     closeSync(fd);
