@@ -28,13 +28,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import YAML from 'yaml';
 import { inheritedEnv } from '../../src/env';
 import { getFreePort } from '../../src/temporal/devServer';
+import { dieWithParent } from './dieWithParent';
 import { startSshd, sshdUnavailable, type SshdFixture } from './sshd';
 
 /** The example the demo runs: app server, load-balancer tools and the config a user would write. */
 export const EXAMPLE_DIR = fileURLToPath(new URL('../../examples/web-farm/', import.meta.url));
-
-/** Releases whose name ends with this make the FailingMachine (web3) fail its health check after deploy. */
-export const BROKEN_RELEASE_SUFFIX = '-broken';
 
 export interface DemoFarmOptions {
   /** Project state directory; the farm lives in <stateDir>/demo. */
@@ -154,16 +152,6 @@ async function until<T>(what: string, timeoutMs: number, proc: Proc | undefined,
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-const SETPRIV = '/usr/bin/setpriv';
-
-/**
- * `cmd args` so that it gets SIGTERM if this process dies without stopping it (Linux's parent-death signal, set
- * by util-linux's setpriv before it execs the command); unchanged where setpriv is missing.
- */
-export function dieWithParent(cmd: string, args: string[]): [string, string[]] {
-  return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'TERM', '--', cmd, ...args]] : [cmd, args];
 }
 
 async function isExecutable(p: string): Promise<boolean> {
