@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { nextEvent } from './events';
 import type { SocketAck, SocketEnvelope, SocketSendOptions } from './types';
 
-export const SOCKET_PATH = '/socket';
+const SOCKET_PATH = '/socket';
 /** How long socketSend waits for the app's ack unless told otherwise (Slack retries after about 3 s). */
 const DEFAULT_ACK_TIMEOUT_MS = 3000;
 

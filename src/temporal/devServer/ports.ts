@@ -6,7 +6,7 @@ import { loadEnv } from '../../env';
 export const DEFAULT_DEV_PORT_BASE = 17233;
 export const DEV_PORT_BASE_ENV = 'ROLLOUT_DEV_PORT_BASE';
 /** Offsets from the base port: grpc=base, http=base+10, metrics=base+20, ui=base+1000 (as Temporal's 7233/8233). */
-export const DEV_PORT_OFFSETS = { grpc: 0, http: 10, metrics: 20, ui: 1000 } as const;
+const DEV_PORT_OFFSETS = { grpc: 0, http: 10, metrics: 20, ui: 1000 } as const;
 
 export interface DevServerPorts {
   grpc: number;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { DevServerPorts } from './ports';
 import { isPidAlive, processCmdline } from './process';
 
-export const DEV_SERVER_RECORD_FILE = 'devserver.json';
+const DEV_SERVER_RECORD_FILE = 'devserver.json';
 
 /** What `<stateDir>/devserver.json` holds. */
 export interface DevServerRecord {

@@ -10,7 +10,7 @@ import { killAndWait, STOP_GRACE_MS } from './process';
 import { waitUntilAnswering } from './readiness';
 
 export const DEV_SERVER_LOG_FILE = 'temporal.log';
-export const DEV_SERVER_DB_FILE = 'temporal.db';
+const DEV_SERVER_DB_FILE = 'temporal.db';
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 export interface StartDevServerOptions {
