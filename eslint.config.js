@@ -3,6 +3,8 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+// A relative import that climbs to the top-level dev/ folder (from src/, activities/ or workflows/).
+const devHarnessImports = { regex: '^(\\.\\./)+dev(/|$)', message: 'dev/ is the dev harness: product code must not import it' };
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.rollout/**', 'test-artifacts/**', 'bin/**', 'eslint.config.js', '**/*.d.mts'] },
@@ -23,6 +25,14 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly' } },
   },
   {
+    // The dev harness (dev/: Slack stand-in, console, demo farm) is not product code. Only the `dev` CLI command
+    // loads it, with a dynamic import() (which this static-import rule does not see).
+    files: ['src/**/*.ts', 'activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [devHarnessImports] }],
+    },
+  },
+  {
     // Layers: imports point down, src/ → activities/ → workflows/ → domain/. Workflows use activities by type only.
     files: ['workflows/**/*.ts'],
     rules: {
@@ -33,6 +43,7 @@ export default tseslint.config(
           patterns: [
             { group: ['**/src/*', '**/src/**'], message: 'workflows/ must not import src/' },
             { group: ['**/activities', '**/activities/**'], message: 'workflows/ import activities by type only', allowTypeImports: true },
+            devHarnessImports,
           ],
         },
       ],
@@ -53,6 +64,7 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'domain/ is pure: no Node builtins' })),
           patterns: [
             { group: ['**/src/*', '**/src/**', '**/activities', '**/activities/**', '**/workflows', '**/workflows/**'], message: 'domain/ imports nothing above it' },
+            devHarnessImports,
           ],
         },
       ],

@@ -11,7 +11,7 @@ import { LocalTransport } from '../activities/transports/local';
 import { validateConfig } from '../src/config/load';
 import { buildPlan } from '../src/config/plan';
 import { getSummary, getTargets, startRollout } from '../src/temporal/client';
-import { startScratchDevServer } from '../src/temporal/devServer';
+import { startScratchDevServer } from '../dev/scratchDevServer';
 import { createRolloutWorker, installRuntimeLogging } from '../src/temporal/worker';
 
 installRuntimeLogging('WARN');

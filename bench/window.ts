@@ -12,7 +12,7 @@ import { SshTransport } from '../activities/transports/ssh';
 import { validateConfig } from '../src/config/load';
 import { buildPlan } from '../src/config/plan';
 import { startRollout } from '../src/temporal/client';
-import { startScratchDevServer } from '../src/temporal/devServer';
+import { startScratchDevServer } from '../dev/scratchDevServer';
 import { createRolloutWorker, installRuntimeLogging } from '../src/temporal/worker';
 import { startSshd } from '../test/support/sshd';
 import type { TargetPlan } from '../domain/plan';

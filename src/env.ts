@@ -115,3 +115,11 @@ export function loadEnv(source: NodeJS.ProcessEnv | Record<string, string | unde
   for (const [name, v] of Object.entries(source)) if (v === '' && name.startsWith('TEMPORAL_GRPC_META_')) temporalClientEnv[name] = v;
   return { ...parsed.data, explicit: new Set(Object.keys(picked) as EnvName[]), temporalClientEnv };
 }
+
+/**
+ * This process's environment plus `extra`, for helper processes that must inherit it (the dev harness's app
+ * servers and load balancer). Here so that process.env is read in this file only.
+ */
+export function inheritedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}

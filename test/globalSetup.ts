@@ -5,7 +5,8 @@
  * If TEMPORAL_TEST_ADDRESS is already set when vitest starts, that server is used and none is started.
  */
 import type { TestProject } from 'vitest/node';
-import { startScratchDevServer, type DevServerHandle } from '../src/temporal/devServer.js';
+import { startScratchDevServer } from '../dev/scratchDevServer.js';
+import type { DevServerHandle } from '../src/temporal/devServer/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

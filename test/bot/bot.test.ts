@@ -12,7 +12,7 @@ import {
   ACTION_MANUAL_PROCEED,
   ACTION_WITHDRAW,
 } from '../../activities/slack/blocks';
-import { startSlackStandin, type SlackStandin, type StandinMessage } from '../../src/slack/standin/server';
+import { startSlackStandin, type SlackStandin, type StandinMessage } from '../../dev/standin/server';
 import { getDeployableState, rolloutHandle } from '../../src/temporal/client';
 import type { TargetPlan } from '../../domain/plan';
 import { configFor, readTargetFile, realTransports } from '../support/rollouts';

@@ -11,8 +11,8 @@ import {
   JSON_CONTENT_TYPE,
   postSigned,
   slashCommandBody,
-} from '../../src/slack/signing';
-import type { SlackStandin, StandinMessage } from '../../src/slack/standin/server';
+} from '../../dev/signing';
+import type { SlackStandin, StandinMessage } from '../../dev/standin/server';
 import type { TemporalTestEnv } from '../support/temporal';
 import { memoryLogger } from '../slack/helpers';
 

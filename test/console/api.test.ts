@@ -200,7 +200,7 @@ describe('console API', () => {
 
 describe('a console with the wrong signing secret', () => {
   it('is refused by Bolt (401), the handler never runs, and the page is told', async () => {
-    const { startConsole } = await import('../../src/console/server.js');
+    const { startConsole } = await import('../../dev/console/server.js');
     const fx2 = await startFixture();
     const bad = await startConsole({
       standin: fx2.standin,

@@ -1,11 +1,11 @@
 // A real Bolt app (HTTP receiver on port 0) behind a signature-checking proxy, the Slack stand-in, and the local
 // console wired to them: what the console tests drive.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, type BlockAction, type SlashCommand } from '@slack/bolt';
-import { startConsole, type ConsoleHandle, type ConsoleOptions } from '../../src/console/server.js';
-import { startSlackStandin, type SlackStandin } from '../../src/slack/standin/server.js';
+import { startConsole, type ConsoleHandle, type ConsoleOptions } from '../../dev/console/server.js';
+import { serveHttp } from '../../dev/http.js';
+import { startSlackStandin, type SlackStandin } from '../../dev/standin/server.js';
 import { memoryLogger } from '../slack/helpers.js';
 
 export const TOKEN = 'xoxb-console-test';
@@ -108,8 +108,8 @@ function kindOf(contentType: string, body: string): string {
 }
 
 /** Forwards to the bot unchanged, recording each request and whether its signature checks out. */
-async function signatureProxy(target: string, received: ReceivedRequest[]): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
+async function signatureProxy(target: string, received: ReceivedRequest[]): Promise<{ url: string; close(): Promise<void> }> {
+  const http = await serveHttp((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -143,8 +143,7 @@ async function signatureProxy(target: string, received: ReceivedRequest[]): Prom
         });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`, server };
+  return { url: `${http.origin}/slack/events`, close: http.close };
 }
 
 export async function startFixture(overrides: Partial<ConsoleOptions> = {}): Promise<Fixture> {
@@ -225,10 +224,7 @@ export async function startFixture(overrides: Partial<ConsoleOptions> = {}): Pro
     logger,
     async close() {
       await consoleHandle.close();
-      await new Promise<void>((resolve) => {
-        proxy.server.close(() => resolve());
-        proxy.server.closeAllConnections();
-      });
+      await proxy.close();
       await app.stop();
       await standin.close();
     },

@@ -1,7 +1,7 @@
-// The console's mrkdwn and Block Kit renderers (src/console/mrkdwn.js, blocks.js: the same modules the page loads).
+// The console's mrkdwn and Block Kit renderers (dev/console/mrkdwn.js, blocks.js: the same modules the page loads).
 import { describe, expect, it } from 'vitest';
-import { blockHtml, messageBodyHtml, messageHtml } from '../../src/console/blocks.js';
-import { escapeHtml, mrkdwnToHtml, plainTextToHtml, textObjectToHtml } from '../../src/console/mrkdwn.js';
+import { blockHtml, messageBodyHtml, messageHtml } from '../../dev/console/blocks.js';
+import { escapeHtml, mrkdwnToHtml, plainTextToHtml, textObjectToHtml } from '../../dev/console/mrkdwn.js';
 import { ACTION_DECIDE_EXCLUDE, ACTION_DECIDE_RETRY, BLOCK_DECISION_ACTIONS, failureCard } from '../../activities/slack/blocks/index.js';
 
 // The bot's own failure card (what the console must show in the demo).

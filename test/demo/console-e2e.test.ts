@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../src/demo/localStack';
+import { startLocalStack, type LocalStack } from '../../dev/localStack';
 import { loadEnv } from '../../src/env';
 import { uniqueName } from '../support/temporal';
 

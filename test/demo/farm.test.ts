@@ -1,4 +1,4 @@
-// The demo web farm (src/demo/farm.ts + examples/web-farm/): real Temporal, real app servers, HAProxy or mini-lb,
+// The demo web farm (dev/farm/farm.ts + examples/web-farm/): real Temporal, real app servers, HAProxy or mini-lb,
 // SSH or local transport. Rolls out with the example config exactly as a user would.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load';
 import { buildPlan } from '../../src/config/plan';
-import { startDemoFarm, type DemoFarm } from '../../src/demo/farm';
+import { startDemoFarm, type DemoFarm } from '../../dev/farm/farm';
 import { decide, startRollout } from '../../src/temporal/client';
 import { realTransports } from '../support/rollouts';
 import { temporalTestEnv, waitForSummary, type TemporalTestEnv } from '../support/temporal';

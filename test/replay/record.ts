@@ -24,7 +24,7 @@ import {
   waitUntilStarted,
   withdrawRollout,
 } from '../../src/temporal/client';
-import { startScratchDevServer } from '../../src/temporal/devServer';
+import { startScratchDevServer } from '../../dev/scratchDevServer';
 import { createRolloutWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { LocalTransport } from '../../activities/transports/local';
 import { SshTransport } from '../../activities/transports/ssh';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateMessage, validateView } from '../../src/slack/standin/blockKit.js';
+import { validateMessage, validateView } from '../../dev/standin/blockKit.js';
 
 const plain = (text: string) => ({ type: 'plain_text', text });
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });

@@ -9,8 +9,8 @@ import {
   postSigned,
   signSlackRequest,
   slashCommandBody,
-} from '../../src/slack/signing.js';
-import { startSlackStandin, type SlackStandin } from '../../src/slack/standin/server.js';
+} from '../../dev/signing.js';
+import { startSlackStandin, type SlackStandin } from '../../dev/standin/server.js';
 import { memoryLogger, sleep } from './helpers.js';
 
 const TOKEN = 'xoxb-bolt-test';

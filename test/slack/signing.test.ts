@@ -5,7 +5,7 @@ import {
   eventCallbackBody,
   signSlackRequest,
   slashCommandBody,
-} from '../../src/slack/signing.js';
+} from '../../dev/signing.js';
 
 describe('signSlackRequest', () => {
   it("matches the example in Slack's documentation", () => {

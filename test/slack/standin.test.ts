@@ -2,7 +2,7 @@ import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { webApi } from '@slack/bolt';
 import { ping, WebSocket } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSlackStandin, type MessageChange, type SlackStandin } from '../../src/slack/standin/server.js';
+import { startSlackStandin, type MessageChange, type SlackStandin } from '../../dev/standin/server.js';
 import { memoryLogger } from './helpers.js';
 
 const TOKEN = 'xoxb-local-test';

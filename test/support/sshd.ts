@@ -1,2 +1,2 @@
-// The sshd test fixture lives in src/demo/sshd.ts (the demo farm uses it too).
-export * from '../../src/demo/sshd';
+// The sshd test fixture lives in dev/farm/sshd.ts (the demo farm uses it too).
+export * from '../../dev/farm/sshd';

@@ -22,7 +22,7 @@ import {
   resolveDevPortBase,
   startDevServer,
   stopDevServer,
-} from '../../src/temporal/devServer.js';
+} from '../../src/temporal/devServer/index.js';
 
 const stateDirs: string[] = [];
 async function tempStateDir(): Promise<string> {

@@ -3,7 +3,6 @@
 // a worker and the real bot, against the configured (or embedded) Temporal.
 import path from 'node:path';
 import { runBot } from '../../bot/main';
-import { startLocalStack } from '../../demo/localStack';
 import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, type CliContext } from '../context';
 import { temporalSettings } from '../../temporal/settings';
 import { createScriptWorker } from '../../temporal/worker';
@@ -22,6 +21,8 @@ export async function devCommand(ctx: CliContext, opts: DevCommandOptions): Prom
   if (ctx.env.SLACK_BOT_TOKEN) return withSlack(ctx, opts);
   try {
     const configFile = configFileOf(ctx, opts.config);
+    // The dev harness (dev/) is loaded only here, so the product code never depends on it.
+    const { startLocalStack } = await import('../../../dev/localStack');
     const stack = await startLocalStack({
       env: ctx.env,
       stateDir: path.resolve(ctx.env.ROLLOUT_STATE_DIR),

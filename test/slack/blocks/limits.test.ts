@@ -14,7 +14,7 @@ import {
   stepStarted,
   type SlackMessage,
 } from '../../../activities/slack/blocks/index';
-import { validateMessage } from '../../../src/slack/standin/blockKit';
+import { validateMessage } from '../../../dev/standin/blockKit';
 import { failureDecision, HOSTILE, hugeSummary, manualDecision, NOW } from './fixtures';
 
 interface Found {

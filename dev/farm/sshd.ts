@@ -1,5 +1,5 @@
 // N real OpenSSH servers on loopback addresses, with a client key and a hashed known_hosts: the engine tests'
-// fixture (test/support/sshd.ts re-exports this) and the demo farm's SSH targets (src/demo/farm.ts).
+// fixture (test/support/sshd.ts re-exports this) and the demo farm's SSH targets (dev/farm/farm.ts).
 //
 //   const sshd = await startSshd({ count: 2, baseAddress: '127.0.1.11' });
 //   const [t1, t2] = sshd.targetsFor('my test');   // fresh workdirs (and so locks) for this test
@@ -11,16 +11,16 @@
 // sshd lets in), /usr/sbin/sshd, ssh-keygen and ssh-keyscan.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, constants as fsConstants } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TargetPlan } from '../../domain/plan';
+import { dieWithParent } from './dieWithParent';
 
 const execFileP = promisify(execFile);
-const SETPRIV = '/usr/bin/setpriv';
 
 export interface SshdOptions {
   /** Number of servers (default 1). */
@@ -227,9 +227,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdFixture> {
         );
         let log = '';
         // setpriv (util-linux) gives sshd a parent-death signal, so it never outlives a crashed test or launcher.
-        const [cmd, args] = existsSync(SETPRIV)
-          ? [SETPRIV, ['--pdeathsig', 'TERM', '--', sshdPath, '-D', '-e', '-f', cfg]]
-          : [sshdPath, ['-D', '-e', '-f', cfg]];
+        const [cmd, args] = dieWithParent(sshdPath, ['-D', '-e', '-f', cfg]);
         const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
         procs.push(proc);
         proc.stderr?.on('data', (d: Buffer) => {

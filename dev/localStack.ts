@@ -4,14 +4,14 @@
 // production code paths end to end.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { runBot } from '../bot/main';
-import { startConsole } from '../console/server';
-import type { Env } from '../env';
-import { startSlackStandin, type SlackStandin } from '../slack/standin/server';
-import { connectTemporal, type TemporalConnection } from '../temporal/connect';
-import { stopDevServer } from '../temporal/devServer';
-import { createScriptWorker } from '../temporal/worker';
-import { startDemoFarm, type DemoFarm, type DemoFarmOptions } from './farm';
+import { runBot } from '../src/bot/main';
+import { startConsole } from './console/server';
+import type { Env } from '../src/env';
+import { startSlackStandin, type SlackStandin } from './standin/server';
+import { connectTemporal, type TemporalConnection } from '../src/temporal/connect';
+import { stopDevServer } from '../src/temporal/devServer';
+import { createScriptWorker } from '../src/temporal/worker';
+import { startDemoFarm, type DemoFarm, type DemoFarmOptions } from './farm/farm';
 
 export const LOCAL_BOT_TOKEN = 'xoxb-local-console';
 export const LOCAL_CHANNEL = { id: 'C0DEPLOYS', name: 'deploys' };

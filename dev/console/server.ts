@@ -3,7 +3,7 @@
  *
  * The page shows what the stand-in recorded (the bot's messages, threads, ephemerals, edits) live, and every
  * command, click and reply typed there reaches the bot as a request built and SIGNED exactly as Slack would send
- * it (src/slack/signing.ts), so the console exercises the bot's production code paths.
+ * it (dev/signing.ts), so the console exercises the bot's production code paths.
  *
  *   GET  /                 the page (page.html + page.js, mrkdwn.js, blocks.js as ES modules; no build step)
  *   GET  /api/state?user=  channel messages, threads and the user's ephemerals, users, side panels
@@ -14,9 +14,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { serveHttp } from '../http';
 import {
   FORM_CONTENT_TYPE,
   JSON_CONTENT_TYPE,
@@ -24,8 +24,8 @@ import {
   eventCallbackBody,
   postSigned,
   slashCommandBody,
-} from '../slack/signing.js';
-import type { MessageChange, SlackStandin, StandinMessage } from '../slack/standin/server.js';
+} from '../signing';
+import type { MessageChange, SlackStandin, StandinMessage } from '../standin/server';
 
 export interface ConsoleUser {
   id: string;
@@ -139,7 +139,6 @@ function escapeTyped(s: string): string {
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleHandle> {
   const { standin, channel, signingSecret, botEventsUrl } = options;
   const teamId = options.teamId ?? standin.team.id;
-  const host = options.host ?? '127.0.0.1';
   const botTimeoutMs = options.botTimeoutMs ?? 10_000;
   const selectable: ConsoleUser[] = [options.user];
   for (const u of options.users ?? []) if (!selectable.some((s) => s.id === u.id)) selectable.push(u);
@@ -524,36 +523,27 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     sendJson(res, 404, { error: 'not found' });
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (res.headersSent) return void res.end();
-      if (e instanceof HttpError) sendJson(res, e.status, { error: e.message });
-      else sendJson(res, 500, { error: String(e) });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  const http = await serveHttp(
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        if (res.headersSent) return void res.end();
+        if (e instanceof HttpError) sendJson(res, e.status, { error: e.message });
+        else sendJson(res, 500, { error: String(e) });
+      });
+    },
+    { host: options.host, port: options.port },
+  );
 
   return {
-    url,
-    port,
+    url: `${http.origin}/`,
+    port: http.port,
     close() {
       clearInterval(panelTimer);
       clearInterval(keepAlive);
       for (const off of unsubscribe) off();
       for (const c of clients) c.res.end();
       clients.clear();
-      return new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      });
+      return http.close();
     },
   };
 }
