@@ -4,7 +4,10 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 // A relative import that climbs to the top-level dev/ folder (from src/, activities/ or workflows/).
-const devHarnessImports = { regex: '^(\\.\\./)+dev(/|$)', message: 'dev/ is the dev harness: product code must not import it' };
+const devHarnessImports = {
+  regex: '^(\\.\\./)+dev(/|$)',
+  message: 'dev/ is the dev harness: product code must not import it',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.rollout/**', 'test-artifacts/**', 'bin/**', 'eslint.config.js', '**/*.d.mts'] },
@@ -22,7 +25,17 @@ export default tseslint.config(
   {
     // Plain JavaScript (the demo farm's helpers): no type information, Node globals.
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        Buffer: 'readonly',
+      },
+    },
   },
   {
     // The dev harness (dev/: Slack stand-in, console, demo farm) is not product code. Only the `dev` CLI command
@@ -42,14 +55,22 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'workflows/ is deterministic: do I/O in activities/' })),
           patterns: [
             { group: ['**/src/*', '**/src/**'], message: 'workflows/ must not import src/' },
-            { group: ['**/activities', '**/activities/**'], message: 'workflows/ import activities by type only', allowTypeImports: true },
+            {
+              group: ['**/activities', '**/activities/**'],
+              message: 'workflows/ import activities by type only',
+              allowTypeImports: true,
+            },
             devHarnessImports,
           ],
         },
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'Date', property: 'now', message: 'use the workflow clock helper (new Date() is deterministic here)' },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'use the workflow clock helper (new Date() is deterministic here)',
+        },
         { object: 'Math', property: 'random', message: 'no randomness in workflows' },
       ],
     },
@@ -63,7 +84,10 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'domain/ is pure: no Node builtins' })),
           patterns: [
-            { group: ['**/src/*', '**/src/**', '**/activities', '**/activities/**', '**/workflows', '**/workflows/**'], message: 'domain/ imports nothing above it' },
+            {
+              group: ['**/src/*', '**/src/**', '**/activities', '**/activities/**', '**/workflows', '**/workflows/**'],
+              message: 'domain/ imports nothing above it',
+            },
             devHarnessImports,
           ],
         },

@@ -30,7 +30,6 @@ export interface RunScriptOutput {
   error?: string;
 }
 
-
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 
 export function joinTail(stdout: string, stderr: string, limit: number = TAIL_LIMITS.history): string {
@@ -60,7 +59,15 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
         script = substitute(input.child.script, ctx);
       } catch (e) {
         if (e instanceof SubstitutionError) {
-          return { exitCode: null, timedOut: false, tail: '', outputs: {}, startedAt, endedAt: startedAt, error: e.message };
+          return {
+            exitCode: null,
+            timedOut: false,
+            tail: '',
+            outputs: {},
+            startedAt,
+            endedAt: startedAt,
+            error: e.message,
+          };
         }
         throw e;
       }

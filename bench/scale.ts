@@ -32,7 +32,10 @@ const running = worker.run();
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-scale-targets-'));
 const targets = Object.fromEntries(
-  Array.from({ length: N }, (_, i) => [`t${i + 1}`, { transport: 'local', tags: ['web'], workdir: path.join(dir, `t${i + 1}`) }]),
+  Array.from({ length: N }, (_, i) => [
+    `t${i + 1}`,
+    { transport: 'local', tags: ['web'], workdir: path.join(dir, `t${i + 1}`) },
+  ]),
 );
 const cfg = validateConfig(
   {
@@ -77,9 +80,15 @@ const historyBytes = JSON.stringify(history).length;
 const page = await getTargets(client, handle.workflowId, { offset: 0, limit: 50 });
 const one = await getTargets(client, handle.workflowId, { target: 't1' });
 const summary = await getSummary(client, handle.workflowId);
-console.log(`${N} targets, 2 steps (script; rolling window 5% with 3 child steps): ${result.status} in ${seconds.toFixed(1)} s`);
-console.log(`rollout workflow history: ${events} events (${(events / N).toFixed(1)} per target; limit 51,200 → ${((events / 51200) * 100).toFixed(1)}%), ~${(historyBytes / 1e6).toFixed(2)} MB as JSON (limit 50 MB)`);
-console.log(`summary query: ${JSON.stringify(summary).length} bytes (largest seen while running ${maxSummary}); page of 50 targets: ${JSON.stringify(page).length} bytes; one target: ${JSON.stringify(one).length} bytes (payload limit 2 MB)`);
+console.log(
+  `${N} targets, 2 steps (script; rolling window 5% with 3 child steps): ${result.status} in ${seconds.toFixed(1)} s`,
+);
+console.log(
+  `rollout workflow history: ${events} events (${(events / N).toFixed(1)} per target; limit 51,200 → ${((events / 51200) * 100).toFixed(1)}%), ~${(historyBytes / 1e6).toFixed(2)} MB as JSON (limit 50 MB)`,
+);
+console.log(
+  `summary query: ${JSON.stringify(summary).length} bytes (largest seen while running ${maxSummary}); page of 50 targets: ${JSON.stringify(page).length} bytes; one target: ${JSON.stringify(one).length} bytes (payload limit 2 MB)`,
+);
 worker.shutdown();
 await running;
 await native.close();

@@ -31,7 +31,12 @@ const native = await NativeConnection.connect({ address: server.address });
 const ssh = new SshTransport();
 const local = new LocalTransport();
 const taskQueue = 'bench-window';
-const worker = await createRolloutWorker({ connection: native, namespace: 'default', taskQueue, deps: { transports: { ssh, local } } });
+const worker = await createRolloutWorker({
+  connection: native,
+  namespace: 'default',
+  taskQueue,
+  deps: { transports: { ssh, local } },
+});
 const running = worker.run();
 
 function config(targets: TargetPlan[]) {
@@ -41,12 +46,25 @@ function config(targets: TargetPlan[]) {
         targets.map((t) => [
           t.name,
           t.transport === 'ssh'
-            ? { host: t.host, port: t.port, user: t.user, privateKeyPath: t.privateKeyPath, knownHostsPath: t.knownHostsPath, tags: ['web'], workdir: t.workdir }
+            ? {
+                host: t.host,
+                port: t.port,
+                user: t.user,
+                privateKeyPath: t.privateKeyPath,
+                knownHostsPath: t.knownHostsPath,
+                tags: ['web'],
+                workdir: t.workdir,
+              }
             : { transport: 'local', tags: ['web'], workdir: t.workdir },
         ]),
       ),
       deployables: {
-        farm: { targets: ['tag:web'], process: [{ type: 'rolling', name: 'deploy', window: WINDOW, childSteps: [{ name: 'work', script: 'sleep 1' }] }] },
+        farm: {
+          targets: ['tag:web'],
+          process: [
+            { type: 'rolling', name: 'deploy', window: WINDOW, childSteps: [{ name: 'work', script: 'sleep 1' }] },
+          ],
+        },
       },
     },
     'bench',
@@ -56,8 +74,15 @@ function config(targets: TargetPlan[]) {
 
 const localDir = mkdtempSync(path.join(os.tmpdir(), 'bench-local-'));
 const localTargets: TargetPlan[] = Array.from({ length: TARGETS }, (_, i) => ({
-  name: `l${i + 1}`, transport: 'local', host: 'localhost', port: 22, user: '', tags: ['web'],
-  workdir: path.join(localDir, `l${i + 1}`), strictHostKeyChecking: true, variables: {},
+  name: `l${i + 1}`,
+  transport: 'local',
+  host: 'localhost',
+  port: 22,
+  user: '',
+  tags: ['web'],
+  workdir: path.join(localDir, `l${i + 1}`),
+  strictHostKeyChecking: true,
+  variables: {},
 }));
 // 20 ssh targets over 4 sshd hosts (5 each), each with its own workdir and lock.
 const base = sshd.targetsFor('bench');
@@ -82,7 +107,9 @@ try {
   for (let r = 0; r < runs; r++) {
     const l = await measure('local', localTargets);
     const s = await measure('ssh', sshTargets);
-    rows.push(`run ${r + 1}: local ${l.toFixed(2)} s (×${(l / IDEAL_S).toFixed(2)} ideal)   ssh ${s.toFixed(2)} s (×${(s / IDEAL_S).toFixed(2)} ideal)   ssh/local ×${(s / l).toFixed(2)}`);
+    rows.push(
+      `run ${r + 1}: local ${l.toFixed(2)} s (×${(l / IDEAL_S).toFixed(2)} ideal)   ssh ${s.toFixed(2)} s (×${(s / IDEAL_S).toFixed(2)} ideal)   ssh/local ×${(s / l).toFixed(2)}`,
+    );
   }
   console.log(`${TARGETS} targets, window ${WINDOW}, child step \`sleep 1\`; ideal ${IDEAL_S.toFixed(1)} s`);
   for (const row of rows) console.log(row);

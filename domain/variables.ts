@@ -28,8 +28,8 @@ export function checkRelease(release: string): string | undefined {
  * in a value could end the quoting in some consumer, and no deploy variable needs one.
  */
 export function checkVariableValue(name: string, value: string): string | undefined {
-
-  if (/[\u0000-\u001f\u007f]/.test(value)) return `variable ${name}: control characters (newline, NUL, …) are not allowed`;
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    return `variable ${name}: control characters (newline, NUL, …) are not allowed`;
   if (value.length > 4096) return `variable ${name}: longer than 4096 characters`;
   return undefined;
 }

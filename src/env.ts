@@ -109,10 +109,12 @@ export function loadEnv(source: NodeJS.ProcessEnv | Record<string, string | unde
   }
   const temporalClientEnv: Record<string, string> = {};
   for (const [name, v] of Object.entries(source)) {
-    if (v !== undefined && v !== '' && (name.startsWith('TEMPORAL_') || TOML_LOCATION.includes(name))) temporalClientEnv[name] = v;
+    if (v !== undefined && v !== '' && (name.startsWith('TEMPORAL_') || TOML_LOCATION.includes(name)))
+      temporalClientEnv[name] = v;
   }
   // An empty TEMPORAL_GRPC_META_X means "remove header X" to envconfig: keep those.
-  for (const [name, v] of Object.entries(source)) if (v === '' && name.startsWith('TEMPORAL_GRPC_META_')) temporalClientEnv[name] = v;
+  for (const [name, v] of Object.entries(source))
+    if (v === '' && name.startsWith('TEMPORAL_GRPC_META_')) temporalClientEnv[name] = v;
   return { ...parsed.data, explicit: new Set(Object.keys(picked) as EnvName[]), temporalClientEnv };
 }
 

@@ -83,7 +83,11 @@ describe('docker-compose.yml', () => {
 
 describe('Dockerfile', () => {
   const dockerfile = readFileSync('Dockerfile', 'utf8');
-  const ignore = existsSync('.dockerignore') ? readFileSync('.dockerignore', 'utf8').split('\n').map((l) => l.trim()) : [];
+  const ignore = existsSync('.dockerignore')
+    ? readFileSync('.dockerignore', 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+    : [];
   it('pins Node 24, runs as a non-root user, installs production dependencies deterministically', () => {
     expect(dockerfile).toMatch(/^FROM node:24\.\d+\.\d+-[a-z]+-slim AS base$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
@@ -105,12 +109,20 @@ describe('slack-app-manifest.yaml', () => {
   const manifest = YAML.parse(readFileSync('slack-app-manifest.yaml', 'utf8')) as {
     features: { slash_commands: Array<{ command: string }> };
     oauth_config: { scopes: { bot: string[] } };
-    settings: { interactivity: { is_enabled: boolean }; event_subscriptions: { bot_events: string[] }; socket_mode_enabled: boolean };
+    settings: {
+      interactivity: { is_enabled: boolean };
+      event_subscriptions: { bot_events: string[] };
+      socket_mode_enabled: boolean;
+    };
   };
   it('declares /rollout, interactivity, the events and only the scopes the bot uses', () => {
     expect(manifest.features.slash_commands.map((c) => c.command)).toEqual(['/rollout']);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
-    expect(manifest.settings.event_subscriptions.bot_events.sort()).toEqual(['app_mention', 'message.channels', 'message.groups']);
+    expect(manifest.settings.event_subscriptions.bot_events.sort()).toEqual([
+      'app_mention',
+      'message.channels',
+      'message.groups',
+    ]);
     expect(manifest.oauth_config.scopes.bot.sort()).toEqual(
       ['app_mentions:read', 'channels:history', 'chat:write', 'commands', 'groups:history', 'usergroups:read'].sort(),
     );

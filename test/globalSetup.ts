@@ -5,8 +5,8 @@
  * If TEMPORAL_TEST_ADDRESS is already set when vitest starts, that server is used and none is started.
  */
 import type { TestProject } from 'vitest/node';
-import { startScratchDevServer } from '../dev/scratchDevServer.js';
-import type { DevServerHandle } from '../src/temporal/devServer/index.js';
+import { startScratchDevServer } from '../dev/scratchDevServer';
+import type { DevServerHandle } from '../src/temporal/devServer';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -31,7 +31,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       server = scratch;
       address = scratch.address;
       if (process.env.ROLLOUT_TEST_VERBOSE) {
-        console.log(`[globalSetup] Temporal dev server ${address} (pid ${scratch.pid}) up in ${Date.now() - started} ms`);
+        console.log(
+          `[globalSetup] Temporal dev server ${address} (pid ${scratch.pid}) up in ${Date.now() - started} ms`,
+        );
       }
     }
     process.env.TEMPORAL_TEST_ADDRESS = address;

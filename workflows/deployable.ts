@@ -10,7 +10,13 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { deployableStateQuery, enqueueUpdate, withdrawUpdate, type FinishedRollout, type QueueEntry } from './queueMessages';
+import {
+  deployableStateQuery,
+  enqueueUpdate,
+  withdrawUpdate,
+  type FinishedRollout,
+  type QueueEntry,
+} from './queueMessages';
 import { RolloutQueue } from './deployable/queue';
 import { rolloutWorkflow } from './rollout';
 
@@ -34,8 +40,12 @@ export async function deployableWorkflow(input: DeployableInput): Promise<void> 
   const rollouts = new RolloutQueue(input);
 
   setHandler(deployableStateQuery, () => rollouts.state());
-  setHandler(enqueueUpdate, (entry) => rollouts.enqueue(entry), { validator: (entry) => rollouts.validateEnqueue(entry) });
-  setHandler(withdrawUpdate, (request) => rollouts.withdraw(request), { validator: (request) => rollouts.validateWithdraw(request) });
+  setHandler(enqueueUpdate, (entry) => rollouts.enqueue(entry), {
+    validator: (entry) => rollouts.validateEnqueue(entry),
+  });
+  setHandler(withdrawUpdate, (request) => rollouts.withdraw(request), {
+    validator: (request) => rollouts.validateWithdraw(request),
+  });
 
   for (;;) {
     await condition(() => rollouts.queue.length > 0);
@@ -57,7 +67,11 @@ export async function deployableWorkflow(input: DeployableInput): Promise<void> 
     const info = workflowInfo();
     if ((info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) && rollouts.queue.length === 0) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof deployableWorkflow>({ deployable: input.deployable, queue: rollouts.queue, recent: rollouts.recent });
+      await continueAsNew<typeof deployableWorkflow>({
+        deployable: input.deployable,
+        queue: rollouts.queue,
+        recent: rollouts.recent,
+      });
     }
   }
 }

@@ -46,7 +46,6 @@ export interface StepSummary {
   window?: number;
 }
 
-
 export interface DecisionAnswer {
   choice: DecisionChoice;
   by: string;

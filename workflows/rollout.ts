@@ -11,7 +11,15 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { cancelUpdate, decideUpdate, decisionsQuery, summaryQuery, targetsQuery, type RolloutInput, type RolloutResult } from './messages';
+import {
+  cancelUpdate,
+  decideUpdate,
+  decisionsQuery,
+  summaryQuery,
+  targetsQuery,
+  type RolloutInput,
+  type RolloutResult,
+} from './messages';
 import { judge, validateCancel, validateDecision } from './rollout/judge';
 import { ThreadOutbox } from './rollout/outbox';
 import { now, RolloutState } from './rollout/state';
@@ -41,13 +49,15 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     async (answer) => {
       // A decision that "could still appear" (see couldStillAppear): let the rest of this activation (the
       // replayed event that creates it) run first, for up to a second.
-      if (!state.decisions.has(answer.decisionId)) await condition(() => state.decisions.has(answer.decisionId), '1 second');
+      if (!state.decisions.has(answer.decisionId))
+        await condition(() => state.decisions.has(answer.decisionId), '1 second');
       const d = judge(state, answer);
       const { choice, by } = answer;
       const at = now();
       state.recordAnswer(d, { choice, by, at });
       // Stopping takes effect in this very activation, so no target can slip in before the stop is seen.
-      if (choice === 'fail') state.stop('failed', `${d.childStep ?? d.step} failed on ${d.target ?? '?'}: Fail chosen by ${by}`);
+      if (choice === 'fail')
+        state.stop('failed', `${d.childStep ?? d.step} failed on ${d.target ?? '?'}: Fail chosen by ${by}`);
       if (choice === 'abort') state.stop('aborted', `${d.step}: aborted by ${by}`);
       return { decisionId: d.id, choice, by, at };
     },
@@ -73,7 +83,11 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       if (si > firstStep && workflowInfo().historyLength > continueAfter) {
         // Once the thread is posted and no update handler is mid-way: the next run goes on at this step.
         await condition(() => outbox.idle && allHandlersFinished());
-        await continueAsNew<typeof rolloutWorkflow>({ plan, continueAsNewAfterEvents: continueAfter, carried: state.toCarried(si) });
+        await continueAsNew<typeof rolloutWorkflow>({
+          plan,
+          continueAsNewAfterEvents: continueAfter,
+          carried: state.toCarried(si),
+        });
       }
       await runStep(state, si);
     }

@@ -50,7 +50,8 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
     const child = input.childSteps[index];
     if (!child) break;
     const runs =
-      runConditionHolds(child.runCondition, status) && ifHolds(child.if, conditionScope(input, input.target, status, outputs));
+      runConditionHolds(child.runCondition, status) &&
+      ifHolds(child.if, conditionScope(input, input.target, status, outputs));
     if (!runs) {
       children.push({ index, name: child.name, state: 'skipped', attempt: input.attempt });
       continue;

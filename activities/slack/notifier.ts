@@ -3,7 +3,15 @@
 // the bot or Slack is down they wait and retry, and the card is posted when both are back.
 import type { WebClient } from '@slack/web-api';
 import type { Decision, RolloutSummary } from '../../workflows/messages';
-import { decisionOutcome, failureCard, manualCard, rolloutEnded, rootMessage, stepStarted, type SlackMessage } from './blocks';
+import {
+  decisionOutcome,
+  failureCard,
+  manualCard,
+  rolloutEnded,
+  rootMessage,
+  stepStarted,
+  type SlackMessage,
+} from './blocks';
 
 export interface SlackRoot {
   channel: string;
@@ -26,7 +34,12 @@ export interface SlackActivityDeps {
 export function createSlackActivities(deps: SlackActivityDeps) {
   const now = deps.now ?? (() => new Date());
   const post = async (root: SlackRoot, m: SlackMessage) => {
-    const res = await deps.web.chat.postMessage({ channel: root.channel, thread_ts: root.ts, text: m.text, blocks: m.blocks });
+    const res = await deps.web.chat.postMessage({
+      channel: root.channel,
+      thread_ts: root.ts,
+      text: m.text,
+      blocks: m.blocks,
+    });
     return { ts: res.ts };
   };
   return {
@@ -48,7 +61,10 @@ export function createSlackActivities(deps: SlackActivityDeps) {
         }
         case 'ended': {
           // The root's last word comes from the workflow itself, so it is right even if no bot saw the end.
-          const r = rootMessage(event.summary, { now: now(), ...(deps.temporalUiUrl ? { temporalUiUrl: deps.temporalUiUrl } : {}) });
+          const r = rootMessage(event.summary, {
+            now: now(),
+            ...(deps.temporalUiUrl ? { temporalUiUrl: deps.temporalUiUrl } : {}),
+          });
           await deps.web.chat.update({ channel: root.channel, ts: root.ts, text: r.text, blocks: r.blocks });
           return post(root, rolloutEnded(event.summary, now()));
         }

@@ -83,7 +83,11 @@ export class LocalTransport implements Transport {
             });
           });
           child.once('error', (err) => {
-            const e = new TransportError('other', `${target.name} (local): cannot start ${this.shell}: ${err.message}`, false);
+            const e = new TransportError(
+              'other',
+              `${target.name} (local): cannot start ${this.shell}: ${err.message}`,
+              false,
+            );
             if (spawned) hooks.fail(e);
             else reject(e);
           });
@@ -94,7 +98,8 @@ export class LocalTransport implements Transport {
         }),
       {
         killWaitMs: this.killGraceMs + 3000,
-        lostError: () => new TransportError('other', `${target.name} (local): the run ended without an exit status`, true),
+        lostError: () =>
+          new TransportError('other', `${target.name} (local): the run ended without an exit status`, true),
       },
     );
   }

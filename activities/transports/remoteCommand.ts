@@ -139,7 +139,6 @@ export function buildKillCommand(workdir: string, runId: string, graceMs = 2000)
 // ---------------------------------------------------------------------------------------------------------------
 // Run supervision shared by both transports: output lines, tails, output variables, timeout and abort.
 
-
 /** Longest line kept whole; a longer run of characters without a newline is cut into lines of this size. */
 export const MAX_LINE = 64 * 1024;
 
@@ -337,7 +336,12 @@ export function superviseRun(
         wake();
         if (stopping) return; // kill() settles the run once the kill command is done
         if (exited) finish();
-        else fail(opts.lostError ? opts.lostError() : new TransportError('other', 'the run ended without an exit status', true));
+        else
+          fail(
+            opts.lostError
+              ? opts.lostError()
+              : new TransportError('other', 'the run ended without an exit status', true),
+          );
       },
       fail: (err) => {
         if (stopping) {

@@ -8,13 +8,7 @@ import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import type { TargetPlan } from '../../domain/plan';
 import { checkHostKey, keyTypeOfBlob, knownKeyTypes } from './knownHosts';
-import {
-  abortedBeforeStart,
-  buildKillCommand,
-  buildRemoteCommand,
-  newRunId,
-  superviseRun,
-} from './remoteCommand';
+import { abortedBeforeStart, buildKillCommand, buildRemoteCommand, newRunId, superviseRun } from './remoteCommand';
 import { TransportError, type ScriptRequest, type ScriptResult, type Transport } from './types';
 
 export interface SshTransportOptions {
@@ -114,7 +108,11 @@ export class SshTransport implements Transport {
         channel = await exec(conn.client, command);
       } catch (err) {
         this.forget(conn);
-        throw new TransportError('unreachable', `${describe(target)}: cannot start the script: ${(err as Error).message}`, true);
+        throw new TransportError(
+          'unreachable',
+          `${describe(target)}: cannot start the script: ${(err as Error).message}`,
+          true,
+        );
       }
     }
     const client = conn.client;
@@ -238,7 +236,11 @@ export class SshTransport implements Transport {
       if (!v.includes('\n') && v.includes('\\n')) v = v.replace(/\\n/g, '\n');
       return v;
     }
-    throw new TransportError('key-missing', `${describe(target)}: no privateKeyPath or privateKeyEnv configured`, false);
+    throw new TransportError(
+      'key-missing',
+      `${describe(target)}: no privateKeyPath or privateKeyEnv configured`,
+      false,
+    );
   }
 
   private async connect(target: TargetPlan, key: string): Promise<Connection> {
@@ -293,7 +295,7 @@ export class SshTransport implements Transport {
                 verdict === 'revoked'
                   ? `${describe(target)}: host key ${fp} is marked @revoked in known_hosts`
                   : `${describe(target)}: HOST KEY CHANGED: the server presented ${fp}, which differs from known_hosts ` +
-                    '(possible man-in-the-middle, or the server was reinstalled)',
+                      '(possible man-in-the-middle, or the server was reinstalled)',
                 false,
               );
         return false;
@@ -312,7 +314,8 @@ export class SshTransport implements Transport {
       throw hostKeyError ?? connectError(target, err, this.readyTimeoutMs);
     }
     const client = ssh.connection as unknown as Ssh2Client | null;
-    if (!client) throw new TransportError('unreachable', `${describe(target)}: connection closed right after login`, true);
+    if (!client)
+      throw new TransportError('unreachable', `${describe(target)}: connection closed right after login`, true);
     this.connectionsOpened++;
     const conn: Connection = { key, ssh, client, closed: false };
     const onGone = (): void => {
@@ -361,7 +364,11 @@ export function connectError(target: TargetPlan, err: unknown, readyTimeoutMs: n
   const msg = e?.message ?? String(err);
   const who = describe(target);
   if (code === 'ECONNREFUSED') {
-    return new TransportError('connection-refused', `${who}: connection refused (is sshd running on port ${target.port}?)`, true);
+    return new TransportError(
+      'connection-refused',
+      `${who}: connection refused (is sshd running on port ${target.port}?)`,
+      true,
+    );
   }
   if (e?.level === 'client-authentication') {
     return new TransportError(
@@ -377,7 +384,11 @@ export function connectError(target: TargetPlan, err: unknown, readyTimeoutMs: n
     return new TransportError('unreachable', `${who}: host unreachable (${code})`, true);
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new TransportError('unreachable', `${who}: cannot resolve host name ${target.host} (${code})`, code === 'EAI_AGAIN');
+    return new TransportError(
+      'unreachable',
+      `${who}: cannot resolve host name ${target.host} (${code})`,
+      code === 'EAI_AGAIN',
+    );
   }
   if (/privateKey|private key|Cannot parse/i.test(msg)) {
     return new TransportError('key-missing', `${who}: the private key cannot be used: ${msg}`, false);

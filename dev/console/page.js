@@ -160,7 +160,9 @@ function render() {
       closeThread();
       return;
     }
-    const replies = [...S.messages.values()].filter((m) => m.threadTs === S.openThread && m.ts !== S.openThread).sort(byTs);
+    const replies = [...S.messages.values()]
+      .filter((m) => m.threadTs === S.openThread && m.ts !== S.openThread)
+      .sort(byTs);
     renderList($('thread-root'), [root], { ...ctx, inThread: true });
     const pane = $('thread-messages');
     if (renderList($('thread-replies'), replies, { ...ctx, inThread: true })) pane.scrollTop = pane.scrollHeight;
@@ -171,11 +173,16 @@ function renderPanels() {
   const box = $('panels');
   const sections = Object.entries(S.panels ?? {}).map(([title, value]) => {
     let body;
-    const flat = value !== null && typeof value === 'object' && !Array.isArray(value) &&
+    const flat =
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
       Object.values(value).every((v) => v === null || typeof v !== 'object');
     if (flat) {
       body = `<table>${Object.entries(value)
-        .map(([k, v]) => `<tr data-key="${escapeHtml(k)}"><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`)
+        .map(
+          ([k, v]) => `<tr data-key="${escapeHtml(k)}"><td>${escapeHtml(k)}</td><td>${escapeHtml(String(v))}</td></tr>`,
+        )
         .join('')}</table>`;
     } else if (value !== null && typeof value === 'object') {
       body = `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;

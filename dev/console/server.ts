@@ -228,11 +228,15 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
       // A new reply changes its root's reply count.
       if (change.kind === 'posted' && m.thread_ts !== undefined && m.thread_ts !== m.ts && !m.ephemeral) {
         const root = standin.message(channel.id, m.thread_ts);
-        if (root !== undefined) broadcast('message', { kind: 'updated', message: view(root) }, (c) => visibleTo(root, c.user));
+        if (root !== undefined)
+          broadcast('message', { kind: 'updated', message: view(root) }, (c) => visibleTo(root, c.user));
       }
     }),
     standin.on('refusal', (r) =>
-      notice('error', `The stand-in refused the bot's ${r.method}: ${r.error}${r.problems.length ? ` (${r.problems.slice(0, 3).join('; ')})` : ''}`),
+      notice(
+        'error',
+        `The stand-in refused the bot's ${r.method}: ${r.error}${r.problems.length ? ` (${r.problems.slice(0, 3).join('; ')})` : ''}`,
+      ),
     ),
     standin.on('response', (r) => {
       if ((r.outcome === 'failed' || r.outcome === 'refused') && r.context.channel === channel.id) {
@@ -320,7 +324,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
       let message: Record<string, unknown>;
       try {
         const parsed: unknown = JSON.parse(reply.body);
-        message = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : { text: String(parsed) };
+        message =
+          typeof parsed === 'object' && parsed !== null
+            ? (parsed as Record<string, unknown>)
+            : { text: String(parsed) };
       } catch {
         message = { text: reply.body };
       }
@@ -331,12 +338,22 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
       }).catch(() => undefined);
     }
     if (!reply.ok) {
-      notice('error', `${m[1]} failed with the error "dispatch_failed" (bot answered ${reply.status || reply.error})`, user.id);
+      notice(
+        'error',
+        `${m[1]} failed with the error "dispatch_failed" (bot answered ${reply.status || reply.error})`,
+        user.id,
+      );
     }
     return reply;
   }
 
-  type Element = Record<string, unknown> & { action_id?: string; type?: string; text?: { text?: string }; style?: string; value?: string };
+  type Element = Record<string, unknown> & {
+    action_id?: string;
+    type?: string;
+    text?: { text?: string };
+    style?: string;
+    value?: string;
+  };
   function findElement(blocks: unknown[] | undefined, blockId: string, actionId: string): Element | undefined {
     for (const [i, b] of (blocks ?? []).entries()) {
       const block = b as { block_id?: string; elements?: unknown[]; accessory?: unknown };
@@ -442,7 +459,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     };
     const opts = { team_id: teamId, api_app_id: standin.bot.app_id, bot_user_id: standin.bot.user_id };
     const results: BotReply[] = [];
-    results.push(await toBot(eventCallbackBody({ type: 'message', channel_type: 'channel', ...base }, opts), JSON_CONTENT_TYPE));
+    results.push(
+      await toBot(eventCallbackBody({ type: 'message', channel_type: 'channel', ...base }, opts), JSON_CONTENT_TYPE),
+    );
     if (text.includes(`<@${standin.bot.user_id}>`)) {
       results.push(await toBot(eventCallbackBody({ type: 'app_mention', ...base }, opts), JSON_CONTENT_TYPE));
     }
@@ -463,7 +482,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     } catch {
       throw new HttpError(400, 'invalid JSON');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'expected an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new HttpError(400, 'expected an object');
     return parsed as Record<string, unknown>;
   }
 
@@ -478,7 +498,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
         'content-type': st.type,
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff',
-        ...(path === '/' ? { 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:" } : {}),
+        ...(path === '/'
+          ? { 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:" }
+          : {}),
       });
       res.end(method === 'HEAD' ? undefined : content);
       return;

@@ -133,12 +133,19 @@ async function logTail(p: Proc): Promise<string> {
   return text.split('\n').slice(-15).join('\n');
 }
 
-async function until<T>(what: string, timeoutMs: number, proc: Proc | undefined, probe: () => Promise<T | undefined>): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  proc: Proc | undefined,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
     if (proc && exited(proc.child)) {
-      throw new Error(`demo farm: ${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):\n${await logTail(proc)}`);
+      throw new Error(
+        `demo farm: ${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}):\n${await logTail(proc)}`,
+      );
     }
     try {
       const v = await probe();
@@ -148,7 +155,9 @@ async function until<T>(what: string, timeoutMs: number, proc: Proc | undefined,
     }
     if (Date.now() > deadline) {
       const tail = proc ? `\n${await logTail(proc)}` : '';
-      throw new Error(`demo farm: ${what} not ready within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}${tail}`);
+      throw new Error(
+        `demo farm: ${what} not ready within ${timeoutMs} ms${lastError ? ` (${lastError})` : ''}${tail}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -176,7 +185,12 @@ async function seedTarget(dir: string, release: string): Promise<void> {
   await symlink(path.posix.join('releases', release), current);
 }
 
-function haproxyConfig(o: { socket: string; frontendPort: number; servers: Array<{ name: string; port: number }>; pidFile: string }): string {
+function haproxyConfig(o: {
+  socket: string;
+  frontendPort: number;
+  servers: Array<{ name: string; port: number }>;
+  pidFile: string;
+}): string {
   return [
     '# Written by the rollout demo (dev/farm/farm.ts); rewritten on each start.',
     'global',
@@ -240,13 +254,18 @@ export async function startDemoFarm(opts: DemoFarmOptions): Promise<DemoFarm> {
   // Which load balancer and transport.
   const haproxyPath = opts.haproxyPath ?? '/usr/sbin/haproxy';
   const haveHaproxy = await isExecutable(haproxyPath);
-  if (opts.haproxy === true && !haveHaproxy) throw new Error(`demo farm: ${haproxyPath} not found (apt-get install haproxy)`);
+  if (opts.haproxy === true && !haveHaproxy)
+    throw new Error(`demo farm: ${haproxyPath} not found (apt-get install haproxy)`);
   const useHaproxy = opts.haproxy !== false && haveHaproxy;
-  if (opts.haproxy !== false && !haveHaproxy) note(`HAProxy not found at ${haproxyPath}: using the built-in mini-lb.mjs`);
+  if (opts.haproxy !== false && !haveHaproxy)
+    note(`HAProxy not found at ${haproxyPath}: using the built-in mini-lb.mjs`);
   let sshNo: string | undefined = opts.useSsh === false ? 'disabled' : await sshdUnavailable();
   if (opts.useSsh === true && sshNo) throw new Error(`demo farm: cannot start sshd: ${sshNo}`);
 
-  const ports = opts.basePort !== undefined ? Array.from({ length: names.length + 2 }, (_, i) => opts.basePort! + i) : await freePorts(names.length + 2);
+  const ports =
+    opts.basePort !== undefined
+      ? Array.from({ length: names.length + 2 }, (_, i) => opts.basePort! + i)
+      : await freePorts(names.length + 2);
   const lbPort = ports[0]!;
   const adminPort = ports[names.length + 1]!;
   const servers: Array<DemoServer & { port: number }> = names.map((name, i) => ({
@@ -287,9 +306,21 @@ export async function startDemoFarm(opts: DemoFarmOptions): Promise<DemoFarm> {
     const appScript = path.join(EXAMPLE_DIR, 'app-server.mjs');
     await Promise.all(
       servers.map(async (s) => {
-        const p = start(s.name, nodePath, [appScript, '--name', s.name, '--host', LOOPBACK, '--port', String(s.port), '--dir', s.dir]);
+        const p = start(s.name, nodePath, [
+          appScript,
+          '--name',
+          s.name,
+          '--host',
+          LOOPBACK,
+          '--port',
+          String(s.port),
+          '--dir',
+          s.dir,
+        ]);
         // Any answer will do (a server left broken by an earlier run answers 500 on /health).
-        await until(`app server ${s.name}`, 10_000, p, async () => ((await fetch(s.url, { signal: AbortSignal.timeout(1000) })).status ? true : undefined));
+        await until(`app server ${s.name}`, 10_000, p, async () =>
+          (await fetch(s.url, { signal: AbortSignal.timeout(1000) })).status ? true : undefined,
+        );
       }),
     );
     log(`app servers: ${servers.map((s) => `${s.name} ${s.url}`).join(', ')}`);
@@ -301,7 +332,8 @@ export async function startDemoFarm(opts: DemoFarmOptions): Promise<DemoFarm> {
     let lbAdminUrl = '';
     if (useHaproxy) {
       lbSocket = path.join(demoDir, 'haproxy.sock');
-      if (lbSocket.length > UNIX_SOCKET_PATH_MAX) lbSocket = path.join(tmpdir(), `rollout-haproxy-${randomBytes(4).toString('hex')}.sock`);
+      if (lbSocket.length > UNIX_SOCKET_PATH_MAX)
+        lbSocket = path.join(tmpdir(), `rollout-haproxy-${randomBytes(4).toString('hex')}.sock`);
       await rm(lbSocket, { force: true });
       const cfgPath = path.join(demoDir, 'haproxy.cfg');
       await writeFile(
@@ -313,7 +345,15 @@ export async function startDemoFarm(opts: DemoFarmOptions): Promise<DemoFarm> {
       await until('HAProxy', 10_000, p, async () => (existsSync(lbSocket) ? await lb.states() : undefined));
     } else {
       lbAdminUrl = `http://${LOOPBACK}:${adminPort}`;
-      const args = [path.join(EXAMPLE_DIR, 'mini-lb.mjs'), '--host', LOOPBACK, '--port', String(lbPort), '--admin-port', String(adminPort)];
+      const args = [
+        path.join(EXAMPLE_DIR, 'mini-lb.mjs'),
+        '--host',
+        LOOPBACK,
+        '--port',
+        String(lbPort),
+        '--admin-port',
+        String(adminPort),
+      ];
       for (const s of servers) args.push('--server', `${s.name}=${LOOPBACK}:${s.port}`);
       const p = start('mini-lb', nodePath, args);
       lb = lbClient({ adminUrl: lbAdminUrl });
@@ -326,7 +366,9 @@ export async function startDemoFarm(opts: DemoFarmOptions): Promise<DemoFarm> {
       return servers.every((s) => st[s.name] === 'UP') ? st : undefined;
     }).catch((e: Error) => note(`not every server is UP in the load balancer yet: ${e.message.split('\n')[0]}`));
     const lbUrl = `http://${LOOPBACK}:${lbPort}`;
-    log(`load balancer: ${useHaproxy ? `HAProxy ${lbUrl} (socket ${lbSocket})` : `mini-lb ${lbUrl} (admin ${lbAdminUrl})`}`);
+    log(
+      `load balancer: ${useHaproxy ? `HAProxy ${lbUrl} (socket ${lbSocket})` : `mini-lb ${lbUrl} (admin ${lbAdminUrl})`}`,
+    );
 
     // SSH targets.
     if (!sshNo) {

@@ -101,11 +101,19 @@ function assertPortFree(host: string, port: number): Promise<void> {
 }
 
 /** Resolves once host:port sends an SSH banner. */
-function waitForBanner(host: string, port: number, deadline: number, proc: ChildProcess, log: () => string): Promise<void> {
+function waitForBanner(
+  host: string,
+  port: number,
+  deadline: number,
+  proc: ChildProcess,
+  log: () => string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
       if (proc.exitCode !== null || proc.signalCode !== null) {
-        reject(new Error(`startSshd: sshd for ${host}:${port} exited (${proc.exitCode ?? proc.signalCode}):\n${log()}`));
+        reject(
+          new Error(`startSshd: sshd for ${host}:${port} exited (${proc.exitCode ?? proc.signalCode}):\n${log()}`),
+        );
         return;
       }
       if (Date.now() > deadline) {
@@ -161,7 +169,11 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdFixture> {
     for (const p of procs) {
       if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) continue;
       const children = await execFileP('ps', ['-o', 'pid=', '--ppid', String(p.pid)]).then(
-        (r) => r.stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0),
+        (r) =>
+          r.stdout
+            .split('\n')
+            .map((l) => Number(l.trim()))
+            .filter((n) => n > 0),
         () => [] as number[],
       );
       for (const pid of children) {

@@ -264,7 +264,12 @@ function element(ctx: Ctx, path: string, el: unknown, inBlock: Map<string, strin
     else imageElement(ctx, path, el);
     return;
   }
-  const interactive = type === 'button' || type === 'overflow' || SELECT_TYPES.has(type) || CHOICE_TYPES.has(type) || OTHER_INTERACTIVE_TYPES.has(type);
+  const interactive =
+    type === 'button' ||
+    type === 'overflow' ||
+    SELECT_TYPES.has(type) ||
+    CHOICE_TYPES.has(type) ||
+    OTHER_INTERACTIVE_TYPES.has(type);
   if (!interactive) {
     ctx.problems.push(`${path}.type: unknown element type "${type}"`);
     return;

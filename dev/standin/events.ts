@@ -10,7 +10,13 @@ export function createEmitter(): EventEmitter {
 }
 
 /** Resolves with the first `event` whose argument `accept`s; rejects with `slack stand-in: no <what> within <t> ms`. */
-export function nextEvent<T>(emitter: EventEmitter, event: string, accept: (arg: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+export function nextEvent<T>(
+  emitter: EventEmitter,
+  event: string,
+  accept: (arg: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, listener);

@@ -26,7 +26,10 @@ export function createRefusals(emitter: EventEmitter): Refusals {
     const refusal: Refusal = { at: Date.now(), method, error: err, problems, params };
     refusals.push(refusal);
     emitter.emit('refusal', refusal);
-    throw new SlackApiError(err, { errors: problems, response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) } });
+    throw new SlackApiError(err, {
+      errors: problems,
+      response_metadata: { messages: problems.map((p) => `[ERROR] ${p}`) },
+    });
   };
   return {
     refusals,

@@ -6,7 +6,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateMessage } from './blockKit';
 import type { CallLog } from './calls';
 import { failureAnswer, type Faults } from './faults';
-import { blocksParam, bool, contentTypeOf, parseForm, readBody, send, SlackApiError, str, type ApiAnswer, type Params } from './protocol';
+import {
+  blocksParam,
+  bool,
+  contentTypeOf,
+  parseForm,
+  readBody,
+  send,
+  SlackApiError,
+  str,
+  type ApiAnswer,
+  type Params,
+} from './protocol';
 import type { Refusals } from './refusals';
 import type { MessageStore } from './store';
 import type { RecordedResponse, ResponseUrlContext } from './types';
@@ -44,11 +55,16 @@ export function createResponseUrls(deps: ResponseUrlDeps): ResponseUrls {
     entry.uses++;
     const ctx = entry.context;
     const base = { id, at: Date.now(), context: ctx, body };
-    const original = ctx.channel !== undefined && ctx.messageTs !== undefined ? store.find(ctx.channel, ctx.messageTs) : undefined;
+    const original =
+      ctx.channel !== undefined && ctx.messageTs !== undefined ? store.find(ctx.channel, ctx.messageTs) : undefined;
 
     if (bool(body.delete_original)) {
       if (original === undefined) {
-        return { status: 404, body: { ok: false, error: 'message_not_found' }, outcome: { ...base, outcome: 'failed', error: 'message_not_found' } };
+        return {
+          status: 404,
+          body: { ok: false, error: 'message_not_found' },
+          outcome: { ...base, outcome: 'failed', error: 'message_not_found' },
+        };
       }
       store.remove(original);
       return { body: { ok: true }, outcome: { ...base, outcome: 'deleted', message: original } };
@@ -59,7 +75,11 @@ export function createResponseUrls(deps: ResponseUrlDeps): ResponseUrls {
         refusals.refuse('response_url', body, problems);
       } catch (e) {
         const err = e instanceof SlackApiError ? e.error : 'invalid_blocks';
-        return { status: 400, body: { ok: false, error: err, errors: problems }, outcome: { ...base, outcome: 'refused', error: err } };
+        return {
+          status: 400,
+          body: { ok: false, error: err, errors: problems },
+          outcome: { ...base, outcome: 'refused', error: err },
+        };
       }
     }
     const text = str(body.text);
@@ -69,11 +89,19 @@ export function createResponseUrls(deps: ResponseUrlDeps): ResponseUrls {
       return { body: { ok: true }, outcome: { ...base, outcome: 'replaced', message: original } };
     }
     if (ctx.channel === undefined) {
-      return { status: 404, body: { ok: false, error: 'channel_not_found' }, outcome: { ...base, outcome: 'failed', error: 'channel_not_found' } };
+      return {
+        status: 404,
+        body: { ok: false, error: 'channel_not_found' },
+        outcome: { ...base, outcome: 'failed', error: 'channel_not_found' },
+      };
     }
     const inChannel = body.response_type === 'in_channel';
     if (!inChannel && ctx.user === undefined) {
-      return { status: 404, body: { ok: false, error: 'user_not_found' }, outcome: { ...base, outcome: 'failed', error: 'user_not_found' } };
+      return {
+        status: 404,
+        body: { ok: false, error: 'user_not_found' },
+        outcome: { ...base, outcome: 'failed', error: 'user_not_found' },
+      };
     }
     const threadTs = str(body.thread_ts) ?? ctx.threadTs;
     const m = store.post(
@@ -105,7 +133,11 @@ export function createResponseUrls(deps: ResponseUrlDeps): ResponseUrls {
     } catch {
       answer = { status: 400, body: { ok: false, error: 'invalid_json' } };
     }
-    send(res, { status: answer.status ?? 200, body: answer.body, ...(answer.headers ? { headers: answer.headers } : {}) });
+    send(res, {
+      status: answer.status ?? 200,
+      body: answer.body,
+      ...(answer.headers ? { headers: answer.headers } : {}),
+    });
     if (answer.outcome !== undefined) {
       responses.push(answer.outcome);
       emitter.emit('response', answer.outcome);

@@ -90,7 +90,8 @@ export async function startSlackStandin(options: SlackStandinOptions = {}): Prom
       const url = new URL(req.url ?? '/', 'http://standin.invalid');
       const done = (p: Promise<void>) =>
         p.catch((e: unknown) => {
-          if (!res.headersSent) send(res, { status: 500, body: { ok: false, error: 'internal_error', detail: String(e) } });
+          if (!res.headersSent)
+            send(res, { status: 500, body: { ok: false, error: 'internal_error', detail: String(e) } });
         });
       if (url.pathname.startsWith('/api/')) {
         void done(webApi.handle(req, res, decodeURIComponent(url.pathname.slice('/api/'.length)), url.searchParams));

@@ -130,7 +130,9 @@ export function createSocketMode(appId: string, emitter: EventEmitter): SocketMo
       return new Promise<SocketAck>((resolve, reject) => {
         const timer = setTimeout(() => {
           pendingAcks.delete(envelope.envelope_id);
-          reject(new Error(`slack stand-in: no ack for ${type} envelope ${envelope.envelope_id} within ${timeoutMs} ms`));
+          reject(
+            new Error(`slack stand-in: no ack for ${type} envelope ${envelope.envelope_id} within ${timeoutMs} ms`),
+          );
         }, timeoutMs);
         pendingAcks.set(envelope.envelope_id, {
           envelope,

@@ -77,9 +77,7 @@ export interface SocketSendOptions {
 }
 
 export type FailSpec =
-  | { error: 'ratelimited'; retryAfterSec: number }
-  | { status: number; body?: string }
-  | { error: string };
+  { error: 'ratelimited'; retryAfterSec: number } | { status: number; body?: string } | { error: string };
 
 export interface RecordedCall {
   seq: number;
@@ -217,7 +215,11 @@ export interface SlackStandin {
    * Socket Mode: push an envelope `{ envelope_id, type, payload, accepts_response_payload }` to the newest open
    * connection; resolve with the app's ack, reject when none comes within `timeoutMs` or there is no connection.
    */
-  socketSend(type: 'slash_commands' | 'interactive' | 'events_api' | (string & {}), payload: Record<string, unknown>, opts?: SocketSendOptions): Promise<SocketAck>;
+  socketSend(
+    type: 'slash_commands' | 'interactive' | 'events_api' | (string & {}),
+    payload: Record<string, unknown>,
+    opts?: SocketSendOptions,
+  ): Promise<SocketAck>;
   /** Socket Mode: send `{ type: 'disconnect', reason }` to every open connection (the app should reconnect). */
   socketDisconnect(reason?: string): void;
   /** Forget messages, calls, refusals, responses, views, envelopes and queued failures. */

@@ -54,7 +54,22 @@ export interface WebApi {
 }
 
 export function createWebApi(deps: WebApiDeps): WebApi {
-  const { options, team, bot, users, usergroups, channels, strictChannels, store, refusals, faults, calls, views, emitter, openSocketUrl } = deps;
+  const {
+    options,
+    team,
+    bot,
+    users,
+    usergroups,
+    channels,
+    strictChannels,
+    store,
+    refusals,
+    faults,
+    calls,
+    views,
+    emitter,
+    openSocketUrl,
+  } = deps;
   let viewSeq = 0;
 
   function requireChannel(params: Params, opts: { post?: boolean } = {}): string {
@@ -178,9 +193,7 @@ export function createWebApi(deps: WebApiDeps): WebApi {
       if (m === undefined) throw new SlackApiError('message_not_found');
       const base = `https://${team.domain}.slack.com/archives/${channel}/p${ts.replace('.', '')}`;
       const permalink =
-        m.thread_ts !== undefined && m.thread_ts !== m.ts
-          ? `${base}?thread_ts=${m.thread_ts}&cid=${channel}`
-          : base;
+        m.thread_ts !== undefined && m.thread_ts !== m.ts ? `${base}?thread_ts=${m.thread_ts}&cid=${channel}` : base;
       return { channel, permalink };
     },
     'views.open': (p) => {
@@ -243,8 +256,12 @@ export function createWebApi(deps: WebApiDeps): WebApi {
       const limit = Math.max(1, Math.min(Number(str(p.limit) ?? 100) || 100, 1000));
       const top = (store.messages.get(channel) ?? [])
         .filter((m) => !m.ephemeral && (m.thread_ts === undefined || m.thread_ts === m.ts))
-        .filter((m) => latest === undefined || (inclusive ? Number(m.ts) <= Number(latest) : Number(m.ts) < Number(latest)))
-        .filter((m) => oldest === undefined || (inclusive ? Number(m.ts) >= Number(oldest) : Number(m.ts) > Number(oldest)))
+        .filter(
+          (m) => latest === undefined || (inclusive ? Number(m.ts) <= Number(latest) : Number(m.ts) < Number(latest)),
+        )
+        .filter(
+          (m) => oldest === undefined || (inclusive ? Number(m.ts) >= Number(oldest) : Number(m.ts) > Number(oldest)),
+        )
         .reverse()
         .slice(0, limit);
       return { messages: top.map(messageJson), has_more: false };
@@ -289,7 +306,8 @@ export function createWebApi(deps: WebApiDeps): WebApi {
         params = { ...params, ...parseForm(raw) };
       }
       const auth = req.headers.authorization;
-      const bearer = auth !== undefined && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : undefined;
+      const bearer =
+        auth !== undefined && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : undefined;
       // Slack ignores a token inside a JSON body; form bodies and query strings may carry it.
       const bodyToken = contentType === 'application/json' ? str(query.get('token')) : str(params.token);
       token = bearer || bodyToken || undefined;
@@ -304,7 +322,8 @@ export function createWebApi(deps: WebApiDeps): WebApi {
         if (token === undefined) throw new SlackApiError('not_authed');
         if (method === 'apps.connections.open') {
           if (!token.startsWith('xapp-')) throw new SlackApiError('not_allowed_token_type');
-          if (options.appTokens !== undefined && !options.appTokens.includes(token)) throw new SlackApiError('invalid_auth');
+          if (options.appTokens !== undefined && !options.appTokens.includes(token))
+            throw new SlackApiError('invalid_auth');
         } else if (options.tokens !== undefined && !options.tokens.includes(token)) {
           throw new SlackApiError('invalid_auth');
         }

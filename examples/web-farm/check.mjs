@@ -32,7 +32,8 @@ async function attempt() {
     // reported below
   }
   if (home.status !== 200) problems.push(`GET / answered ${home.status}`);
-  else if (expected !== undefined && version !== expected) problems.push(`GET / answers version ${version}, expected ${expected}`);
+  else if (expected !== undefined && version !== expected)
+    problems.push(`GET / answers version ${version}, expected ${expected}`);
   return problems;
 }
 

@@ -101,9 +101,12 @@ export function lbClient(opts) {
   const socket = opts.socket || undefined;
   const adminUrl = opts.adminUrl ? opts.adminUrl.replace(/\/+$/, '') : undefined;
   const backend = opts.backend || 'web';
-  if (socket && adminUrl) throw new Error('configure one load balancer: an HAProxy socket or a mini-lb admin URL, not both');
+  if (socket && adminUrl)
+    throw new Error('configure one load balancer: an HAProxy socket or a mini-lb admin URL, not both');
   if (!socket && !adminUrl) {
-    throw new Error('no load balancer configured: pass --socket PATH (HAProxy) or --admin-url URL (mini-lb), or set ROLLOUT_LB_SOCKET / ROLLOUT_LB_ADMIN_URL');
+    throw new Error(
+      'no load balancer configured: pass --socket PATH (HAProxy) or --admin-url URL (mini-lb), or set ROLLOUT_LB_SOCKET / ROLLOUT_LB_ADMIN_URL',
+    );
   }
   if (socket) {
     const serverRows = async () => {
@@ -127,7 +130,8 @@ export function lbClient(opts) {
       async setState(server, state) {
         if (!STATES.has(state)) throw new Error(`unknown state ${state}`);
         const answer = (await haproxyCommand(socket, `set server ${backend}/${server} state ${state}`)).trim();
-        if (answer !== '') throw new Error(`HAProxy refused "set server ${backend}/${server} state ${state}": ${answer}`);
+        if (answer !== '')
+          throw new Error(`HAProxy refused "set server ${backend}/${server} state ${state}": ${answer}`);
       },
       states,
       async state(server) {
@@ -203,13 +207,19 @@ function parseCli(argv, env) {
   return { positional, opts: o };
 }
 
-const USAGE = 'usage: node lb.mjs <drain|ready|maint|state|sessions> [server] [--socket PATH | --admin-url URL] [--backend NAME]';
+const USAGE =
+  'usage: node lb.mjs <drain|ready|maint|state|sessions> [server] [--socket PATH | --admin-url URL] [--backend NAME]';
 
 export async function main(argv = process.argv.slice(2), env = process.env) {
   const { positional, opts } = parseCli(argv, env);
   const [cmd, server] = positional;
   const needsServer = cmd !== 'state';
-  if (!cmd || !['drain', 'ready', 'maint', 'state', 'sessions'].includes(cmd) || (needsServer && !server) || positional.length > 2) {
+  if (
+    !cmd ||
+    !['drain', 'ready', 'maint', 'state', 'sessions'].includes(cmd) ||
+    (needsServer && !server) ||
+    positional.length > 2
+  ) {
     console.error(USAGE);
     return 2;
   }

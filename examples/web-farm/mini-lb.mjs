@@ -33,7 +33,8 @@ function parseArgs(argv) {
     else if (m[1] === 'check-interval-ms') o.checkIntervalMs = Number(v);
     else throw new Error(`unknown option --${m[1]}`);
   }
-  if (!o.port || !o.adminPort || o.servers.length === 0) throw new Error('--port, --admin-port and at least one --server are required');
+  if (!o.port || !o.adminPort || o.servers.length === 0)
+    throw new Error('--port, --admin-port and at least one --server are required');
   return o;
 }
 
@@ -67,10 +68,13 @@ function pick(exclude) {
 }
 
 function check(s) {
-  const req = httpRequest({ host: s.host, port: s.port, path: '/health', method: 'GET', agent, timeout: 2000 }, (res) => {
-    res.resume();
-    s.healthy = res.statusCode === 200;
-  });
+  const req = httpRequest(
+    { host: s.host, port: s.port, path: '/health', method: 'GET', agent, timeout: 2000 },
+    (res) => {
+      res.resume();
+      s.healthy = res.statusCode === 200;
+    },
+  );
   req.on('timeout', () => req.destroy(new Error('timeout')));
   req.on('error', () => {
     s.healthy = false;
@@ -96,7 +100,14 @@ function proxy(req, res, body, tried) {
     }
   };
   const up = httpRequest(
-    { host: s.host, port: s.port, method: req.method, path: req.url, headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress }, agent },
+    {
+      host: s.host,
+      port: s.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress },
+      agent,
+    },
     (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
       upRes.pipe(res);
@@ -134,7 +145,16 @@ const admin = createServer((req, res) => {
   if (req.method === 'GET' && url.pathname === '/servers') {
     return json(res, 200, {
       servers: Object.fromEntries(
-        servers.map((s) => [s.name, { status: status(s), admin: s.admin, healthy: s.healthy, sessions: s.sessions, address: `${s.host}:${s.port}` }]),
+        servers.map((s) => [
+          s.name,
+          {
+            status: status(s),
+            admin: s.admin,
+            healthy: s.healthy,
+            sessions: s.sessions,
+            address: `${s.host}:${s.port}`,
+          },
+        ]),
       ),
     });
   }
@@ -151,7 +171,9 @@ const admin = createServer((req, res) => {
 let listening = 0;
 const onListen = () => {
   if (++listening === 2) {
-    console.log(`mini-lb listening on http://${opts.host}:${opts.port} (admin http://${opts.host}:${opts.adminPort}) for ${servers.map((s) => s.name).join(', ')}`);
+    console.log(
+      `mini-lb listening on http://${opts.host}:${opts.port} (admin http://${opts.host}:${opts.adminPort}) for ${servers.map((s) => s.name).join(', ')}`,
+    );
   }
 };
 for (const srv of [front, admin]) {

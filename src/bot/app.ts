@@ -63,9 +63,11 @@ export function slackTaskQueueOf(taskQueue: string): string {
 const consoleLogger = (): Logger => {
   let level = LogLevel.INFO;
   const order = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
-  const at = (l: LogLevel, f: (...a: unknown[]) => void) => (...msg: unknown[]) => {
-    if (order.indexOf(l) >= order.indexOf(level)) f('[rollout bot]', ...msg);
-  };
+  const at =
+    (l: LogLevel, f: (...a: unknown[]) => void) =>
+    (...msg: unknown[]) => {
+      if (order.indexOf(l) >= order.indexOf(level)) f('[rollout bot]', ...msg);
+    };
   return {
     debug: at(LogLevel.DEBUG, console.debug),
     info: at(LogLevel.INFO, console.info),
@@ -149,7 +151,10 @@ export function createBot(o: BotOptions): Bot {
           namespace: o.client.options.namespace,
           taskQueue: slackTaskQueue,
           activities: {
-            ...createSlackActivities({ web: activityWeb, ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}) }),
+            ...createSlackActivities({
+              web: activityWeb,
+              ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
+            }),
             ...createApproverActivities({ directory }),
           },
         });

@@ -28,7 +28,8 @@ export function parseCommand(text: string): { ok: true; command: RolloutCommand 
   const words = text.trim().split(/\s+/).filter(Boolean);
   const [first, ...rest] = words;
   let raw: Record<string, unknown>;
-  const tooMany = (n: number) => (rest.length > n ? `unexpected \`${rest.slice(n).join(' ').slice(0, 100)}\`` : undefined);
+  const tooMany = (n: number) =>
+    rest.length > n ? `unexpected \`${rest.slice(n).join(' ').slice(0, 100)}\`` : undefined;
   switch (first?.toLowerCase()) {
     case undefined:
     case 'help':

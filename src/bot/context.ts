@@ -30,5 +30,7 @@ export async function startableDeployables(ctx: BotContext, user: string): Promi
 
 /** Runs `work` without letting a failure escape (listeners already acked; errors are logged). */
 export function background(ctx: BotContext, what: string, work: () => Promise<unknown>): void {
-  void work().catch((e: unknown) => ctx.logger.error(`rollout bot: ${what} failed: ${(e as Error)?.stack ?? String(e)}`));
+  void work().catch((e: unknown) =>
+    ctx.logger.error(`rollout bot: ${what} failed: ${(e as Error)?.stack ?? String(e)}`),
+  );
 }

@@ -58,7 +58,9 @@ export async function runBot(env: Env, opts: RunBotOptions = {}): Promise<void> 
         ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
         ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
       },
-      ...((env.ROLLOUT_TEMPORAL_UI_URL ?? conn.uiUrl) ? { temporalUiUrl: env.ROLLOUT_TEMPORAL_UI_URL ?? conn.uiUrl } : {}),
+      ...((env.ROLLOUT_TEMPORAL_UI_URL ?? conn.uiUrl)
+        ? { temporalUiUrl: env.ROLLOUT_TEMPORAL_UI_URL ?? conn.uiUrl }
+        : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
       ...(opts.deliveryTimeoutMs !== undefined ? { deliveryTimeoutMs: opts.deliveryTimeoutMs } : {}),
       workerConnection: await conn.nativeConnection(),

@@ -14,7 +14,17 @@ import {
   type Block,
   type SlackMessage,
 } from '../../activities/slack/blocks';
-import { button, keepHead, contextBlock, fallback, LIMITS, mrkdwnSection, name, packLines, who } from '../../activities/slack/blocks/text';
+import {
+  button,
+  keepHead,
+  contextBlock,
+  fallback,
+  LIMITS,
+  mrkdwnSection,
+  name,
+  packLines,
+  who,
+} from '../../activities/slack/blocks/text';
 import type { DeployableState } from '../../workflows/queueMessages';
 
 export interface PendingRoot {
@@ -29,7 +39,11 @@ function pendingRoot(p: PendingRoot, status: string, detail?: string): SlackMess
   return {
     text: fallback(`${name(title, 200)}: ${status}`),
     blocks: [
-      { type: 'header', block_id: BLOCK_ROOT_HEADER, text: { type: 'plain_text', text: keepHead(`Rollout ${title}`, LIMITS.headerText) } },
+      {
+        type: 'header',
+        block_id: BLOCK_ROOT_HEADER,
+        text: { type: 'plain_text', text: keepHead(`Rollout ${title}`, LIMITS.headerText) },
+      },
       mrkdwnSection(
         [`*Status:* ${status}`, `*Requested by:* ${who(p.requestedBy)}`, ...(detail ? [detail] : [])].join('\n'),
         BLOCK_ROOT_STATUS,
@@ -45,10 +59,14 @@ export const queuedRoot = (p: PendingRoot, position: number, runningId?: string)
   pendingRoot(
     p,
     `:double_vertical_bar: queued (position ${position})`,
-    runningId ? `Waiting for \`${name(runningId, 200)}\` to finish; starts by itself when ${name(p.deployable, 80)} is free.` : undefined,
+    runningId
+      ? `Waiting for \`${name(runningId, 200)}\` to finish; starts by itself when ${name(p.deployable, 80)} is free.`
+      : undefined,
   );
-export const withdrawnRoot = (p: PendingRoot, by: string) => pendingRoot(p, `:leftwards_arrow_with_hook: withdrawn by ${who(by)}; never started`);
-export const notStartedRoot = (p: PendingRoot, reason: string) => pendingRoot(p, `:warning: not started: ${name(reason, 1000)}`);
+export const withdrawnRoot = (p: PendingRoot, by: string) =>
+  pendingRoot(p, `:leftwards_arrow_with_hook: withdrawn by ${who(by)}; never started`);
+export const notStartedRoot = (p: PendingRoot, reason: string) =>
+  pendingRoot(p, `:warning: not started: ${name(reason, 1000)}`);
 
 /** Ephemeral text followed by the help (an error and what the user may do instead). */
 export function errorWithHelp(error: string, deployables: readonly string[]): SlackMessage {
@@ -70,7 +88,13 @@ export function queuedNotice(p: PendingRoot, position: number, runningId?: strin
       {
         type: 'actions',
         block_id: `${BLOCK_EPHEMERAL}.actions`,
-        elements: [button({ text: 'Withdraw', actionId: ACTION_WITHDRAW, value: encodeRolloutValue({ rolloutId: p.rolloutId, deployable: p.deployable, release: p.release }) })],
+        elements: [
+          button({
+            text: 'Withdraw',
+            actionId: ACTION_WITHDRAW,
+            value: encodeRolloutValue({ rolloutId: p.rolloutId, deployable: p.deployable, release: p.release }),
+          }),
+        ],
       },
     ],
   };
@@ -115,7 +139,9 @@ export function listMessage(states: DeployableState[]): SlackMessage {
     const run = s.running
       ? `:arrow_forward: \`${name(s.running.rolloutId, 200)}\` ${name(s.running.release, 130)} by ${who(s.running.requestedBy)}`
       : 'nothing running';
-    const queued = s.queued.map((q, i) => `  ${i + 1}. \`${name(q.rolloutId, 200)}\` ${name(q.release, 130)} by ${who(q.requestedBy)}`);
+    const queued = s.queued.map(
+      (q, i) => `  ${i + 1}. \`${name(q.rolloutId, 200)}\` ${name(q.release, 130)} by ${who(q.requestedBy)}`,
+    );
     lines.push(`${head}: ${run}`, ...queued);
   }
   if (lines.length === 0) return ephemeral('No rollout is running or queued.');

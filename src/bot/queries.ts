@@ -22,7 +22,9 @@ export function bounded<T>(ctx: BotContext, ms: number, fn: () => Promise<T>): P
 export async function deployableStates(ctx: BotContext): Promise<DeployableState[]> {
   const names = Object.keys(ctx.config.raw.deployables);
   const states = await Promise.all(
-    names.map((n) => bounded(ctx, QUERY_TIMEOUT_MS, () => getDeployableState(ctx.client, ctx.taskQueue, n)).catch(() => undefined)),
+    names.map((n) =>
+      bounded(ctx, QUERY_TIMEOUT_MS, () => getDeployableState(ctx.client, ctx.taskQueue, n)).catch(() => undefined),
+    ),
   );
   return states.filter((s): s is DeployableState => s !== undefined);
 }

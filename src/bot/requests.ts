@@ -14,14 +14,25 @@ export interface SlackRequest {
   release: string;
 }
 
-export async function requestRollout(ctx: BotContext, req: SlackRequest, respond: RespondFn, web: App['client']): Promise<void> {
+export async function requestRollout(
+  ctx: BotContext,
+  req: SlackRequest,
+  respond: RespondFn,
+  web: App['client'],
+): Promise<void> {
   const d = ctx.config.raw.deployables[req.deployable];
   if (!d) {
-    await replyEphemeral(respond, errorWithHelp(`unknown deployable \`${req.deployable}\``, await startableDeployables(ctx, req.user)));
+    await replyEphemeral(
+      respond,
+      errorWithHelp(`unknown deployable \`${req.deployable}\``, await startableDeployables(ctx, req.user)),
+    );
     return;
   }
   if (!(await ctx.directory.allows(req.user, d.starters, ctx.config.raw.groups))) {
-    await replyEphemeral(respond, errorWithHelp(`you may not roll out ${req.deployable}`, await startableDeployables(ctx, req.user)));
+    await replyEphemeral(
+      respond,
+      errorWithHelp(`you may not roll out ${req.deployable}`, await startableDeployables(ctx, req.user)),
+    );
     return;
   }
   let plan;
@@ -46,7 +57,10 @@ export async function requestRollout(ctx: BotContext, req: SlackRequest, respond
     rootTs = res.ts as string;
   } catch (e) {
     const err = (e as { data?: { error?: string } }).data?.error ?? (e as Error).message;
-    await replyEphemeral(respond, `Could not post in this channel (${err}): invite the bot to the channel and try again. Nothing was started.`);
+    await replyEphemeral(
+      respond,
+      `Could not post in this channel (${err}): invite the bot to the channel and try again. Nothing was started.`,
+    );
     return;
   }
   plan.slack = { channel: req.channel, ts: rootTs, taskQueue: ctx.slackTaskQueue };
@@ -69,7 +83,9 @@ export async function requestRollout(ctx: BotContext, req: SlackRequest, respond
   if (result.position > 0) {
     const q = queuedRoot(pending, result.position, result.runningRolloutId);
     // The root updater takes over once it runs; a queued rollout has no workflow yet.
-    background(ctx, 'marking a root message as queued', () => web.chat.update({ channel: req.channel, ts: rootTs, text: q.text, blocks: q.blocks }));
+    background(ctx, 'marking a root message as queued', () =>
+      web.chat.update({ channel: req.channel, ts: rootTs, text: q.text, blocks: q.blocks }),
+    );
     await replyEphemeral(respond, queuedNotice(pending, result.position, result.runningRolloutId));
   }
 }

@@ -12,7 +12,9 @@ export const RUNNING_ROLLOUTS_QUERY = "WorkflowType = 'rolloutWorkflow' AND Exec
 /** Ids of the running rollout workflows (at most `limit`), newest first; only those of `taskQueue` when given. */
 export async function listRunningRollouts(client: Client, limit = 1000, taskQueue?: string): Promise<string[]> {
   const ids: string[] = [];
-  const query = taskQueue ? `${RUNNING_ROLLOUTS_QUERY} AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'` : RUNNING_ROLLOUTS_QUERY;
+  const query = taskQueue
+    ? `${RUNNING_ROLLOUTS_QUERY} AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'`
+    : RUNNING_ROLLOUTS_QUERY;
   for await (const wf of client.workflow.list({ query })) {
     ids.push(wf.workflowId);
     if (ids.length >= limit) break;

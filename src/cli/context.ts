@@ -81,9 +81,15 @@ export function readTemporalSection(ctx: CliContext, file: string | undefined): 
     const raw = parseConfigText(readFileSync(file, 'utf8'), file) as { temporal?: unknown } | null;
     const parsed = configSchema.shape.temporal.safeParse(raw && typeof raw === 'object' ? raw.temporal : undefined);
     if (parsed.success) return parsed.data;
-    err(ctx, `rollout: warning: ignoring the temporal section of ${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    err(
+      ctx,
+      `rollout: warning: ignoring the temporal section of ${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
   } catch (e) {
-    err(ctx, `rollout: warning: cannot read ${file} (${(e as Error).message.split('\n')[0]}); using the environment only`);
+    err(
+      ctx,
+      `rollout: warning: cannot read ${file} (${(e as Error).message.split('\n')[0]}); using the environment only`,
+    );
   }
   return undefined;
 }

@@ -16,7 +16,9 @@ function stepHeader(s: StepSummary): string {
 
 /** One line for progress output: `deploy: succeeded 2, running 1 | smoke: pending`. */
 export function progressLine(s: RolloutSummary): string {
-  const steps = s.steps.map((st) => `${st.name}: ${st.state === 'pending' || st.state === 'skipped' ? st.state : formatCounts(st.counts)}`);
+  const steps = s.steps.map(
+    (st) => `${st.name}: ${st.state === 'pending' || st.state === 'skipped' ? st.state : formatCounts(st.counts)}`,
+  );
   return `[${s.status}] ${steps.join(' | ')}`;
 }
 
@@ -29,7 +31,10 @@ function indent(text: string, prefix: string): string {
 }
 
 export function decisionLine(d: Decision): string {
-  const where = [d.target ? `target ${d.target}` : undefined, `step ${d.step}${d.childStep && d.childStep !== d.step ? `/${d.childStep}` : ''}`]
+  const where = [
+    d.target ? `target ${d.target}` : undefined,
+    `step ${d.step}${d.childStep && d.childStep !== d.step ? `/${d.childStep}` : ''}`,
+  ]
     .filter(Boolean)
     .join(', ');
   const exit = d.exitCode !== undefined ? `, exit code ${d.exitCode === null ? 'none' : d.exitCode}` : '';
@@ -47,7 +52,9 @@ export function formatDecision(d: Decision, rolloutId: string): string[] {
 export function formatSummary(s: RolloutSummary): string {
   const lines: string[] = [];
   lines.push(`${s.rolloutId}: ${s.status}`);
-  lines.push(`  ${s.deployable} ${s.release}, requested by ${s.requestedBy}, ${s.totalTargets} target${s.totalTargets === 1 ? '' : 's'}`);
+  lines.push(
+    `  ${s.deployable} ${s.release}, requested by ${s.requestedBy}, ${s.totalTargets} target${s.totalTargets === 1 ? '' : 's'}`,
+  );
   lines.push(`  started ${s.startedAt}${s.endedAt ? `, ended ${s.endedAt}` : ''}`);
   if (s.stopReason) lines.push(`  reason: ${s.stopReason}`);
   if (s.failure) {
@@ -82,7 +89,9 @@ export function formatTarget(rolloutId: string, t: TargetDetail): string {
   const lines = [`${rolloutId} / ${t.name}: ${t.state}`];
   if (t.steps.length === 0) lines.push('  (no step has reached this target yet)');
   for (const st of t.steps) {
-    const when = [st.startedAt ? `started ${st.startedAt}` : '', st.endedAt ? `ended ${st.endedAt}` : ''].filter(Boolean).join(', ');
+    const when = [st.startedAt ? `started ${st.startedAt}` : '', st.endedAt ? `ended ${st.endedAt}` : '']
+      .filter(Boolean)
+      .join(', ');
     lines.push(`  ${st.step}: ${st.state}${when ? ` (${when})` : ''}`);
     for (const c of st.children) {
       const exit = c.exitCode !== undefined ? `, exit code ${c.exitCode}` : '';
@@ -94,7 +103,8 @@ export function formatTarget(rolloutId: string, t: TargetDetail): string {
   const outputs = Object.entries(t.outputs);
   if (outputs.length > 0) {
     lines.push('  outputs:');
-    for (const [step, vars] of outputs) for (const [k, v] of Object.entries(vars)) lines.push(`    ${step}.${k} = ${v}`);
+    for (const [step, vars] of outputs)
+      for (const [k, v] of Object.entries(vars)) lines.push(`    ${step}.${k} = ${v}`);
   }
   return lines.join('\n');
 }

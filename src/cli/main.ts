@@ -26,7 +26,8 @@ function seconds(value: string): number {
 
 const configOption = () => new Option('-c, --config <file>', 'config file (default: $ROLLOUT_CONFIG)');
 const asOption = () => new Option('--as <who>', 'act as this identity (default: cli:<your user name>)');
-const timeoutOption = () => new Option('--timeout <seconds>', 'how long to keep trying to deliver (default 15)').argParser(seconds);
+const timeoutOption = () =>
+  new Option('--timeout <seconds>', 'how long to keep trying to deliver (default 15)').argParser(seconds);
 
 export function buildProgram(ctx: CliContext, setExit: (code: number) => void, markLongRunning: () => void): Command {
   const program = new Command('rollout')
@@ -62,10 +63,16 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(asOption())
     .option('--wait', 'follow progress until the rollout ends (exit 0 only if it succeeded)')
     .addOption(configOption())
-    .action(async (deployable: string, release: string, opts: { var: string[]; as?: string; wait?: boolean; config?: string }) => {
-      if (opts.wait) markLongRunning();
-      setExit(await startCommand(ctx, deployable, release, opts));
-    });
+    .action(
+      async (
+        deployable: string,
+        release: string,
+        opts: { var: string[]; as?: string; wait?: boolean; config?: string },
+      ) => {
+        if (opts.wait) markLongRunning();
+        setExit(await startCommand(ctx, deployable, release, opts));
+      },
+    );
 
   program
     .command('status')
@@ -74,7 +81,9 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .option('--target <name>', "one target's detail")
     .option('--json', 'machine-readable output')
     .addOption(configOption())
-    .action(async (id: string, opts: { target?: string; json?: boolean; config?: string }) => setExit(await statusCommand(ctx, id, opts)));
+    .action(async (id: string, opts: { target?: string; json?: boolean; config?: string }) =>
+      setExit(await statusCommand(ctx, id, opts)),
+    );
 
   program
     .command('cancel')
@@ -97,9 +106,16 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(asOption())
     .addOption(timeoutOption())
     .addOption(configOption())
-    .action(async (id: string, decisionId: string, choice: string, opts: { as?: string; timeout?: number; config?: string }) => {
-      setExit(await decideCommand(ctx, id, decisionId, choice as DecisionChoice, opts));
-    });
+    .action(
+      async (
+        id: string,
+        decisionId: string,
+        choice: string,
+        opts: { as?: string; timeout?: number; config?: string },
+      ) => {
+        setExit(await decideCommand(ctx, id, decisionId, choice as DecisionChoice, opts));
+      },
+    );
 
   program
     .command('server')
@@ -128,7 +144,9 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
 
   program
     .command('dev')
-    .description('npm start: the local console, bot, worker, demo farm and embedded Temporal (or the real bot with Slack tokens)')
+    .description(
+      'npm start: the local console, bot, worker, demo farm and embedded Temporal (or the real bot with Slack tokens)',
+    )
     .addOption(configOption())
     .action(async (opts: { config?: string }) => {
       markLongRunning();
@@ -138,9 +156,18 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
   return program;
 }
 
-export async function runCli(argv: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: Env; signal?: AbortSignal }, markLongRunning: () => void = () => undefined): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: Env; signal?: AbortSignal },
+  markLongRunning: () => void = () => undefined,
+): Promise<number> {
   let code: number = EXIT.OK;
-  const ctx: CliContext = { env: io.env, stdout: io.stdout, stderr: io.stderr, ...(io.signal ? { signal: io.signal } : {}) };
+  const ctx: CliContext = {
+    env: io.env,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    ...(io.signal ? { signal: io.signal } : {}),
+  };
   const program = buildProgram(ctx, (c) => (code = c), markLongRunning);
   try {
     await program.parseAsync(argv, { from: 'user' });

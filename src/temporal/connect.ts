@@ -63,11 +63,13 @@ export async function connectTemporal(env: Env, opts: ConnectOptions = {}): Prom
         `${address}${uiUrl ? ` (UI ${uiUrl})` : ''}, pid ${server.pid}, state in ${stateDir}\n`,
     );
   }
-  const connection = await Connection.connect({ ...extras, address, connectTimeout: opts.connectTimeoutMs ?? 10_000 }).catch(
-    (e: Error) => {
-      throw new Error(`cannot connect to Temporal at ${address}: ${e.message}`);
-    },
-  );
+  const connection = await Connection.connect({
+    ...extras,
+    address,
+    connectTimeout: opts.connectTimeoutMs ?? 10_000,
+  }).catch((e: Error) => {
+    throw new Error(`cannot connect to Temporal at ${address}: ${e.message}`);
+  });
   const client = new Client({ connection, namespace });
   let native: Promise<NativeConnection> | undefined;
   const finalAddress = address;
@@ -80,7 +82,9 @@ export async function connectTemporal(env: Env, opts: ConnectOptions = {}): Prom
     ...(uiUrl ? { uiUrl } : {}),
     nativeConnection() {
       // Loaded lazily: the worker package pulls in the native core, which read-only commands do not need.
-      native ??= import('@temporalio/worker').then(({ NativeConnection: NC }) => NC.connect({ ...extras, address: finalAddress }));
+      native ??= import('@temporalio/worker').then(({ NativeConnection: NC }) =>
+        NC.connect({ ...extras, address: finalAddress }),
+      );
       return native;
     },
     async close() {

@@ -64,6 +64,8 @@ export function temporalSettings(env: Env, section?: TemporalSection): TemporalS
   return {
     ...(address ? { address } : {}),
     namespace: profile.namespace ?? section?.namespace ?? env.TEMPORAL_NAMESPACE,
-    taskQueue: env.explicit.has('ROLLOUT_TASK_QUEUE') ? env.ROLLOUT_TASK_QUEUE : (section?.taskQueue ?? env.ROLLOUT_TASK_QUEUE),
+    taskQueue: env.explicit.has('ROLLOUT_TASK_QUEUE')
+      ? env.ROLLOUT_TASK_QUEUE
+      : (section?.taskQueue ?? env.ROLLOUT_TASK_QUEUE),
   };
 }

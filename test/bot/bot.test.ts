@@ -45,8 +45,13 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const h of harnesses.splice(0)) await h.stop();
   // A test that failed half-way must not leave its rollout holding the deployable's queue for the next one.
-  for await (const wf of env.client.workflow.list({ query: `TaskQueue = '${env.taskQueue}' AND ExecutionStatus = 'Running'` })) {
-    await env.client.workflow.getHandle(wf.workflowId).terminate('test cleanup').catch(() => undefined);
+  for await (const wf of env.client.workflow.list({
+    query: `TaskQueue = '${env.taskQueue}' AND ExecutionStatus = 'Running'`,
+  })) {
+    await env.client.workflow
+      .getHandle(wf.workflowId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
   }
 });
 
@@ -84,7 +89,11 @@ function config(targets: TargetPlan[]) {
         ),
       ],
     },
-    slow: { targets: ['tag:web'], ...people, process: [{ name: 'wait', script: 'sleep 2; printf %s #{Release} > version' }] },
+    slow: {
+      targets: ['tag:web'],
+      ...people,
+      process: [{ name: 'wait', script: 'sleep 2; printf %s #{Release} > version' }],
+    },
     gated: {
       targets: ['tag:web'],
       ...people,
@@ -118,7 +127,11 @@ async function startFromSlack(h: Harness, text: string, user = 'UALICE') {
 const current = (m: StandinMessage) => standin.message(m.channel, m.ts)!;
 
 async function cardFor(root: StandinMessage): Promise<StandinMessage> {
-  const m = await waitFor(() => threadOf(standin, root).find((x) => textOf(x).includes(ACTION_DECIDE_RETRY)), 30_000, 'a failure card');
+  const m = await waitFor(
+    () => threadOf(standin, root).find((x) => textOf(x).includes(ACTION_DECIDE_RETRY)),
+    30_000,
+    'a failure card',
+  );
   // As it was when posted: clicks on it later are clicks on this version (stale once answered).
   return structuredClone(m);
 }
@@ -130,11 +143,23 @@ describe('/rollout <deployable> <release>', () => {
     expect(ms).toBeLessThan(3000);
     expect(textOf(root)).toContain('web-farm');
     // The thread tells the story: the step started, and the end.
-    await waitFor(() => threadOf(standin, root).some((m) => /started/.test(textOf(m))), 20_000, 'step started in the thread');
+    await waitFor(
+      () => threadOf(standin, root).some((m) => /started/.test(textOf(m))),
+      20_000,
+      'step started in the thread',
+    );
     await rolloutHandle(env.client, rolloutId).result();
-    const end = await waitFor(() => threadOf(standin, root).find((m) => /succeeded/i.test(m.text ?? '')), 20_000, 'the end message');
+    const end = await waitFor(
+      () => threadOf(standin, root).find((m) => /succeeded/i.test(m.text ?? '')),
+      20_000,
+      'the end message',
+    );
     expect(textOf(end)).toMatch(/3 targets/);
-    const final = await waitFor(() => /succeeded/i.test(current(root).text ?? '') && current(root), 10_000, 'root says succeeded');
+    const final = await waitFor(
+      () => /succeeded/i.test(current(root).text ?? '') && current(root),
+      10_000,
+      'root says succeeded',
+    );
     expect(textOf(final)).toMatch(/3 succeeded|succeeded: 3|3\/3/);
     for (const t of targets) expect(readTargetFile(t, 'version')).toBe('v2');
     // The root was kept current while it ran (more than the final update alone).
@@ -173,7 +198,9 @@ describe('/rollout <deployable> <release>', () => {
     const before = roots(standin).length;
     const forged = await h.command('web-farm v2', 'UALICE', { secret: 'not-the-secret' });
     expect(forged.status).toBe(401);
-    const stale = await h.command('web-farm v2', 'UALICE', { timestampSec: Math.floor(Date.now() / 1000) - 5 * 60 - 10 });
+    const stale = await h.command('web-farm v2', 'UALICE', {
+      timestampSec: Math.floor(Date.now() / 1000) - 5 * 60 - 10,
+    });
     expect(stale.status).toBe(401);
     await new Promise((r) => setTimeout(r, 300));
     expect(roots(standin).length).toBe(before);
@@ -206,7 +233,11 @@ describe('failure cards', () => {
       expect(click.ms).toBeLessThan(3000);
       const result = await rolloutHandle(env.client, rolloutId).result();
       expect(result.status).toBe(status);
-      const replaced = await waitFor(() => outcome.test(textOf(current(card))) && current(card), 15_000, 'the outcome on the card');
+      const replaced = await waitFor(
+        () => outcome.test(textOf(current(card))) && current(card),
+        15_000,
+        'the outcome on the card',
+      );
       expect(replaced.blocks?.some((b) => (b as { type: string }).type === 'actions')).toBe(false);
       await waitFor(() => new RegExp(status, 'i').test(current(root).text ?? ''), 10_000, `root says ${status}`);
       expect(h.responses(click.responseId)).toEqual([]); // accepted: nothing extra for the clicker
@@ -285,7 +316,10 @@ describe('the root updater', () => {
     const { root, rolloutId } = await startFromSlack(h, 'slow v9');
     const limited = await standin.waitForCall((c) => c.method === 'chat.update' && c.injected !== undefined, 10_000);
     await waitFor(() => h.bot.rootUpdater?.stats.rateLimited === 1, 5000, 'the updater to see the 429');
-    const next = await standin.waitForCall((c) => c.method === 'chat.update' && c.seq > limited.seq && c.params.ts === root.ts, 10_000);
+    const next = await standin.waitForCall(
+      (c) => c.method === 'chat.update' && c.seq > limited.seq && c.params.ts === root.ts,
+      10_000,
+    );
     expect(next.at - limited.at).toBeGreaterThanOrEqual(1900);
     expect(await resultOf(rolloutId)).toBe('succeeded');
   });
@@ -298,7 +332,10 @@ describe('the thread', () => {
     await cardFor(root);
     expect(await h.say('status', root.ts)).toBe(200);
     const reply = await waitFor(
-      () => threadOf(standin, root).find((m) => m.blocks?.some((b) => (b as { block_id?: string }).block_id === 'rollout.thread.status')),
+      () =>
+        threadOf(standin, root).find((m) =>
+          m.blocks?.some((b) => (b as { block_id?: string }).block_id === 'rollout.thread.status'),
+        ),
       10_000,
       'the status reply',
     );
@@ -351,7 +388,11 @@ describe('manual intervention and cancel from Slack', () => {
     const { h, targets } = await harness('manual');
     const { root, rolloutId } = await startFromSlack(h, 'gated v5');
     const card = structuredClone(
-      await waitFor(() => threadOf(standin, root).find((x) => textOf(x).includes(ACTION_MANUAL_PROCEED)), 30_000, 'a manual card'),
+      await waitFor(
+        () => threadOf(standin, root).find((x) => textOf(x).includes(ACTION_MANUAL_PROCEED)),
+        30_000,
+        'a manual card',
+      ),
     );
     expect(textOf(card)).toContain('Check the dashboards for v5');
     const alice = await h.click(card, ACTION_MANUAL_PROCEED, 'UALICE');
@@ -375,7 +416,9 @@ describe('manual intervention and cancel from Slack', () => {
     const asked = await h.command(`cancel ${rolloutId}`, 'UALICE');
     expect(asked.ms).toBeLessThan(3000);
     const prompt = await h.waitResponse(asked.responseId);
-    const button = (prompt.blocks ?? []).flatMap((b) => (b as { elements?: Array<{ action_id?: string; confirm?: unknown }> }).elements ?? []).find((e) => e.action_id === ACTION_CANCEL);
+    const button = (prompt.blocks ?? [])
+      .flatMap((b) => (b as { elements?: Array<{ action_id?: string; confirm?: unknown }> }).elements ?? [])
+      .find((e) => e.action_id === ACTION_CANCEL);
     expect(button?.confirm).toBeDefined(); // Slack shows the confirm dialog before the click is sent
     const click = await h.click({ ...prompt, channel: prompt.channel ?? CHANNEL }, ACTION_CANCEL, 'UALICE');
     expect(click.status).toBe(200);

@@ -28,9 +28,17 @@ export interface Harness {
   standin: SlackStandin;
   logger: ReturnType<typeof memoryLogger>;
   /** Sends `/rollout <text>` as `user`; returns the HTTP status, the time to the answer and the response id. */
-  command(text: string, user?: string, opts?: { timestampSec?: number; secret?: string }): Promise<{ status: number; ms: number; responseId: string }>;
+  command(
+    text: string,
+    user?: string,
+    opts?: { timestampSec?: number; secret?: string },
+  ): Promise<{ status: number; ms: number; responseId: string }>;
   /** Clicks the button with `actionId` on `message` as `user`. */
-  click(message: StandinMessage, actionId: string, user: string): Promise<{ status: number; ms: number; responseId: string }>;
+  click(
+    message: StandinMessage,
+    actionId: string,
+    user: string,
+  ): Promise<{ status: number; ms: number; responseId: string }>;
   /** Posts a message event (a reply in a thread). */
   say(text: string, threadTs: string, user?: string, type?: 'message' | 'app_mention'): Promise<number>;
   /** Ephemeral messages posted through the response URL `responseId`. */
@@ -46,7 +54,8 @@ export async function startHarness(
   opts: { deliveryTimeoutMs?: number; slackWorker?: boolean } = {},
 ): Promise<Harness> {
   const logger = memoryLogger();
-  const workerConnection = opts.slackWorker === false ? undefined : await NativeConnection.connect({ address: env.address });
+  const workerConnection =
+    opts.slackWorker === false ? undefined : await NativeConnection.connect({ address: env.address });
   const bot = createBot({
     config,
     client: env.client,
@@ -78,16 +87,33 @@ export async function startHarness(
     logger,
     async command(text, user = 'UALICE', o = {}) {
       const r = newResponse({ channel: CHANNEL, user });
-      const body = slashCommandBody({ command: '/rollout', text, user_id: user, channel_id: CHANNEL, response_url: r.url });
+      const body = slashCommandBody({
+        command: '/rollout',
+        text,
+        user_id: user,
+        channel_id: CHANNEL,
+        response_url: r.url,
+      });
       const t = await timed(() =>
-        postSigned(h.url, body, FORM_CONTENT_TYPE, o.secret ?? SECRET, o.timestampSec !== undefined ? { timestampSec: o.timestampSec } : {}),
+        postSigned(
+          h.url,
+          body,
+          FORM_CONTENT_TYPE,
+          o.secret ?? SECRET,
+          o.timestampSec !== undefined ? { timestampSec: o.timestampSec } : {},
+        ),
       );
       return { ...t, responseId: r.id };
     },
     async click(message, actionId, user) {
       const found = findButton(message, actionId);
       expect(found, `button ${actionId} on message ${message.ts}`).toBeDefined();
-      const r = newResponse({ channel: message.channel, user, messageTs: message.ts, ...(message.thread_ts ? { threadTs: message.thread_ts } : {}) });
+      const r = newResponse({
+        channel: message.channel,
+        user,
+        messageTs: message.ts,
+        ...(message.thread_ts ? { threadTs: message.thread_ts } : {}),
+      });
       const body = blockActionsBody({
         user: { id: user },
         channel: message.channel,
@@ -107,8 +133,22 @@ export async function startHarness(
     },
     async say(text, threadTs, user = 'UALICE', type = 'message') {
       const ts = `${(Date.now() / 1000).toFixed(6)}`;
-      const event = { type, user, text, ts, thread_ts: threadTs, channel: CHANNEL, event_ts: ts, channel_type: 'channel' };
-      const res = await postSigned(h.url, eventCallbackBody(event, { bot_user_id: standin.bot.user_id }), JSON_CONTENT_TYPE, SECRET);
+      const event = {
+        type,
+        user,
+        text,
+        ts,
+        thread_ts: threadTs,
+        channel: CHANNEL,
+        event_ts: ts,
+        channel_type: 'channel',
+      };
+      const res = await postSigned(
+        h.url,
+        eventCallbackBody(event, { bot_user_id: standin.bot.user_id }),
+        JSON_CONTENT_TYPE,
+        SECRET,
+      );
       return res.status;
     },
     responses(responseId) {
@@ -126,7 +166,11 @@ export async function startHarness(
 }
 
 export function findButton(m: StandinMessage, actionId: string): { blockId: string; value: string } | undefined {
-  for (const b of (m.blocks ?? []) as Array<{ type: string; block_id?: string; elements?: Array<{ action_id?: string; value?: string }> }>) {
+  for (const b of (m.blocks ?? []) as Array<{
+    type: string;
+    block_id?: string;
+    elements?: Array<{ action_id?: string; value?: string }>;
+  }>) {
     if (b.type !== 'actions') continue;
     const e = b.elements?.find((x) => x.action_id === actionId);
     if (e) return { blockId: b.block_id ?? '', value: e.value ?? '' };
@@ -141,7 +185,11 @@ export function textOf(m: StandinMessage | undefined): string {
 }
 
 /** Polls `get` until it returns something truthy. */
-export async function waitFor<T>(get: () => T | undefined | false | null, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  get: () => T | undefined | false | null,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = get();
@@ -153,11 +201,13 @@ export async function waitFor<T>(get: () => T | undefined | false | null, timeou
 
 /** The root messages (top level, not ephemeral) the bot posted in the channel, oldest first. */
 export function roots(standin: SlackStandin, channel = CHANNEL): StandinMessage[] {
-  return standin.channelMessages(channel).filter((m) => !m.ephemeral && (m.thread_ts === undefined || m.thread_ts === m.ts));
+  return standin
+    .channelMessages(channel)
+    .filter((m) => !m.ephemeral && (m.thread_ts === undefined || m.thread_ts === m.ts));
 }
 
 export function rolloutIdOf(m: StandinMessage): string {
-  return ((m.metadata as { event_payload?: { rollout_id?: string } } | undefined)?.event_payload?.rollout_id) ?? '';
+  return (m.metadata as { event_payload?: { rollout_id?: string } } | undefined)?.event_payload?.rollout_id ?? '';
 }
 
 export function threadOf(standin: SlackStandin, root: StandinMessage): StandinMessage[] {

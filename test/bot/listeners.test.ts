@@ -28,7 +28,9 @@ function context(): BotContext {
   const config = validateConfig(
     {
       targets: { a: { transport: 'local', workdir: '/tmp/rollout-listeners-a', tags: ['web'] } },
-      deployables: { 'web-farm': { targets: ['tag:web'], starters: ['UALICE'], process: [{ name: 'deploy', script: 'true' }] } },
+      deployables: {
+        'web-farm': { targets: ['tag:web'], starters: ['UALICE'], process: [{ name: 'deploy', script: 'true' }] },
+      },
     },
     'test-config',
     '/',
@@ -74,12 +76,21 @@ function click(value: unknown, user = 'UALICE'): BlockAction {
   } as unknown as BlockAction;
 }
 
-const textOf = (m: RespondArguments | undefined) => `${m?.text ?? ''} ${JSON.stringify((m as { blocks?: unknown })?.blocks ?? [])}`;
+const textOf = (m: RespondArguments | undefined) =>
+  `${m?.text ?? ''} ${JSON.stringify((m as { blocks?: unknown })?.blocks ?? [])}`;
 
 describe('action callbacks', () => {
   it('acks first, then says a button it cannot decode is not one it understands (ephemeral, nothing replaced)', async () => {
-    const notADecision = encodeRolloutValue({ rolloutId: 'rollout-web-farm-v2-0123abcd', deployable: 'web-farm', release: 'v2' });
-    const notARollout = encodeButtonValue({ rolloutId: 'rollout-web-farm-v2-0123abcd', decisionId: 'd1', choice: 'retry' });
+    const notADecision = encodeRolloutValue({
+      rolloutId: 'rollout-web-farm-v2-0123abcd',
+      deployable: 'web-farm',
+      release: 'v2',
+    });
+    const notARollout = encodeButtonValue({
+      rolloutId: 'rollout-web-farm-v2-0123abcd',
+      decisionId: 'd1',
+      choice: 'retry',
+    });
     const cases = [
       [decisionClicked, notADecision],
       [decisionClicked, 'garbage'],
@@ -89,7 +100,12 @@ describe('action callbacks', () => {
     ] as const;
     for (const [callback, value] of cases) {
       const f = fakes();
-      await callback(context())({ ack: f.ack, respond: f.respond, body: click(value), client: untouchable('web') } as never);
+      await callback(context())({
+        ack: f.ack,
+        respond: f.respond,
+        body: click(value),
+        client: untouchable('web'),
+      } as never);
       expect(f.calls).toEqual(['ack', 'respond']);
       expect(f.said[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false });
       expect(textOf(f.said[0])).toContain(NOT_UNDERSTOOD);
@@ -99,7 +115,12 @@ describe('action callbacks', () => {
   it('Withdraw takes the deployable from the button and refuses one this bot does not know, without asking Temporal', async () => {
     const f = fakes();
     const value = encodeRolloutValue({ rolloutId: 'rollout-api-v2-0123abcd', deployable: 'api', release: 'v2' });
-    await withdrawClicked(context())({ ack: f.ack, respond: f.respond, body: click(value), client: untouchable('web') });
+    await withdrawClicked(context())({
+      ack: f.ack,
+      respond: f.respond,
+      body: click(value),
+      client: untouchable('web'),
+    });
     expect(f.calls).toEqual(['ack', 'respond']);
     expect(textOf(f.said[0])).toContain('rollout-api-v2-0123abcd is not a rollout of a deployable this bot knows.');
   });
@@ -107,7 +128,9 @@ describe('action callbacks', () => {
 
 describe('the /rollout callback', () => {
   const command = (text: string, user = 'UALICE') =>
-    ({ command: 'rollout', text, user_id: user, channel_id: 'C1' }) as Parameters<ReturnType<typeof rolloutCommand>>[0]['command'];
+    ({ command: 'rollout', text, user_id: user, channel_id: 'C1' }) as Parameters<
+      ReturnType<typeof rolloutCommand>
+    >[0]['command'];
 
   it('an unknown deployable and a user who may not start get the help, and nothing is posted or started', async () => {
     for (const [text, user, why, help] of [
@@ -116,7 +139,12 @@ describe('the /rollout callback', () => {
       ['web-farm v2', 'UEVE', /you may not roll out web-farm/, /You may not roll out any deployable/],
     ] as const) {
       const f = fakes();
-      await rolloutCommand(context())({ command: command(text, user), ack: f.ack, respond: f.respond, client: untouchable('web') });
+      await rolloutCommand(context())({
+        command: command(text, user),
+        ack: f.ack,
+        respond: f.respond,
+        client: untouchable('web'),
+      });
       expect(f.calls).toEqual(['ack', 'respond']);
       expect(f.said[0]).toMatchObject({ response_type: 'ephemeral' });
       expect(textOf(f.said[0])).toMatch(why);

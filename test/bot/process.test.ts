@@ -25,7 +25,11 @@ beforeAll(async () => {
   [sshd, env, standin] = await Promise.all([
     startSshd({ count: 2, baseAddress: '127.0.0.45', namePrefix: 'web' }),
     temporalTestEnv('botproc'),
-    startSlackStandin({ tokens: [TOKEN], users: [{ id: 'UALICE', name: 'alice' }], channels: [{ id: CHANNEL, name: 'deploys' }] }),
+    startSlackStandin({
+      tokens: [TOKEN],
+      users: [{ id: 'UALICE', name: 'alice' }],
+      channels: [{ id: CHANNEL, name: 'deploys' }],
+    }),
   ]);
   transports = realTransports();
   await env.startWorker(transports);
@@ -78,7 +82,8 @@ describe('the bot process', () => {
             childSteps: [
               {
                 name: 'install',
-                script: 'if [ #{Machine.Name} = web2 ] && [ ! -f fixed ]; then echo "health check failed" >&2; exit 3; fi; printf %s #{Release} > version',
+                script:
+                  'if [ #{Machine.Name} = web2 ] && [ ! -f fixed ]; then echo "health check failed" >&2; exit 3; fi; printf %s #{Release} > version',
               },
             ],
           },
@@ -87,20 +92,38 @@ describe('the bot process', () => {
     });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rollout-bot-'));
     const configPath = path.join(dir, 'rollout.json');
-    writeFileSync(configPath, JSON.stringify({ ...cfg.raw, temporal: { namespace: 'default', taskQueue: env.taskQueue } }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({ ...cfg.raw, temporal: { namespace: 'default', taskQueue: env.taskQueue } }),
+    );
     const port = await getFreePort();
     const url = `http://127.0.0.1:${port}/slack/events`;
 
     let bot = await spawnBot(configPath, port);
     const rid = standin.responseUrlFor('proc-cmd', { channel: CHANNEL, user: 'UALICE' });
     const t0 = performance.now();
-    const res = await postSigned(url, slashCommandBody({ command: '/rollout', text: 'flaky v2', user_id: 'UALICE', channel_id: CHANNEL, response_url: rid }), FORM_CONTENT_TYPE, SECRET);
+    const res = await postSigned(
+      url,
+      slashCommandBody({
+        command: '/rollout',
+        text: 'flaky v2',
+        user_id: 'UALICE',
+        channel_id: CHANNEL,
+        response_url: rid,
+      }),
+      FORM_CONTENT_TYPE,
+      SECRET,
+    );
     expect(res.status).toBe(200);
     expect(performance.now() - t0).toBeLessThan(3000);
     const root = await waitFor(() => roots(standin)[0], 10_000, 'the root message');
     const rolloutId = rolloutIdOf(root);
     const card: StandinMessage = structuredClone(
-      await waitFor(() => threadOf(standin, root).find((m) => textOf(m).includes(ACTION_DECIDE_RETRY)), 30_000, 'the failure card'),
+      await waitFor(
+        () => threadOf(standin, root).find((m) => textOf(m).includes(ACTION_DECIDE_RETRY)),
+        30_000,
+        'the failure card',
+      ),
     );
     await waitFor(() => /waiting/i.test(textOf(root)) && root, 10_000, 'the root showing the wait');
 
@@ -130,7 +153,11 @@ describe('the bot process', () => {
 
     const result = await rolloutHandle(env.client, rolloutId).result();
     expect(result.status).toBe('succeeded');
-    await waitFor(() => /Retry\*? chosen by <@UALICE>/.test(textOf(standin.message(CHANNEL, card.ts))), 15_000, 'the card outcome');
+    await waitFor(
+      () => /Retry\*? chosen by <@UALICE>/.test(textOf(standin.message(CHANNEL, card.ts))),
+      15_000,
+      'the card outcome',
+    );
     await waitFor(() => /succeeded/i.test(root.text ?? ''), 15_000, 'the root saying succeeded');
     expect(readTargetFile(targets[1]!, 'version')).toBe('v2');
     expect(standin.responses.filter((r) => r.id === 'proc-click')).toEqual([]);

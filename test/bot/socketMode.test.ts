@@ -67,7 +67,9 @@ beforeAll(async () => {
       targets: ['tag:web'],
       ...people,
       process: [
-        install('if [ #{Machine.Name} = web2 ] && [ ! -f fixed ]; then echo "health check failed" >&2; exit 3; fi; printf %s #{Release} > version'),
+        install(
+          'if [ #{Machine.Name} = web2 ] && [ ! -f fixed ]; then echo "health check failed" >&2; exit 3; fi; printf %s #{Release} > version',
+        ),
       ],
     },
   });
@@ -108,7 +110,9 @@ async function slash(text: string, user = 'UALICE') {
   const before = roots(standin).length;
   const responseUrl = standin.responseUrlFor(`sock-${++responseSeq}`, { channel: CHANNEL, user });
   const payload = Object.fromEntries(
-    new URLSearchParams(slashCommandBody({ command: '/rollout', text, user_id: user, channel_id: CHANNEL, response_url: responseUrl })),
+    new URLSearchParams(
+      slashCommandBody({ command: '/rollout', text, user_id: user, channel_id: CHANNEL, response_url: responseUrl }),
+    ),
   );
   const t0 = performance.now();
   const ack = await standin.socketSend('slash_commands', payload, { timeoutMs: 3000 });
@@ -148,7 +152,11 @@ describe('Socket Mode', () => {
   it('a block_actions click on a failure card as an interactive envelope: acked, retried, rollout succeeds', async () => {
     const { root, rolloutId } = await slash('flaky v3');
     const card = structuredClone(
-      await waitFor(() => threadOf(standin, root).find((x) => textOf(x).includes(ACTION_DECIDE_RETRY)), 30_000, 'a failure card'),
+      await waitFor(
+        () => threadOf(standin, root).find((x) => textOf(x).includes(ACTION_DECIDE_RETRY)),
+        30_000,
+        'a failure card',
+      ),
     );
     expect(textOf(card)).toContain('health check failed');
     writeFileSync(path.join(targets[1]!.workdir, 'fixed'), '');

@@ -20,7 +20,11 @@ afterAll(async () => {
 describe('rollout bundle', () => {
   it('writes a bundle that a worker loads to run a rollout', async () => {
     const taskQueue = `bundle-${randomBytes(4).toString('hex')}`;
-    const env = cliEnv({ TEMPORAL_ADDRESS: address, ROLLOUT_TASK_QUEUE: taskQueue, ROLLOUT_CONFIG: fixture.configPath });
+    const env = cliEnv({
+      TEMPORAL_ADDRESS: address,
+      ROLLOUT_TASK_QUEUE: taskQueue,
+      ROLLOUT_CONFIG: fixture.configPath,
+    });
     const b = await runCli(['bundle', bundle], env);
     expect(b.code, b.stderr).toBe(0);
     expect(b.stdout).toMatch(/workflow bundle written to .*workflows\.js/);
@@ -38,7 +42,11 @@ describe('rollout bundle', () => {
   it('a worker whose ROLLOUT_WORKFLOW_BUNDLE is missing does not start, and names the file', async () => {
     const missing = path.join(fixture.dir, 'nowhere.js');
     expect(existsSync(missing)).toBe(false);
-    const env = cliEnv({ TEMPORAL_ADDRESS: address, ROLLOUT_TASK_QUEUE: `bundle-${randomBytes(4).toString('hex')}`, ROLLOUT_WORKFLOW_BUNDLE: missing });
+    const env = cliEnv({
+      TEMPORAL_ADDRESS: address,
+      ROLLOUT_TASK_QUEUE: `bundle-${randomBytes(4).toString('hex')}`,
+      ROLLOUT_WORKFLOW_BUNDLE: missing,
+    });
     const r = await runCli(['worker'], env);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('nowhere.js');

@@ -34,7 +34,9 @@ describe('embedded Temporal dev server', () => {
     const first = await runCli(['status', 'rollout-none-1'], env);
     expect(first.code).toBe(1);
     expect(first.stderr).toMatch(/no such rollout: rollout-none-1/);
-    const started = first.stderr.match(/TEMPORAL_ADDRESS is not set; started the embedded Temporal dev server at (\S+) \(UI (\S+)\), pid (\d+)/);
+    const started = first.stderr.match(
+      /TEMPORAL_ADDRESS is not set; started the embedded Temporal dev server at (\S+) \(UI (\S+)\), pid (\d+)/,
+    );
     expect(started, first.stderr).not.toBeNull();
     expect(started![1]).toBe(`127.0.0.1:${base}`);
     expect(started![2]).toBe(`http://127.0.0.1:${base + 1000}`);
@@ -46,7 +48,9 @@ describe('embedded Temporal dev server', () => {
 
     const second = await runCli(['status', 'rollout-none-2'], env);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`using the embedded Temporal dev server at 127\\.0\\.0\\.1:${base} .*pid ${pid}`));
+    expect(second.stderr).toMatch(
+      new RegExp(`using the embedded Temporal dev server at 127\\.0\\.0\\.1:${base} .*pid ${pid}`),
+    );
 
     const status = await runCli(['server', 'status'], env);
     expect(status.code).toBe(0);

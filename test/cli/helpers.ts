@@ -63,7 +63,8 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Cl
       const deadline = Date.now() + timeoutMs;
       while (!re.test(stdout + stderr)) {
         if (done) throw new Error(`rollout ${args.join(' ')} exited before printing ${re}:\n${stdout}\n${stderr}`);
-        if (Date.now() > deadline) throw new Error(`rollout ${args.join(' ')} did not print ${re} in ${timeoutMs} ms:\n${stdout}\n${stderr}`);
+        if (Date.now() > deadline)
+          throw new Error(`rollout ${args.join(' ')} did not print ${re} in ${timeoutMs} ms:\n${stdout}\n${stderr}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -45,7 +45,9 @@ const fixture = localConfig({
         type: 'rolling',
         name: 'deploy',
         window: 1,
-        childSteps: [{ name: 'install', script: '[ #{Machine.Name} != b ] || { echo "disk full" >&2; exit 7; }; touch installed' }],
+        childSteps: [
+          { name: 'install', script: '[ #{Machine.Name} != b ] || { echo "disk full" >&2; exit 7; }; touch installed' },
+        ],
       },
     ],
   },
@@ -61,7 +63,10 @@ beforeAll(async () => {
   connection = await Connection.connect({ address });
   client = new Client({ connection });
   worker = spawnCli(['worker'], env);
-  await worker.waitFor(new RegExp(`worker ready on task queue ${taskQueue} \\(temporal ${address.replace(/\./g, '\\.')}\\)`), 90_000);
+  await worker.waitFor(
+    new RegExp(`worker ready on task queue ${taskQueue} \\(temporal ${address.replace(/\./g, '\\.')}\\)`),
+    90_000,
+  );
 });
 
 afterAll(async () => {
@@ -82,7 +87,11 @@ async function statusJson(id: string): Promise<RolloutSummary> {
   return JSON.parse(r.stdout) as RolloutSummary;
 }
 
-async function waitForStatus(id: string, pred: (s: RolloutSummary) => boolean, timeoutMs = 60_000): Promise<RolloutSummary> {
+async function waitForStatus(
+  id: string,
+  pred: (s: RolloutSummary) => boolean,
+  timeoutMs = 60_000,
+): Promise<RolloutSummary> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await statusJson(id);
@@ -207,9 +216,16 @@ describe('rollout decide', () => {
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/^not confirmed: .*is a worker running\?/m);
     expect(Date.now() - t0).toBeLessThan(40_000);
-    await client.workflow.getHandle(deployableWorkflowId('slow', queue)).terminate('test cleanup').catch(() => undefined);
+    await client.workflow
+      .getHandle(deployableWorkflowId('slow', queue))
+      .terminate('test cleanup')
+      .catch(() => undefined);
     // A rollout workflow on a queue nobody serves: answers and cancels are not delivered either.
-    const plan = buildPlan(loadConfigFile(fixture.configPath), { deployable: 'slow', release: 'v1', requestedBy: 'cli:test' });
+    const plan = buildPlan(loadConfigFile(fixture.configPath), {
+      deployable: 'slow',
+      release: 'v1',
+      requestedBy: 'cli:test',
+    });
     const id = (await startRollout(client, queue, plan)).workflowId;
     try {
       const d = await cli('decide', id, 'd1', 'retry', '--timeout', '1');

@@ -8,7 +8,14 @@ import { cliEnv, killAllCli, localConfig, runCli } from './helpers';
 const good = localConfig({
   web: {
     targets: ['tag:web'],
-    process: [{ type: 'rolling', name: 'deploy', window: 1, childSteps: [{ name: 'write', script: 'printf %s #{Release} > version' }] }],
+    process: [
+      {
+        type: 'rolling',
+        name: 'deploy',
+        window: 1,
+        childSteps: [{ name: 'write', script: 'printf %s #{Release} > version' }],
+      },
+    ],
   },
   api: { targets: ['a'], process: [{ name: 'hello', script: 'echo hi' }] },
 });
@@ -33,7 +40,10 @@ describe('rollout validate', () => {
       JSON.stringify({
         targets: { a: { transport: 'local', bogus: 1 } },
         deployables: {
-          x: { targets: ['a', 'nope'], process: [{ type: 'rolling', name: 'deploy', window: 0, childSteps: [{ name: 'c', script: 'true' }] }] },
+          x: {
+            targets: ['a', 'nope'],
+            process: [{ type: 'rolling', name: 'deploy', window: 0, childSteps: [{ name: 'c', script: 'true' }] }],
+          },
         },
       }),
     );
@@ -47,7 +57,10 @@ describe('rollout validate', () => {
 
   it('reports cross-field problems the same way', async () => {
     const bad = path.join(good.dir, 'refs.yaml');
-    writeFileSync(bad, 'targets:\n  a: { transport: local }\ndeployables:\n  x:\n    targets: [nope]\n    process: [{ name: s, script: "echo #{Missing}" }]\n');
+    writeFileSync(
+      bad,
+      'targets:\n  a: { transport: local }\ndeployables:\n  x:\n    targets: [nope]\n    process: [{ name: s, script: "echo #{Missing}" }]\n',
+    );
     const r = await runCli(['validate', bad], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^deployables\.x\.targets\[0\]: unknown target "nope"/m);

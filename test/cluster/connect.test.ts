@@ -11,12 +11,20 @@ import { clusterConnect } from './support';
 
 describe('a self-hosted Temporal with mTLS on the frontend', () => {
   it('refuses a client without the client certificate (the TLS handshake ends with "certificate required")', async () => {
-    await expect(clusterConnect({}, { clientCert: false, connectTimeoutMs: 3000 })).rejects.toThrow(/cannot connect to Temporal at 127\.0\.0\.1:\d+/);
+    await expect(clusterConnect({}, { clientCert: false, connectTimeoutMs: 3000 })).rejects.toThrow(
+      /cannot connect to Temporal at 127\.0\.0\.1:\d+/,
+    );
     // Why: the server trusts our CA but demands a client certificate. A bare TLS client sees the alert.
     const c = inject('cluster');
     const [host, port] = c.address.split(':') as [string, string];
     const alert = await new Promise<string>((resolve) => {
-      const sock = tlsConnect({ host, port: Number(port), ca: readFileSync(c.certs.caCert), servername: 'localhost', ALPNProtocols: ['h2'] });
+      const sock = tlsConnect({
+        host,
+        port: Number(port),
+        ca: readFileSync(c.certs.caCert),
+        servername: 'localhost',
+        ALPNProtocols: ['h2'],
+      });
       sock.once('secureConnect', () => sock.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
       sock.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
       sock.once('close', () => resolve('closed without an alert'));

@@ -55,14 +55,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
       findOrInstallTemporalCli(path.join(REPO, '.rollout')),
     ]);
     pg = pgStarted;
-    log(`Temporal server ${TEMPORAL_SERVER_VERSION} ${bin.built ? 'built' : 'reused from the cache'} in ${bin.ms} ms (${bin.dir})`);
+    log(
+      `Temporal server ${TEMPORAL_SERVER_VERSION} ${bin.built ? 'built' : 'reused from the cache'} in ${bin.ms} ms (${bin.dir})`,
+    );
     await createSchemas(bin, pg.port);
     const ports = await allocateServerPorts(used);
-    spec = writeServerConfig(path.join(dir, 'server'), { bin: bin.server, pgPort: pg.port, ports, certs, logFile: path.join(dir, 'server.log') });
+    spec = writeServerConfig(path.join(dir, 'server'), {
+      bin: bin.server,
+      pgPort: pg.port,
+      ports,
+      certs,
+      logFile: path.join(dir, 'server.log'),
+    });
     await startServerProcess(spec);
     await createNamespace(cli, spec, 'default', '30d');
     await waitNamespace(spec, 'default');
-    log(`PostgreSQL on 127.0.0.1:${pg.port}, Temporal frontend (mTLS) on ${spec.address}, ready in ${Date.now() - t0} ms; state in ${dir}`);
+    log(
+      `PostgreSQL on 127.0.0.1:${pg.port}, Temporal frontend (mTLS) on ${spec.address}, ready in ${Date.now() - t0} ms; state in ${dir}`,
+    );
     project.provide('cluster', { ...spec, namespace: 'default', pgPort: pg.port });
   } catch (e) {
     await teardown().catch(() => undefined);

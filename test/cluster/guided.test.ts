@@ -28,7 +28,11 @@ beforeAll(async () => {
   [sshd, env, standin] = await Promise.all([
     startSshd({ count: 2, baseAddress: '127.0.9.11', namePrefix: 'web' }),
     clusterEnv('guided'),
-    startSlackStandin({ tokens: [TOKEN], users: [{ id: 'UALICE', name: 'alice' }], channels: [{ id: CHANNEL, name: 'deploys' }] }),
+    startSlackStandin({
+      tokens: [TOKEN],
+      users: [{ id: 'UALICE', name: 'alice' }],
+      channels: [{ id: CHANNEL, name: 'deploys' }],
+    }),
   ]);
   transports = realTransports();
   await env.startWorker(transports);
@@ -82,7 +86,8 @@ describe('guided failure through the bot', () => {
             childSteps: [
               {
                 name: 'install',
-                script: 'echo run >> install-runs; if [ #{Machine.Name} = web2 ]; then echo "health check failed" >&2; exit 3; fi; printf %s #{Release} > version',
+                script:
+                  'echo run >> install-runs; if [ #{Machine.Name} = web2 ]; then echo "health check failed" >&2; exit 3; fi; printf %s #{Release} > version',
               },
             ],
           },
@@ -90,14 +95,23 @@ describe('guided failure through the bot', () => {
       },
     });
     const configPath = path.join(dir, 'rollout.json');
-    writeFileSync(configPath, JSON.stringify({ ...cfg.raw, temporal: { namespace: 'default', taskQueue: env.taskQueue } }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({ ...cfg.raw, temporal: { namespace: 'default', taskQueue: env.taskQueue } }),
+    );
     const port = await getFreePort();
     const url = `http://127.0.0.1:${port}/slack/events`;
     await spawnBot(configPath, port);
 
     const command = await postSigned(
       url,
-      slashCommandBody({ command: '/rollout', text: 'flaky v2', user_id: 'UALICE', channel_id: CHANNEL, response_url: standin.responseUrlFor('cmd', { channel: CHANNEL, user: 'UALICE' }) }),
+      slashCommandBody({
+        command: '/rollout',
+        text: 'flaky v2',
+        user_id: 'UALICE',
+        channel_id: CHANNEL,
+        response_url: standin.responseUrlFor('cmd', { channel: CHANNEL, user: 'UALICE' }),
+      }),
       FORM_CONTENT_TYPE,
       SECRET,
     );
@@ -130,16 +144,26 @@ describe('guided failure through the bot', () => {
     const first: StandinMessage = structuredClone(await waitFor(() => cards()[0], 30_000, 'the failure card'));
     expect(textOf(first)).toContain('health check failed');
     await click(first, ACTION_DECIDE_RETRY, 'retry');
-    await waitFor(() => /Retry\*? chosen by <@UALICE>/.test(textOf(standin.message(CHANNEL, first.ts))), 15_000, 'Retry on the first card');
+    await waitFor(
+      () => /Retry\*? chosen by <@UALICE>/.test(textOf(standin.message(CHANNEL, first.ts))),
+      15_000,
+      'Retry on the first card',
+    );
 
     // The retry fails again: a second card; this time the machine is excluded.
-    const second: StandinMessage = structuredClone(await waitFor(() => cards().find((m) => m.ts !== first.ts), 30_000, 'the second failure card'));
+    const second: StandinMessage = structuredClone(
+      await waitFor(() => cards().find((m) => m.ts !== first.ts), 30_000, 'the second failure card'),
+    );
     await click(second, ACTION_DECIDE_EXCLUDE, 'exclude');
 
     const result = await rolloutHandle(env.conn.client, rolloutId).result();
     expect(result.status).toBe('succeeded');
     expect(result.summary.steps[0]?.counts).toMatchObject({ succeeded: 1, excluded: 1 });
-    await waitFor(() => /Exclude\*? chosen by <@UALICE>/.test(textOf(standin.message(CHANNEL, second.ts))), 15_000, 'Exclude on the second card');
+    await waitFor(
+      () => /Exclude\*? chosen by <@UALICE>/.test(textOf(standin.message(CHANNEL, second.ts))),
+      15_000,
+      'Exclude on the second card',
+    );
     await waitFor(() => /succeeded/i.test(root.text ?? ''), 15_000, 'the root saying succeeded');
     expect(readTargetFile(targets[0]!, 'version')).toBe('v2');
     expect(readTargetFile(targets[1]!, 'version')).toBeUndefined();

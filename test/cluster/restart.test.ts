@@ -60,14 +60,23 @@ describe('the Temporal server restarts', () => {
 
     const killed = await killServer();
     // Down for real: the frontend does not answer.
-    await expect(client.withDeadline(Date.now() + 2000, () => client.workflowService.getSystemInfo({}))).rejects.toThrow();
+    await expect(
+      client.withDeadline(Date.now() + 2000, () => client.workflowService.getSystemInfo({})),
+    ).rejects.toThrow();
     const started = await startServerAgain();
     expect(started).not.toBe(killed);
 
     // The same client and worker connections carry on against the restarted server.
     const again = await waitForSummary(client, handle.workflowId, (s) => s.pendingDecisions.length === 1);
     expect(again.pendingDecisions[0]?.id).toBe(waiting.pendingDecisions[0]!.id);
-    const answer = await decide(client, handle.workflowId, waiting.pendingDecisions[0]!.id, 'proceed', 'U_ALICE', 60_000);
+    const answer = await decide(
+      client,
+      handle.workflowId,
+      waiting.pendingDecisions[0]!.id,
+      'proceed',
+      'U_ALICE',
+      60_000,
+    );
     expect(answer, JSON.stringify(answer)).toMatchObject({ outcome: 'accepted' });
     const result = await rolloutHandle(client, handle.workflowId).result();
     expect(result.status).toBe('succeeded');

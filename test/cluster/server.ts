@@ -2,7 +2,21 @@
 // version), on a PostgreSQL cluster this file owns, with mTLS on the frontend (certificates made with openssl).
 // Used by test/cluster/globalSetup.ts (start, stop) and by the restart test (kill and start the server again).
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +34,9 @@ const PG_GID = 65534;
 const MODULE = 'go.temporal.io/server';
 
 function pgBinDir(root = '/usr/lib/postgresql'): string {
-  const majors = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(path.join(root, v, 'bin', 'initdb'))) : [];
+  const majors = existsSync(root)
+    ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(path.join(root, v, 'bin', 'initdb')))
+    : [];
   const newest = majors.map(Number).sort((a, b) => b - a)[0];
   return path.join(root, String(newest ?? 15), 'bin');
 }
@@ -40,7 +56,11 @@ export interface ServerBinaries {
  * The server and SQL tool binaries for `version`, built with `go install` into `<cacheRoot>/<version>/` the first
  * time and reused afterwards (Go's build and module caches make a rebuild after a cache wipe fast too).
  */
-export async function ensureServerBinaries(version: string, cacheRoot: string, log: (line: string) => void = () => undefined): Promise<ServerBinaries> {
+export async function ensureServerBinaries(
+  version: string,
+  cacheRoot: string,
+  log: (line: string) => void = () => undefined,
+): Promise<ServerBinaries> {
   const t0 = Date.now();
   const dir = path.resolve(cacheRoot, version);
   const server = path.join(dir, 'server');
@@ -59,8 +79,11 @@ export async function ensureServerBinaries(version: string, cacheRoot: string, l
       });
     } catch (e) {
       const err = e as Error & { stderr?: string; code?: string };
-      if (err.code === 'ENOENT') throw new Error(`building the Temporal server ${version} needs Go (>= 1.25.8) on PATH: https://go.dev/dl/`);
-      throw new Error(`go install of the Temporal server ${version} failed: ${err.stderr?.slice(-4000) ?? err.message}`);
+      if (err.code === 'ENOENT')
+        throw new Error(`building the Temporal server ${version} needs Go (>= 1.25.8) on PATH: https://go.dev/dl/`);
+      throw new Error(
+        `go install of the Temporal server ${version} failed: ${err.stderr?.slice(-4000) ?? err.message}`,
+      );
     }
     // Moved into place only when complete, so an interrupted build is never mistaken for a cached one.
     renameSync(path.join(gobin, 'sql'), sql);
@@ -69,7 +92,9 @@ export async function ensureServerBinaries(version: string, cacheRoot: string, l
     built = true;
   }
   if (!existsSync(path.join(schemaDir, 'temporal', 'versioned'))) {
-    const { stdout } = await execFileP('go', ['mod', 'download', '-json', `${MODULE}@${version}`], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await execFileP('go', ['mod', 'download', '-json', `${MODULE}@${version}`], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const moduleDir = (JSON.parse(stdout) as { Dir: string }).Dir;
     const tmp = `${schemaDir}.tmp-${process.pid}`;
     cpSync(path.join(moduleDir, 'schema', 'postgresql', 'v12'), tmp, { recursive: true });
@@ -121,7 +146,10 @@ function pgCommand(bin: string, args: string[]): [string, string[]] {
 async function runPg(bin: string, args: string[], cwd: string): Promise<string> {
   const [cmd, argv] = pgCommand(bin, args);
   try {
-    const { stdout } = await execFileP(cmd, argv, { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+    const { stdout } = await execFileP(cmd, argv, {
+      cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    });
     return stdout;
   } catch (e) {
     const err = e as Error & { stderr?: string; stdout?: string };
@@ -142,12 +170,20 @@ export async function startPostgres(dir: string, used: Set<number>): Promise<Pos
     chmodSync(dir, 0o755);
     chownSync(pgDir, PG_UID, PG_GID);
   }
-  await runPg('initdb', ['-D', dataDir, '-U', 'temporal', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], pgDir);
+  await runPg(
+    'initdb',
+    ['-D', dataDir, '-U', 'temporal', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
+    pgDir,
+  );
   const port = await freeLowPort(used);
   // Durability against a crash of PostgreSQL itself is not what these tests are about (the Temporal server is what
   // gets killed; PostgreSQL keeps running), so fsync is off for speed.
   const opts = `-p ${port} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-  await runPg('pg_ctl', ['-D', dataDir, '-l', path.join(pgDir, 'postgres.log'), '-o', opts, '-w', '-t', '60', 'start'], pgDir);
+  await runPg(
+    'pg_ctl',
+    ['-D', dataDir, '-l', path.join(pgDir, 'postgres.log'), '-o', opts, '-w', '-t', '60', 'start'],
+    pgDir,
+  );
   return {
     port,
     dataDir,
@@ -163,8 +199,25 @@ export async function createSchemas(bin: ServerBinaries, pgPort: number): Promis
     ['temporal', 'temporal'],
     ['temporal_visibility', 'visibility'],
   ] as const) {
-    const base = ['--plugin', 'postgres12', '--ep', '127.0.0.1', '-p', String(pgPort), '-u', 'temporal', '--pw', 'temporal', '--db', db];
-    for (const cmd of [['create-database'], ['setup-schema', '-v', '0.0'], ['update-schema', '-d', path.join(bin.schemaDir, sub, 'versioned')]]) {
+    const base = [
+      '--plugin',
+      'postgres12',
+      '--ep',
+      '127.0.0.1',
+      '-p',
+      String(pgPort),
+      '-u',
+      'temporal',
+      '--pw',
+      'temporal',
+      '--db',
+      db,
+    ];
+    for (const cmd of [
+      ['create-database'],
+      ['setup-schema', '-v', '0.0'],
+      ['update-schema', '-d', path.join(bin.schemaDir, sub, 'versioned')],
+    ]) {
       try {
         await execFileP(bin.sql, [...base, ...cmd], { maxBuffer: 16 * 1024 * 1024 });
       } catch (e) {
@@ -194,22 +247,66 @@ export async function makeCerts(dir: string): Promise<Certs> {
     try {
       await execFileP('openssl', args, { cwd: dir });
     } catch (e) {
-      throw new Error(`openssl ${args[0]} failed: ${(e as Error & { stderr?: string }).stderr ?? (e as Error).message}`);
+      throw new Error(
+        `openssl ${args[0]} failed: ${(e as Error & { stderr?: string }).stderr ?? (e as Error).message}`,
+      );
     }
   };
   const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl(['req', '-x509', ...newKey, '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '7', '-subj', '/CN=rollout test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await openssl([
+    'req',
+    '-x509',
+    ...newKey,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.pem'),
+    '-days',
+    '7',
+    '-subj',
+    '/CN=rollout test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   const leaf = async (name: string, cn: string, ext: string) => {
     writeFileSync(p(`${name}.ext`), ext);
     await openssl(['req', ...newKey, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', `/CN=${cn}`]);
-    await openssl(['x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial',
-      '-out', p(`${name}.pem`), '-days', '7', '-extfile', p(`${name}.ext`)]);
+    await openssl([
+      'x509',
+      '-req',
+      '-in',
+      p(`${name}.csr`),
+      '-CA',
+      p('ca.pem'),
+      '-CAkey',
+      p('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      p(`${name}.pem`),
+      '-days',
+      '7',
+      '-extfile',
+      p(`${name}.ext`),
+    ]);
   };
-  const common = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyAgreement\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n';
-  await leaf('server', '127.0.0.1', `${common}subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n`);
+  const common =
+    'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyAgreement\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n';
+  await leaf(
+    'server',
+    '127.0.0.1',
+    `${common}subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n`,
+  );
   await leaf('client', 'rollout-test-client', `${common}extendedKeyUsage=clientAuth\n`);
-  return { dir, caCert: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key') };
+  return {
+    dir,
+    caCert: p('ca.pem'),
+    serverCert: p('server.pem'),
+    serverKey: p('server.key'),
+    clientCert: p('client.pem'),
+    clientKey: p('client.key'),
+  };
 }
 
 // -------------------------------------------------------------------------------------------------------- server
@@ -247,7 +344,10 @@ export async function allocateServerPorts(used: Set<number>): Promise<ServerPort
 }
 
 /** Writes `<root>/config/development.yaml` (all four services, PostgreSQL, mTLS frontend) and the dynamic config. */
-export function writeServerConfig(root: string, o: { bin: string; pgPort: number; ports: ServerPorts; certs: Certs; logFile: string }): ServerSpec {
+export function writeServerConfig(
+  root: string,
+  o: { bin: string; pgPort: number; ports: ServerPorts; certs: Certs; logFile: string },
+): ServerSpec {
   const { ports, certs } = o;
   const sql = (db: string, maxConns: number) => ({
     sql: {
@@ -278,7 +378,12 @@ export function writeServerConfig(root: string, o: { bin: string; pgPort: number
       membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
       tls: {
         frontend: {
-          server: { certFile: certs.serverCert, keyFile: certs.serverKey, requireClientAuth: true, clientCaFiles: [certs.caCert] },
+          server: {
+            certFile: certs.serverCert,
+            keyFile: certs.serverKey,
+            requireClientAuth: true,
+            clientCaFiles: [certs.caCert],
+          },
           client: clientTls,
         },
         // The server's own system workers connect to the frontend too, so they need a client certificate.
@@ -296,7 +401,14 @@ export function writeServerConfig(root: string, o: { bin: string; pgPort: number
       failoverVersionIncrement: 10,
       masterClusterName: 'active',
       currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `127.0.0.1:${ports.frontend}` } },
+      clusterInformation: {
+        active: {
+          enabled: true,
+          initialFailoverVersion: 1,
+          rpcName: 'frontend',
+          rpcAddress: `127.0.0.1:${ports.frontend}`,
+        },
+      },
     },
     dcRedirectionPolicy: { policy: 'noop' },
     dynamicConfigClient: { filepath: 'config/dynamicconfig/development-sql.yaml', pollInterval: '10s' },
@@ -371,7 +483,12 @@ export function mtlsConnect(spec: Pick<ServerSpec, 'address' | 'certs'>, connect
 }
 
 /** Waits until the frontend answers over mTLS and namespace `default`, if it exists, serves visibility. */
-async function waitServing(spec: ServerSpec, timeoutMs: number, exited: () => string | undefined, namespace?: string): Promise<void> {
+async function waitServing(
+  spec: ServerSpec,
+  timeoutMs: number,
+  exited: () => string | undefined,
+  namespace?: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -389,7 +506,10 @@ async function waitServing(spec: ServerSpec, timeoutMs: number, exited: () => st
     } catch (e) {
       last = (e as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`the Temporal server did not serve within ${timeoutMs} ms (${last}); log tail:\n${logTail(spec.logFile)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the Temporal server did not serve within ${timeoutMs} ms (${last}); log tail:\n${logTail(spec.logFile)}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -409,11 +529,29 @@ export function logTail(file: string, chars = 3000): string {
 }
 
 /** `temporal operator namespace create` through the CLI, over mTLS, retried while the server warms up. */
-export async function createNamespace(cli: string, spec: ServerSpec, namespace: string, retention: string, timeoutMs = 60_000): Promise<void> {
+export async function createNamespace(
+  cli: string,
+  spec: ServerSpec,
+  namespace: string,
+  retention: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const args = [
-    'operator', 'namespace', 'create', '-n', namespace, '--retention', retention,
-    '--address', spec.address,
-    '--tls-ca-path', spec.certs.caCert, '--tls-cert-path', spec.certs.clientCert, '--tls-key-path', spec.certs.clientKey,
+    'operator',
+    'namespace',
+    'create',
+    '-n',
+    namespace,
+    '--retention',
+    retention,
+    '--address',
+    spec.address,
+    '--tls-ca-path',
+    spec.certs.caCert,
+    '--tls-cert-path',
+    spec.certs.clientCert,
+    '--tls-key-path',
+    spec.certs.clientKey,
   ];
   const deadline = Date.now() + timeoutMs;
   for (;;) {

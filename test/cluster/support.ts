@@ -24,15 +24,23 @@ export function clusterEnvVars(o: { clientCert?: boolean } = {}): Record<string,
     TEMPORAL_TLS_SERVER_CA_CERT_PATH: c.certs.caCert,
     // The certificate's DNS name (it names 127.0.0.1 too; Node deprecates an IP address as the TLS server name).
     TEMPORAL_TLS_SERVER_NAME: 'localhost',
-    ...(o.clientCert === false ? {} : { TEMPORAL_TLS_CLIENT_CERT_PATH: c.certs.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: c.certs.clientKey }),
+    ...(o.clientCert === false
+      ? {}
+      : { TEMPORAL_TLS_CLIENT_CERT_PATH: c.certs.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: c.certs.clientKey }),
   };
 }
 
 const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 
 /** connectTemporal with nothing but the standard variables (and whatever `extra` adds). */
-export function clusterConnect(extra: Record<string, string> = {}, o: { clientCert?: boolean; connectTimeoutMs?: number } = {}): Promise<TemporalConnection> {
-  return connectTemporal(loadEnv({ ...clusterEnvVars(o), ...extra }), { stderr: quiet, connectTimeoutMs: o.connectTimeoutMs ?? 10_000 });
+export function clusterConnect(
+  extra: Record<string, string> = {},
+  o: { clientCert?: boolean; connectTimeoutMs?: number } = {},
+): Promise<TemporalConnection> {
+  return connectTemporal(loadEnv({ ...clusterEnvVars(o), ...extra }), {
+    stderr: quiet,
+    connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+  });
 }
 
 export interface ClusterEnv {
@@ -76,12 +84,20 @@ export async function clusterEnv(prefix: string): Promise<ClusterEnv> {
 /** A rollout worker as its own OS process (test/cluster/workerProcess.ts), connected by the standard variables. */
 export function spawnWorker(taskQueue: string, name: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/cluster/workerProcess.ts'], {
-    env: { ...process.env, ...clusterEnvVars(), ROLLOUT_TASK_QUEUE: taskQueue, WORKER_BUNDLE_PATH: inject('workflowBundlePath'), WORKER_NAME: name },
+    env: {
+      ...process.env,
+      ...clusterEnvVars(),
+      ROLLOUT_TASK_QUEUE: taskQueue,
+      WORKER_BUNDLE_PATH: inject('workflowBundlePath'),
+      WORKER_NAME: name,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise<ChildProcess>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(child));
-    child.once('exit', (code, signal) => reject(new Error(`worker ${name} exited ${code ?? signal} before it was ready`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`worker ${name} exited ${code ?? signal} before it was ready`)),
+    );
   });
 }
 

@@ -2,7 +2,9 @@
 // non-TypeScript readers (the compose check, scripts) read the same one.
 import { readFileSync } from 'node:fs';
 
-const pinned = JSON.parse(readFileSync(new URL('./temporal-server.json', import.meta.url), 'utf8')) as { version: string };
+const pinned = JSON.parse(readFileSync(new URL('./temporal-server.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 /** e.g. `v1.30.4` (a Go module version of go.temporal.io/server). */
 export const TEMPORAL_SERVER_VERSION: string = pinned.version;

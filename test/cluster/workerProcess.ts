@@ -12,7 +12,10 @@ import { createScriptWorker } from '../../src/temporal/worker';
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const env = loadEnv(process.env);
 const settings = temporalSettings(env);
-const conn = await connectTemporal(env, { namespace: settings.namespace, ...(settings.address ? { address: settings.address } : {}) });
+const conn = await connectTemporal(env, {
+  namespace: settings.namespace,
+  ...(settings.address ? { address: settings.address } : {}),
+});
 const { worker, close } = await createScriptWorker({
   connection: await conn.nativeConnection(),
   namespace: settings.namespace,

@@ -16,7 +16,10 @@ let conn: TemporalConnection;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  [sshd, conn] = await Promise.all([startSshd({ count: 3, baseAddress: '127.0.9.21', namePrefix: 'web' }), clusterConnect()]);
+  [sshd, conn] = await Promise.all([
+    startSshd({ count: 3, baseAddress: '127.0.9.21', namePrefix: 'web' }),
+    clusterConnect(),
+  ]);
 });
 
 afterAll(async () => {
@@ -25,7 +28,8 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-const runs = (t: Parameters<typeof readTargetFile>[0]) => (readTargetFile(t, 'runs') ?? '').split('\n').filter(Boolean).length;
+const runs = (t: Parameters<typeof readTargetFile>[0]) =>
+  (readTargetFile(t, 'runs') ?? '').split('\n').filter(Boolean).length;
 
 describe('two worker processes', () => {
   it('one is SIGKILLed while it runs a script; the other finishes the rollout', async () => {
@@ -44,7 +48,8 @@ describe('two worker processes', () => {
                 name: 'install',
                 // web1 waits for a gate the test opens after the kill, so its first run is in flight on the
                 // killed worker for sure.
-                script: 'echo run >> runs; if [ #{Machine.Name} = web1 ]; then while [ ! -f gate ]; do sleep 0.2; done; fi; printf %s #{Release} > version',
+                script:
+                  'echo run >> runs; if [ #{Machine.Name} = web1 ]; then while [ ! -f gate ]; do sleep 0.2; done; fi; printf %s #{Release} > version',
               },
             ],
           },

@@ -48,7 +48,12 @@ describe('config', () => {
   it('accepts a good config and resolves targets in file order', () => {
     const cfg = validateConfig(base(), 'test.yaml', '/tmp');
     expect(cfg.targets.map((t) => t.name)).toEqual(['web1', 'web2', 'db1']);
-    expect(cfg.targets[0]).toMatchObject({ user: 'deploy', port: 22, strictHostKeyChecking: true, privateKeyPath: '/keys/id' });
+    expect(cfg.targets[0]).toMatchObject({
+      user: 'deploy',
+      port: 22,
+      strictHostKeyChecking: true,
+      privateKeyPath: '/keys/id',
+    });
   });
 
   it('names the path of every bad field', () => {
@@ -60,7 +65,9 @@ describe('config', () => {
     const problems = problemsOf(c);
     expect(problems).toContain('deployables.web-farm.process[1].window: must be ≥ 1');
     expect(problems.some((p) => p.startsWith('targets.web2.port:'))).toBe(true);
-    expect(problems).toContain('deployables.web-farm.process[2].childSteps: a rolling step needs at least one child step');
+    expect(problems).toContain(
+      'deployables.web-farm.process[2].childSteps: a rolling step needs at least one child step',
+    );
     expect(problems).toContain('deployables.web-farm.bogus: unknown field');
   });
 
@@ -82,7 +89,9 @@ describe('config', () => {
         'deployables.web-farm.process[0].script: unknown variable #{Missing} (declare it under deployables.web-farm.variables or on every target)',
       ]),
     );
-    expect(problems.some((p) => p.startsWith('deployables.web-farm.process[1].childSteps[3].if: bad condition'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('deployables.web-farm.process[1].childSteps[3].if: bad condition'))).toBe(
+      true,
+    );
   });
 
   it('refuses an ssh target without credentials and a variable with a newline', () => {
@@ -90,8 +99,12 @@ describe('config', () => {
     delete c.ssh.privateKeyPath;
     c.targets.web1.variables.Color = 'blue\nrm -rf /';
     const problems = problemsOf(c);
-    expect(problems).toContain('targets.web1.privateKeyPath: an ssh target needs privateKeyPath or privateKeyEnv (here or under ssh)');
-    expect(problems.some((p) => p.startsWith('targets.web1.variables.Color: variable Color: control characters'))).toBe(true);
+    expect(problems).toContain(
+      'targets.web1.privateKeyPath: an ssh target needs privateKeyPath or privateKeyEnv (here or under ssh)',
+    );
+    expect(problems.some((p) => p.startsWith('targets.web1.variables.Color: variable Color: control characters'))).toBe(
+      true,
+    );
   });
 
   it('loads YAML from a file and reports parse errors with the file name', () => {
@@ -100,7 +113,10 @@ describe('config', () => {
     writeFileSync(bad, 'targets: [unclosed');
     expect(() => loadConfigFile(bad)).toThrow(/bad\.yaml: invalid config:\n {2}- cannot parse/);
     const cut = path.join(dir, 'cut.yaml');
-    writeFileSync(cut, 'targets: {}\ndeployables:\n  d:\n    targets: [x]\n    process:\n      - name: s\n        script: echo hi #{Machine.Name}\n');
+    writeFileSync(
+      cut,
+      'targets: {}\ndeployables:\n  d:\n    targets: [x]\n    process:\n      - name: s\n        script: echo hi #{Machine.Name}\n',
+    );
     expect(() => loadConfigFile(cut)).toThrow(/script: "#\{" starts a YAML comment here/);
     const missing = path.join(dir, 'missing.yaml');
     expect(() => loadConfigFile(missing)).toThrow(/cannot read/);
@@ -111,7 +127,12 @@ describe('plan', () => {
   const cfg = validateConfig(base(), 'test.yaml', '/tmp');
 
   it('captures targets, steps and variables', () => {
-    const plan = buildPlan(cfg, { deployable: 'web-farm', release: 'v2.1+build.7', requestedBy: 'U1', variables: { Port: '9090' } });
+    const plan = buildPlan(cfg, {
+      deployable: 'web-farm',
+      release: 'v2.1+build.7',
+      requestedBy: 'U1',
+      variables: { Port: '9090' },
+    });
     expect(plan.targets.map((t) => t.name)).toEqual(['web1', 'web2']);
     expect(plan.variables).toEqual({ Port: '9090' });
     expect(plan.steps[1]).toMatchObject({ type: 'rolling', window: { percent: 50 } });
@@ -119,9 +140,9 @@ describe('plan', () => {
   });
 
   it('refuses a hostile release, an unknown deployable and undeclared variables', () => {
-    expect(() => buildPlan(cfg, { deployable: 'web-farm', release: 'v2; touch /tmp/pwned', requestedBy: 'U1' })).toThrow(
-      /invalid release "v2; touch \/tmp\/pwned"/,
-    );
+    expect(() =>
+      buildPlan(cfg, { deployable: 'web-farm', release: 'v2; touch /tmp/pwned', requestedBy: 'U1' }),
+    ).toThrow(/invalid release "v2; touch \/tmp\/pwned"/);
     expect(() => buildPlan(cfg, { deployable: 'nope', release: 'v2', requestedBy: 'U1' })).toThrow(
       'unknown deployable "nope" (known: web-farm)',
     );

@@ -1,6 +1,6 @@
 // The console's JSON + SSE API against a real Bolt app: state per user, live events, signed requests, refusals.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALICE, BOB, CHANNEL, SECRET, startFixture, type Fixture } from './fixture.js';
+import { ALICE, BOB, CHANNEL, SECRET, startFixture, type Fixture } from './fixture';
 
 /** Generous: the whole suite runs files in parallel (Temporal workers included). */
 const POLL = { timeout: 15_000, interval: 50 };
@@ -57,7 +57,8 @@ async function sse(url: string) {
           cursor = i + 1;
           return events[i]!;
         }
-        if (Date.now() > deadline) throw new Error(`no matching SSE event; saw ${events.map((e) => e.event).join(', ')}`);
+        if (Date.now() > deadline)
+          throw new Error(`no matching SSE event; saw ${events.map((e) => e.event).join(', ')}`);
         await new Promise<void>((r) => {
           waiters.push(r);
           setTimeout(r, 100);
@@ -101,13 +102,20 @@ describe('console API', () => {
     const cmd = await post('api/command', { text: '/rollout hello' });
     expect(cmd.json).toMatchObject({ ok: true, status: 200 });
     const posted = await alice.next((e) => e.event === 'message' && e.data.kind === 'posted');
-    expect(posted.data.message).toMatchObject({ isBot: true, userName: 'rollout', ephemeral: false, text: 'Deploy web@1.2.3: ready' });
+    expect(posted.data.message).toMatchObject({
+      isBot: true,
+      userName: 'rollout',
+      ephemeral: false,
+      text: 'Deploy web@1.2.3: ready',
+    });
     await bob.next((e) => e.event === 'message' && e.data.message.ts === posted.data.message.ts);
     const ts = posted.data.message.ts as string;
 
     const click = await post('api/action', { messageTs: ts, actionId: 'approve', blockId: 'hello.actions' });
     expect(click.json).toMatchObject({ ok: true, status: 200 });
-    const updated = await alice.next((e) => e.event === 'message' && e.data.kind === 'updated' && e.data.message.ts === ts);
+    const updated = await alice.next(
+      (e) => e.event === 'message' && e.data.kind === 'updated' && e.data.message.ts === ts,
+    );
     expect(updated.data.message).toMatchObject({ edited: true, text: 'Deploy web@1.2.3: approved' });
     const eph = await alice.next((e) => e.event === 'message' && e.data.message.ephemeral);
     expect(eph.data.message.text).toBe(`Thanks <@${ALICE.id}>, *web@1.2.3* is on its way.`);
@@ -130,11 +138,24 @@ describe('console API', () => {
     const reply = await post('api/reply', { threadTs: ts, text: 'a & b <c>' });
     expect(reply.json.bot).toEqual([expect.objectContaining({ ok: true, status: 200 })]);
     const mine = await alice.next((e) => e.event === 'message' && e.data.message.user === ALICE.id);
-    expect(mine.data.message).toMatchObject({ threadTs: ts, text: 'a &amp; b &lt;c&gt;', isBot: false, userName: 'alice' });
+    expect(mine.data.message).toMatchObject({
+      threadTs: ts,
+      text: 'a &amp; b &lt;c&gt;',
+      isBot: false,
+      userName: 'alice',
+    });
     await alice.next((e) => e.event === 'message' && e.data.message.ts === ts && e.data.message.replyCount === 1);
-    const answer = await alice.next((e) => e.event === 'message' && e.data.message.isBot && e.data.message.threadTs === ts);
+    const answer = await alice.next(
+      (e) => e.event === 'message' && e.data.message.isBot && e.data.message.threadTs === ts,
+    );
     expect(answer.data.message.text).toBe('You said: a &amp; b &lt;c&gt;');
-    expect(fx.seen.messages.at(-1)).toMatchObject({ type: 'message', user: ALICE.id, thread_ts: ts, channel: CHANNEL.id, text: 'a &amp; b &lt;c&gt;' });
+    expect(fx.seen.messages.at(-1)).toMatchObject({
+      type: 'message',
+      user: ALICE.id,
+      thread_ts: ts,
+      channel: CHANNEL.id,
+      text: 'a &amp; b &lt;c&gt;',
+    });
     expect((await state()).threads[ts]).toHaveLength(2);
     const recorded = fx.standin.message(CHANNEL.id, mine.data.message.ts as string)!;
     expect(recorded).toMatchObject({ source: 'user', user: ALICE.id, thread_ts: ts, ephemeral: false });
@@ -149,21 +170,33 @@ describe('console API', () => {
       {
         type: 'actions',
         block_id: 'hello.actions',
-        elements: [{ type: 'button', action_id: 'reject', text: { type: 'plain_text', text: 'Reject' }, value: 'run-7' }],
+        elements: [
+          { type: 'button', action_id: 'reject', text: { type: 'plain_text', text: 'Reject' }, value: 'run-7' },
+        ],
       },
     ];
-    const { message_ts: ts } = await fx.app.client.chat.postEphemeral({ channel: CHANNEL.id, user: BOB.id, text: 'only bob', blocks });
+    const { message_ts: ts } = await fx.app.client.chat.postEphemeral({
+      channel: CHANNEL.id,
+      user: BOB.id,
+      text: 'only bob',
+      blocks,
+    });
     const r = await post('api/action', { messageTs: ts, actionId: 'reject', blockId: 'hello.actions' }, BOB.id);
     expect(r.json).toMatchObject({ ok: true, status: 200 });
     const body = fx.seen.actions.at(-1)!;
-    expect(body.container).toMatchObject({ type: 'message', message_ts: ts, channel_id: CHANNEL.id, is_ephemeral: true });
+    expect(body.container).toMatchObject({
+      type: 'message',
+      message_ts: ts,
+      channel_id: CHANNEL.id,
+      is_ephemeral: true,
+    });
     expect(body.message).toBeUndefined();
     expect(body.user).toMatchObject({ id: BOB.id, username: 'bob' });
     expect(body.actions[0]).toMatchObject({ action_id: 'reject', value: 'run-7', text: { text: 'Reject' } });
     await expect.poll(() => fx.standin.message(CHANNEL.id, ts!)?.text, POLL).toBe(`Rejected by <@${BOB.id}>`);
   });
 
-  it('shows a slash command\'s ack body to its user, as Slack does', async () => {
+  it("shows a slash command's ack body to its user, as Slack does", async () => {
     const before = (await state(BOB.id)).ephemerals.length;
     const r = await post('api/command', { text: '/rollout ack' }, BOB.id);
     expect(r.json).toMatchObject({ ok: true, status: 200 });
@@ -173,7 +206,11 @@ describe('console API', () => {
 
   it('a top-level message that mentions the bot sends message and app_mention events', async () => {
     const r = await post('api/reply', { text: 'hey @rollout, and @bob' });
-    expect(fx.seen.mentions.at(-1)).toMatchObject({ type: 'app_mention', text: `hey <@U0LOCALBOT>, and <@${BOB.id}>`, user: ALICE.id });
+    expect(fx.seen.mentions.at(-1)).toMatchObject({
+      type: 'app_mention',
+      text: `hey <@U0LOCALBOT>, and <@${BOB.id}>`,
+      user: ALICE.id,
+    });
     expect(r.json.bot).toHaveLength(2);
     expect(fx.received.slice(-2).map((x) => x.kind)).toEqual(['event:message', 'event:app_mention']);
   });

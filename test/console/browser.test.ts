@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALICE, CHANNEL, startFixture, type Fixture } from './fixture.js';
+import { ALICE, CHANNEL, startFixture, type Fixture } from './fixture';
 
 const ARTIFACTS = 'test-artifacts';
 /** Generous: the whole suite runs files in parallel (Temporal workers included). */
@@ -18,7 +18,16 @@ beforeAll(async () => {
   fx = await startFixture();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -36,7 +45,9 @@ describe('local console in chromium, wired to a real Bolt app', () => {
   it('runs a command, confirms a button, shows the edit and the ephemeral live, and replies in a thread', async () => {
     await page.goto(fx.console.url);
     await expect.poll(() => page.locator('#connection').textContent(), POLL).toBe('live');
-    await expect.poll(() => page.locator('#panels [data-panel="Demo farm"] tr[data-key="web1"]').textContent(), POLL).toBe('web1v1');
+    await expect
+      .poll(() => page.locator('#panels [data-panel="Demo farm"] tr[data-key="web1"]').textContent(), POLL)
+      .toBe('web1v1');
     expect(await page.locator('#user-select').inputValue()).toBe(ALICE.id);
 
     // Slash command typed in the composer.
@@ -83,7 +94,9 @@ describe('local console in chromium, wired to a real Bolt app', () => {
     // chat.update arrives over SSE and replaces the message in place; the ephemeral appears for alice only.
     const rootNow = page.locator(`#channel-messages .msg[data-ts="${rootTs}"]`);
     await rootNow.locator('.block-section[data-block-id="hello.summary"] strong', { hasText: 'Approved' }).waitFor();
-    expect(await rootNow.locator('.block-section[data-block-id="hello.summary"]').textContent()).toBe('✅ Approved by @alice');
+    expect(await rootNow.locator('.block-section[data-block-id="hello.summary"]').textContent()).toBe(
+      '✅ Approved by @alice',
+    );
     expect(await rootNow.locator('.edited').textContent()).toBe('(edited)');
     expect(await rootNow.locator('pre.code-block').textContent()).toBe('$ deploy web@1.2.3\n<ok> 4/4 & done');
     expect(await rootNow.locator('button[data-action-id="approve"]').count()).toBe(0);
@@ -96,7 +109,9 @@ describe('local console in chromium, wired to a real Bolt app', () => {
     await rootNow.hover();
     await rootNow.locator('button.reply-in-thread').click();
     await page.locator('#thread-pane').waitFor({ state: 'visible' });
-    expect(await page.locator(`#thread-root .msg[data-ts="${rootTs}"] .block-header`).textContent()).toBe('Deploy web@1.2.3 🚀');
+    expect(await page.locator(`#thread-root .msg[data-ts="${rootTs}"] .block-header`).textContent()).toBe(
+      'Deploy web@1.2.3 🚀',
+    );
     await page.locator('#thread-composer').fill('how is it going & <fine>?');
     await page.locator('#thread-composer').press('Enter');
     const replies = page.locator('#thread-replies .msg');
@@ -114,7 +129,9 @@ describe('local console in chromium, wired to a real Bolt app', () => {
     await page.locator('#thread-composer').press('Enter');
     await expect.poll(() => replies.count(), POLL).toBe(4);
     expect(await replies.nth(2).locator('.mention').textContent()).toBe('@rollout');
-    await expect.poll(() => page.locator('#thread-replies .msg-body', { hasText: 'At your service, @alice' }).count(), POLL).toBe(1);
+    await expect
+      .poll(() => page.locator('#thread-replies .msg-body', { hasText: 'At your service, @alice' }).count(), POLL)
+      .toBe(1);
     await page.screenshot({ path: `${ARTIFACTS}/console-thread.png` });
 
     // Everything reached the bot as Slack would send it: signed correctly (checked independently here, and
@@ -128,16 +145,27 @@ describe('local console in chromium, wired to a real Bolt app', () => {
     ]);
     expect(fx.received.every((r) => r.signatureValid && r.status === 200)).toBe(true);
     expect(fx.logger.lines.filter((l) => /signature|authenticity|stale/i.test(l))).toEqual([]);
-    expect(fx.seen.commands.map((c) => [c.command, c.text, c.user_id, c.channel_id])).toEqual([['/rollout', 'hello', ALICE.id, CHANNEL.id]]);
+    expect(fx.seen.commands.map((c) => [c.command, c.text, c.user_id, c.channel_id])).toEqual([
+      ['/rollout', 'hello', ALICE.id, CHANNEL.id],
+    ]);
     expect(fx.seen.actions).toHaveLength(1);
-    expect(fx.seen.actions[0]!.actions[0]).toMatchObject({ action_id: 'approve', block_id: 'hello.actions', value: 'run-42', style: 'primary' });
-    expect(fx.seen.actions[0]!.container).toMatchObject({ type: 'message', message_ts: rootTs, channel_id: CHANNEL.id });
+    expect(fx.seen.actions[0]!.actions[0]).toMatchObject({
+      action_id: 'approve',
+      block_id: 'hello.actions',
+      value: 'run-42',
+      style: 'primary',
+    });
+    expect(fx.seen.actions[0]!.container).toMatchObject({
+      type: 'message',
+      message_ts: rootTs,
+      channel_id: CHANNEL.id,
+    });
     expect(fx.seen.mentions).toHaveLength(1);
     expect(fx.standin.refusals).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 
-  it('switching to another user hides alice\'s ephemeral and sends as bob', async () => {
+  it("switching to another user hides alice's ephemeral and sends as bob", async () => {
     await page.locator('#user-select').selectOption('U0BOB');
     await expect.poll(() => page.locator('#channel-messages .msg.ephemeral').count(), POLL).toBe(0);
     await page.locator('#composer').fill('/rollout what');

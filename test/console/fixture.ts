@@ -3,10 +3,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { App, type BlockAction, type SlashCommand } from '@slack/bolt';
-import { startConsole, type ConsoleHandle, type ConsoleOptions } from '../../dev/console/server.js';
-import { serveHttp } from '../../dev/http.js';
-import { startSlackStandin, type SlackStandin } from '../../dev/standin/server.js';
-import { memoryLogger } from '../slack/helpers.js';
+import { startConsole, type ConsoleHandle, type ConsoleOptions } from '../../dev/console/server';
+import { serveHttp } from '../../dev/http';
+import { startSlackStandin, type SlackStandin } from '../../dev/standin/server';
+import { memoryLogger } from '../slack/helpers';
 
 export const TOKEN = 'xoxb-console-test';
 export const SECRET = 'console-test-signing-secret';
@@ -41,7 +41,11 @@ export function helloBlocks(user: string): unknown[] {
         { type: 'mrkdwn', text: '*Window*\n2 at a time' },
       ],
     },
-    { type: 'context', block_id: 'hello.context', elements: [{ type: 'mrkdwn', text: ':hourglass: waiting for approval' }] },
+    {
+      type: 'context',
+      block_id: 'hello.context',
+      elements: [{ type: 'mrkdwn', text: ':hourglass: waiting for approval' }],
+    },
     { type: 'divider', block_id: 'hello.divider' },
     {
       type: 'actions',
@@ -60,7 +64,13 @@ export function helloBlocks(user: string): unknown[] {
             deny: { type: 'plain_text', text: 'Not now' },
           },
         },
-        { type: 'button', action_id: 'reject', text: { type: 'plain_text', text: 'Reject' }, value: 'run-42', style: 'danger' },
+        {
+          type: 'button',
+          action_id: 'reject',
+          text: { type: 'plain_text', text: 'Reject' },
+          value: 'run-42',
+          style: 'danger',
+        },
       ],
     },
   ];
@@ -69,7 +79,11 @@ export function helloBlocks(user: string): unknown[] {
 export function approvedBlocks(user: string): unknown[] {
   return [
     { type: 'header', block_id: 'hello.header', text: { type: 'plain_text', text: 'Deploy web@1.2.3 :rocket:' } },
-    { type: 'section', block_id: 'hello.summary', text: { type: 'mrkdwn', text: `:white_check_mark: *Approved* by <@${user}>` } },
+    {
+      type: 'section',
+      block_id: 'hello.summary',
+      text: { type: 'mrkdwn', text: `:white_check_mark: *Approved* by <@${user}>` },
+    },
     {
       type: 'section',
       block_id: 'hello.log',
@@ -85,7 +99,12 @@ export interface Fixture {
   /** Where the console posts: the signature-checking proxy in front of the bot. */
   botUrl: string;
   received: ReceivedRequest[];
-  seen: { commands: SlashCommand[]; actions: BlockAction[]; messages: Array<Record<string, unknown>>; mentions: Array<Record<string, unknown>> };
+  seen: {
+    commands: SlashCommand[];
+    actions: BlockAction[];
+    messages: Array<Record<string, unknown>>;
+    mentions: Array<Record<string, unknown>>;
+  };
   logger: ReturnType<typeof memoryLogger>;
   close(): Promise<void>;
 }
@@ -108,7 +127,10 @@ function kindOf(contentType: string, body: string): string {
 }
 
 /** Forwards to the bot unchanged, recording each request and whether its signature checks out. */
-async function signatureProxy(target: string, received: ReceivedRequest[]): Promise<{ url: string; close(): Promise<void> }> {
+async function signatureProxy(
+  target: string,
+  received: ReceivedRequest[],
+): Promise<{ url: string; close(): Promise<void> }> {
   const http = await serveHttp((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -165,22 +187,33 @@ export async function startFixture(overrides: Partial<ConsoleOptions> = {}): Pro
     }
     await ack();
     if (command.text.trim() === 'hello') {
-      await client.chat.postMessage({ channel: command.channel_id, text: 'Deploy web@1.2.3: ready', blocks: helloBlocks(command.user_id) as never });
+      await client.chat.postMessage({
+        channel: command.channel_id,
+        text: 'Deploy web@1.2.3: ready',
+        blocks: helloBlocks(command.user_id) as never,
+      });
     } else {
       await respond({ response_type: 'ephemeral', text: `I do not know \`${command.text}\`` });
     }
   });
-  app.action<BlockAction>({ block_id: 'hello.actions', action_id: 'approve' }, async ({ ack, body, client, respond }) => {
-    await ack();
-    seen.actions.push(body);
-    await client.chat.update({
-      channel: body.channel!.id,
-      ts: body.message!.ts,
-      text: 'Deploy web@1.2.3: approved',
-      blocks: approvedBlocks(body.user.id) as never,
-    });
-    await respond({ response_type: 'ephemeral', replace_original: false, text: `Thanks <@${body.user.id}>, *web@1.2.3* is on its way.` });
-  });
+  app.action<BlockAction>(
+    { block_id: 'hello.actions', action_id: 'approve' },
+    async ({ ack, body, client, respond }) => {
+      await ack();
+      seen.actions.push(body);
+      await client.chat.update({
+        channel: body.channel!.id,
+        ts: body.message!.ts,
+        text: 'Deploy web@1.2.3: approved',
+        blocks: approvedBlocks(body.user.id) as never,
+      });
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: `Thanks <@${body.user.id}>, *web@1.2.3* is on its way.`,
+      });
+    },
+  );
   app.action<BlockAction>({ block_id: 'hello.actions', action_id: 'reject' }, async ({ ack, body, respond }) => {
     await ack();
     seen.actions.push(body);

@@ -29,7 +29,16 @@ beforeAll(async () => {
   stack = await startLocalStack({ env, stateDir, farm: { sshBaseAddress: '127.0.0.81' } });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -42,9 +51,9 @@ afterAll(async () => {
 
 /** The top-level (non-ephemeral) root message of the rollout of `release`. */
 function rootOf(release: string): Locator {
-  return page
-    .locator('#channel-messages .msg.msg-bot:not(.ephemeral)')
-    .filter({ has: page.locator('.block-header', { hasText: new RegExp(`web-farm ${release.replace(/[.+]/g, '\\$&')}$`) }) });
+  return page.locator('#channel-messages .msg.msg-bot:not(.ephemeral)').filter({
+    has: page.locator('.block-header', { hasText: new RegExp(`web-farm ${release.replace(/[.+]/g, '\\$&')}$`) }),
+  });
 }
 
 async function slash(text: string) {
@@ -58,7 +67,9 @@ describe('npm start experience: console + bot + worker + demo farm', () => {
     await expect.poll(() => page.locator('#connection').textContent(), POLL).toBe('live');
     await slash('/rollout web-farm v2');
     const root = rootOf('v2');
-    await expect.poll(async () => (await root.count()) > 0 && (await root.first().textContent()), POLL).toMatch(/Succeeded/);
+    await expect
+      .poll(async () => (await root.count()) > 0 && (await root.first().textContent()), POLL)
+      .toMatch(/Succeeded/);
     expect(await root.first().textContent()).toMatch(/4 succeeded/);
     const versions = await stack.farm.versions();
     expect(Object.values(versions)).toEqual(['v2', 'v2', 'v2', 'v2']);
@@ -73,7 +84,9 @@ describe('npm start experience: console + bot + worker + demo farm', () => {
     // The card is in the rollout's thread.
     await expect.poll(() => root.locator('.reply-count').count(), POLL).toBe(1);
     await root.locator('.reply-count').click();
-    const card = page.locator('#thread-messages .msg').filter({ has: page.locator('button[data-action-id="rollout.decide.exclude"]') });
+    const card = page
+      .locator('#thread-messages .msg')
+      .filter({ has: page.locator('button[data-action-id="rollout.decide.exclude"]') });
     await expect.poll(() => card.count(), POLL).toBe(1);
     expect(await card.textContent()).toMatch(/web3/);
     await card.screenshot({ path: 'test-artifacts/failure-card.png' });

@@ -58,7 +58,9 @@ function traffic(url: string, { clients = 4, maxRequests = 50_000, maxMs = 110_0
         const body = JSON.parse(text) as { name: string; version: string };
         (result.seen[body.name] ??= new Set()).add(body.version);
       } catch (e) {
-        result.failures.push(`#${n} ${target}: ${(e as Error).message} ${String((e as { cause?: unknown }).cause ?? '')}`);
+        result.failures.push(
+          `#${n} ${target}: ${(e as Error).message} ${String((e as { cause?: unknown }).cause ?? '')}`,
+        );
       }
     }
   };
@@ -158,7 +160,13 @@ describe('demo farm over SSH, behind HAProxy', () => {
     const handle = await startRollout(env.client, env.taskQueue, planFor(farm, 'v3-broken'));
     const s = await waitForSummary(env.client, handle.workflowId, (x) => x.pendingDecisions.length === 1);
     const d = s.pendingDecisions[0]!;
-    expect(d).toMatchObject({ kind: 'failure', step: 'deploy-web', target: 'web3', childStep: 'sanity-test', exitCode: 1 });
+    expect(d).toMatchObject({
+      kind: 'failure',
+      step: 'deploy-web',
+      target: 'web3',
+      childStep: 'sanity-test',
+      exitCode: 1,
+    });
     expect(d.tail).toContain('health check answered 500');
     // While the decision waits, web3 is drained (window 1: web4 has not started).
     expect(await farm.poolState()).toEqual({ web1: 'UP', web2: 'UP', web3: 'DRAIN', web4: 'UP' });
@@ -207,7 +215,13 @@ describe('demo farm processes', () => {
     const stateDir = await mkdtemp(path.join(tmpdir(), 'rollout-demo-farm-stop-'));
     try {
       const before = new Set(await childPids());
-      const farm = await startDemoFarm({ stateDir, useSsh: true, haproxy: true, sshBaseAddress: '127.0.0.65', sshPort: 2222 });
+      const farm = await startDemoFarm({
+        stateDir,
+        useSsh: true,
+        haproxy: true,
+        sshBaseAddress: '127.0.0.65',
+        sshPort: 2222,
+      });
       let started: number[];
       try {
         started = (await childPids()).filter((p) => !before.has(p));

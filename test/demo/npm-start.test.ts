@@ -11,7 +11,10 @@ import { findFreeBasePort } from '../../src/temporal/devServer';
 function copyProject(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'npm-start-'));
   // The files a clone has: tracked plus untracked-but-not-ignored (so the test sees work not committed yet).
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z']).toString().split('\0').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'])
+    .toString()
+    .split('\0')
+    .filter(Boolean);
   for (const f of files) {
     mkdirSync(path.join(dir, path.dirname(f)), { recursive: true });
     try {
@@ -35,13 +38,22 @@ describe('npm start on a fresh copy', () => {
   it('reaches "console ready at http://…", serves the console, and Ctrl-C leaves nothing running', async () => {
     const dir = copyProject();
     const env: NodeJS.ProcessEnv = { ...process.env, ROLLOUT_DEV_PORT_BASE: String(await findFreeBasePort()) };
-    for (const k of ['TEMPORAL_ADDRESS', 'TEMPORAL_TEST_ADDRESS', 'ROLLOUT_CONFIG', 'ROLLOUT_STATE_DIR', 'ROLLOUT_TASK_QUEUE']) delete env[k];
+    for (const k of [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_TEST_ADDRESS',
+      'ROLLOUT_CONFIG',
+      'ROLLOUT_STATE_DIR',
+      'ROLLOUT_TASK_QUEUE',
+    ])
+      delete env[k];
     for (const k of Object.keys(env)) if (k.startsWith('SLACK_')) delete env[k];
     const child = spawn('npm', ['start'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? String(code))));
+    const exited = new Promise<string>((resolve) =>
+      child.once('exit', (code, signal) => resolve(signal ?? String(code))),
+    );
     try {
       const url = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "console ready" line in 120 s:\n${output}`)), 120_000);
@@ -53,7 +65,9 @@ describe('npm start on a fresh copy', () => {
           }
         };
         child.stdout.on('data', check);
-        void exited.then((code) => reject(new Error(`npm start exited (${code}) before the console was ready:\n${output}`)));
+        void exited.then((code) =>
+          reject(new Error(`npm start exited (${code}) before the console was ready:\n${output}`)),
+        );
       });
       expect(output).toMatch(/Temporal UI at http:\/\/127\.0\.0\.1:\d+/);
       const page = await fetch(url);

@@ -16,7 +16,7 @@ const scope = {
 };
 
 describe('run-condition expressions', () => {
-  it('reads release, machine, variables and this machine\'s outputs', () => {
+  it("reads release, machine, variables and this machine's outputs", () => {
     expect(evaluateCondition('Release == "v2" && Machine.Name == "web3"', scope)).toBe(true);
     expect(evaluateCondition('Output["sanity-test"].ShouldAddBackToWebFarm == "True"', scope)).toBe(true);
     expect(evaluateCondition('Output.sanity.Ok', scope)).toBe(false);
@@ -26,7 +26,15 @@ describe('run-condition expressions', () => {
   });
 
   it('refuses what is not a condition, without evaluating anything', () => {
-    for (const bad of ['process.exit(1)', 'Release = 1', 'a + b', '(() => 1)()', 'Var[Release]', 'Release ? 1 : 2', 'this']) {
+    for (const bad of [
+      'process.exit(1)',
+      'Release = 1',
+      'a + b',
+      '(() => 1)()',
+      'Var[Release]',
+      'Release ? 1 : 2',
+      'this',
+    ]) {
       expect(() => parseExpression(bad), bad).toThrow(ExpressionError);
     }
   });
@@ -49,13 +57,26 @@ describe('variables', () => {
     expect(printed.startsWith(hostile)).toBe(true);
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
     expect(() =>
-      substitute('#{Nope}', { release: '', deployable: '', requestedBy: '', stepName: '', machineName: '', variables: {}, outputs: {} }),
+      substitute('#{Nope}', {
+        release: '',
+        deployable: '',
+        requestedBy: '',
+        stepName: '',
+        machineName: '',
+        variables: {},
+        outputs: {},
+      }),
     ).toThrow(SubstitutionError);
   });
 
   it('set_output prints a line that parses back to the same value', () => {
     const value = `it's a \\ back'slash`;
-    const out = execFileSync('bash', ['-c', `${SET_OUTPUT_SHELL_FUNCTION}\nset_output Foo "$1"; set_output Bar True`, 'x', value])
+    const out = execFileSync('bash', [
+      '-c',
+      `${SET_OUTPUT_SHELL_FUNCTION}\nset_output Foo "$1"; set_output Bar True`,
+      'x',
+      value,
+    ])
       .toString()
       .split('\n');
     expect(parseOutputLine(out[0] ?? '')).toEqual({ name: 'Foo', value });

@@ -147,7 +147,9 @@ describe('decisions are exact', () => {
     const loser = a.outcome === 'rejected' ? a : b;
     const winner = a.outcome === 'accepted' ? a : b;
     const winnerBy = winner.outcome === 'accepted' ? winner.result.by : '';
-    expect(loser.outcome === 'rejected' && loser.reason).toMatch(new RegExp(`already answered: retry by ${winnerBy} at `));
+    expect(loser.outcome === 'rejected' && loser.reason).toMatch(
+      new RegExp(`already answered: retry by ${winnerBy} at `),
+    );
     const late = await decide(env.client, handle.workflowId, decisionId, 'exclude', 'U_BOB');
     expect(late).toMatchObject({ outcome: 'rejected' });
     const stale = await decide(env.client, handle.workflowId, 'd99', 'retry', 'U_BOB');
@@ -167,7 +169,10 @@ describe('decisions are exact', () => {
   });
 
   it('two targets failing at different times get their own decisions', async () => {
-    const targets = sshd.targetsFor('two').slice(0, 2).map((t, i) => ({ ...t, variables: { Delay: i === 0 ? '0.1' : '1.5' } }));
+    const targets = sshd
+      .targetsFor('two')
+      .slice(0, 2)
+      .map((t, i) => ({ ...t, variables: { Delay: i === 0 ? '0.1' : '1.5' } }));
     const cfg = configFor(targets, {
       app: {
         targets: ['tag:web'],
@@ -207,7 +212,12 @@ describe('decisions are exact', () => {
             type: 'rolling',
             name: 'deploy',
             window: 1,
-            childSteps: [{ name: 'install', script: '[ #{Machine.Name} = web1 ] || [ #{Machine.Name} = web2 ] && exit 5; touch ok' }],
+            childSteps: [
+              {
+                name: 'install',
+                script: '[ #{Machine.Name} = web1 ] || [ #{Machine.Name} = web2 ] && exit 5; touch ok',
+              },
+            ],
           },
         ],
       },
@@ -246,12 +256,23 @@ describe('durability', () => {
     let worker = await spawnWorker();
     try {
       const targets = sshd.targetsFor('crash');
-      const handle = await startRollout(local.client, taskQueue, planFor(webFarm(targets), 'web-farm', 'v2', 'U_ALICE'));
+      const handle = await startRollout(
+        local.client,
+        taskQueue,
+        planFor(webFarm(targets), 'web-farm', 'v2', 'U_ALICE'),
+      );
       const s = await waitForSummary(local.client, handle.workflowId, (x) => x.pendingDecisions.length === 1);
       worker.kill('SIGKILL');
       await new Promise((r) => worker.once('exit', r));
       // Nobody to take the answer: the caller is told, quickly, and nothing changes.
-      const undelivered = await decide(local.client, handle.workflowId, s.pendingDecisions[0]!.id, 'retry', 'U_ALICE', 3000);
+      const undelivered = await decide(
+        local.client,
+        handle.workflowId,
+        s.pendingDecisions[0]!.id,
+        'retry',
+        'U_ALICE',
+        3000,
+      );
       expect(undelivered.outcome).toBe('undelivered');
       worker = await spawnWorker();
       writeFileSync(path.join(targets[2]!.workdir, 'fixed'), '');
@@ -275,18 +296,35 @@ describe('manual intervention', () => {
         approvers: ['U_ALICE'],
         process: [
           { name: 'before', script: 'touch before' },
-          { type: 'manual', name: 'approve', instructions: 'Check the dashboard for #{Release}, then proceed.', ...manual },
+          {
+            type: 'manual',
+            name: 'approve',
+            instructions: 'Check the dashboard for #{Release}, then proceed.',
+            ...manual,
+          },
           { name: 'after', script: 'touch after' },
         ],
       },
     });
 
-  async function runManual(name: string, manual: Record<string, unknown>, answer?: { choice: DecisionChoice; by: string }) {
+  async function runManual(
+    name: string,
+    manual: Record<string, unknown>,
+    answer?: { choice: DecisionChoice; by: string },
+  ) {
     const targets = sshd.targetsFor(name);
     const handle = await startRollout(env.client, env.taskQueue, planFor(manualFarm(targets, manual), 'app', 'v7'));
-    const s: RolloutSummary = await waitForSummary(env.client, handle.workflowId, (x) => x.pendingDecisions.length === 1);
+    const s: RolloutSummary = await waitForSummary(
+      env.client,
+      handle.workflowId,
+      (x) => x.pendingDecisions.length === 1,
+    );
     const d = s.pendingDecisions[0]!;
-    expect(d).toMatchObject({ kind: 'manual', step: 'approve', instructions: 'Check the dashboard for v7, then proceed.' });
+    expect(d).toMatchObject({
+      kind: 'manual',
+      step: 'approve',
+      instructions: 'Check the dashboard for v7, then proceed.',
+    });
     if (answer) {
       const bad = await decide(env.client, handle.workflowId, d.id, answer.choice, 'U_MALLORY');
       expect(bad.outcome).toBe('rejected');
@@ -298,7 +336,11 @@ describe('manual intervention', () => {
   }
 
   it('Proceed continues', async () => {
-    const { targets, result } = await runManual('proceed', { approvers: ['U_CAROL'] }, { choice: 'proceed', by: 'U_CAROL' });
+    const { targets, result } = await runManual(
+      'proceed',
+      { approvers: ['U_CAROL'] },
+      { choice: 'proceed', by: 'U_CAROL' },
+    );
     expect(result.status).toBe('succeeded');
     expect(file(targets[0], 'after')).toBeDefined();
     expect(result.summary.recentDecisions[0]?.answer).toMatchObject({ choice: 'proceed', by: 'U_CAROL' });
@@ -337,7 +379,8 @@ describe('output variables and machine-level run conditions', () => {
               { name: 'deploy', script: 'printf %s #{Release} > version' },
               {
                 name: 'sanity-test',
-                script: 'if [ #{Machine.Name} = web2 ]; then set_output ShouldAddBackToWebFarm False; else set_output ShouldAddBackToWebFarm True; fi',
+                script:
+                  'if [ #{Machine.Name} = web2 ]; then set_output ShouldAddBackToWebFarm False; else set_output ShouldAddBackToWebFarm True; fi',
               },
               {
                 name: 'add-back',
@@ -373,7 +416,10 @@ describe('bounded history: continue-as-new between steps', () => {
             name: 'first',
             window: 2,
             childSteps: [
-              { name: 'probe', script: 'if [ #{Machine.Name} = web2 ]; then set_output Ready False; else set_output Ready True; fi' },
+              {
+                name: 'probe',
+                script: 'if [ #{Machine.Name} = web2 ]; then set_output Ready False; else set_output Ready True; fi',
+              },
               { name: 'flaky', script: '[ #{Machine.Name} != web3 ] || exit 9' },
             ],
           },
@@ -388,7 +434,9 @@ describe('bounded history: continue-as-new between steps', () => {
       },
     });
     // A tiny threshold: the rollout continues as new before every step after the first.
-    const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'app'), undefined, { continueAsNewAfterEvents: 1 });
+    const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'app'), undefined, {
+      continueAsNewAfterEvents: 1,
+    });
     const s = await waitForSummary(env.client, handle.workflowId, (x) => x.pendingDecisions.length === 1);
     await decide(env.client, handle.workflowId, s.pendingDecisions[0]!.id, 'ignore', 'U_ALICE');
     const result = await handle.result();

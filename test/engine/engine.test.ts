@@ -7,7 +7,14 @@ import { cancelRollout, getTargets, startRollout } from '../../src/temporal/clie
 import { RequestError } from '../../src/config/plan';
 import type { SshdFixture } from '../support/sshd';
 import { waitForSummary, type TemporalTestEnv } from '../support/temporal';
-import { configFor, planFor, readTargetFile, startEngineFixture, timeline, type EngineFixture } from '../support/rollouts';
+import {
+  configFor,
+  planFor,
+  readTargetFile,
+  startEngineFixture,
+  timeline,
+  type EngineFixture,
+} from '../support/rollouts';
 
 let fixture: EngineFixture | undefined;
 let sshd: SshdFixture;
@@ -25,7 +32,9 @@ afterAll(async () => {
 // The same engine tests over real sshd targets and over the local transport (same directories, local shell).
 describe.each(['ssh', 'local'] as const)('engine over the %s transport', (transport) => {
   const targetsFor = (name: string) =>
-    sshd.targetsFor(`${transport}-${name}`).map((t) => (transport === 'local' ? { ...t, transport: 'local' as const } : t));
+    sshd
+      .targetsFor(`${transport}-${name}`)
+      .map((t) => (transport === 'local' ? { ...t, transport: 'local' as const } : t));
 
   it('keeps at most 2 in flight and starts the next target as soon as any one finishes', async () => {
     const durations = ['3', '0.3', '0.3', '0.3', '3', '0.3'];
@@ -66,29 +75,27 @@ describe.each(['ssh', 'local'] as const)('engine over the %s transport', (transp
   it('runs child steps in order per target, and a plain step on all targets at once (barrier)', async () => {
     const targets = targetsFor('barrier');
     const barrier = mkdtempSync(path.join(os.tmpdir(), 'barrier-'));
-    const cfg = configFor(
-      targets,
-      {
-        app: {
-          targets: ['tag:web'],
-          variables: { Barrier: barrier, Count: String(targets.length) },
-          process: [
-            {
-              name: 'barrier',
-              timeoutSec: 20,
-              // Every target waits until all of them have arrived: run one at a time, this would time out.
-              script: 'touch #{Barrier}/#{Machine.Name}; for i in $(seq 150); do [ "$(ls #{Barrier} | wc -l)" -ge #{Count} ] && exit 0; sleep 0.1; done; exit 1',
-            },
-            {
-              type: 'rolling',
-              name: 'chain',
-              window: 3,
-              childSteps: ['a', 'b', 'c'].map((n) => ({ name: n, script: `echo ${n} >> order` })),
-            },
-          ],
-        },
+    const cfg = configFor(targets, {
+      app: {
+        targets: ['tag:web'],
+        variables: { Barrier: barrier, Count: String(targets.length) },
+        process: [
+          {
+            name: 'barrier',
+            timeoutSec: 20,
+            // Every target waits until all of them have arrived: run one at a time, this would time out.
+            script:
+              'touch #{Barrier}/#{Machine.Name}; for i in $(seq 150); do [ "$(ls #{Barrier} | wc -l)" -ge #{Count} ] && exit 0; sleep 0.1; done; exit 1',
+          },
+          {
+            type: 'rolling',
+            name: 'chain',
+            window: 3,
+            childSteps: ['a', 'b', 'c'].map((n) => ({ name: n, script: `echo ${n} >> order` })),
+          },
+        ],
       },
-    );
+    });
     const result = await (await startRollout(env.client, env.taskQueue, planFor(cfg, 'app'))).result();
     expect(result.status).toBe('succeeded');
     expect(readdirSync(barrier)).toHaveLength(targets.length);
@@ -107,7 +114,10 @@ describe.each(['ssh', 'local'] as const)('engine over the %s transport', (transp
             name: 'deploy',
             window: 1,
             childSteps: [
-              { name: 'install', script: '[ #{Machine.Name} != web2 ] || { echo "disk full" >&2; exit 7; }; touch installed' },
+              {
+                name: 'install',
+                script: '[ #{Machine.Name} != web2 ] || { echo "disk full" >&2; exit 7; }; touch installed',
+              },
               { name: 'cleanup', runCondition: 'always', script: 'touch cleaned' },
             ],
           },

@@ -3,7 +3,13 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueRollout, getDeployableState, rolloutHandle, waitUntilStarted, withdrawRollout } from '../../src/temporal/client';
+import {
+  enqueueRollout,
+  getDeployableState,
+  rolloutHandle,
+  waitUntilStarted,
+  withdrawRollout,
+} from '../../src/temporal/client';
 import type { TargetPlan } from '../../domain/plan';
 import { configFor, planFor, readTargetFile, realTransports, timeline } from '../support/rollouts';
 import { temporalTestEnv, uniqueName, type TemporalTestEnv } from '../support/temporal';
@@ -46,7 +52,8 @@ describe('deployable queue', () => {
         process: [
           {
             name: 'deploy',
-            script: 'echo "start #{Release} $(date +%s.%N)" >> timeline-#{Release}; sleep 1; printf %s #{Release} > version; echo "end #{Release} $(date +%s.%N)" >> timeline-#{Release}',
+            script:
+              'echo "start #{Release} $(date +%s.%N)" >> timeline-#{Release}; sleep 1; printf %s #{Release} > version; echo "end #{Release} $(date +%s.%N)" >> timeline-#{Release}',
           },
         ],
       },
@@ -65,7 +72,9 @@ describe('deployable queue', () => {
     // Only the requester (or an approver) may withdraw; then it is gone from the queue.
     const refused = await withdrawRollout(env.client, env.taskQueue, deployable, third.rolloutId, 'U_MALLORY');
     expect(refused.outcome === 'rejected' && refused.reason).toMatch(/U_MALLORY may not withdraw/);
-    expect((await withdrawRollout(env.client, env.taskQueue, deployable, third.rolloutId, 'U_CAROL')).outcome).toBe('accepted');
+    expect((await withdrawRollout(env.client, env.taskQueue, deployable, third.rolloutId, 'U_CAROL')).outcome).toBe(
+      'accepted',
+    );
 
     await waitUntilStarted(env.client, second.rolloutId);
     expect((await rolloutHandle(env.client, second.rolloutId).result()).status).toBe('succeeded');

@@ -51,10 +51,18 @@ function localTargets(n: number): TargetPlan[] {
   }));
 }
 
-function planOf(targets: TargetPlan[], deployable: string, spec: Record<string, unknown>, release = 'v2', requestedBy = 'U_ALICE') {
+function planOf(
+  targets: TargetPlan[],
+  deployable: string,
+  spec: Record<string, unknown>,
+  release = 'v2',
+  requestedBy = 'U_ALICE',
+) {
   const cfg = validateConfig(
     {
-      targets: Object.fromEntries(targets.map((t) => [t.name, { transport: 'local', tags: ['web'], workdir: t.workdir }])),
+      targets: Object.fromEntries(
+        targets.map((t) => [t.name, { transport: 'local', tags: ['web'], workdir: t.workdir }]),
+      ),
       deployables: { [deployable]: { targets: ['tag:web'], approvers: ['U_ALICE', 'U_BOB'], ...spec } },
     },
     'replay-record',
@@ -133,7 +141,11 @@ async function main(): Promise<void> {
       window: 2,
       childSteps: [
         { name: 'remove', script: 'touch removed' },
-        { name: 'install', script: 'if [ #{Machine.Name} = app2 ] && [ ! -f fixed ]; then echo "health check failed" >&2; exit 3; fi; printf %s #{Release} > version' },
+        {
+          name: 'install',
+          script:
+            'if [ #{Machine.Name} = app2 ] && [ ! -f fixed ]; then echo "health check failed" >&2; exit 3; fi; printf %s #{Release} > version',
+        },
         { name: 'add-back', script: 'touch added-back' },
         { name: 'report', runCondition: 'always', script: 'touch reported' },
       ],
@@ -184,7 +196,12 @@ async function main(): Promise<void> {
           const plan = planOf(targets, 'manual', {
             process: [
               { name: 'before', script: 'touch before' },
-              { type: 'manual', name: 'approve', instructions: 'Check the dashboard for #{Release}.', approvers: ['U_CAROL'] },
+              {
+                type: 'manual',
+                name: 'approve',
+                instructions: 'Check the dashboard for #{Release}.',
+                approvers: ['U_CAROL'],
+              },
               { type: 'manual', name: 'second-look', instructions: 'Last chance.', timeoutSec: 1, onTimeout: 'abort' },
               { name: 'after', script: 'touch after' },
             ],
@@ -205,15 +222,26 @@ async function main(): Promise<void> {
                 name: 'first',
                 window: 2,
                 childSteps: [
-                  { name: 'probe', script: 'if [ #{Machine.Name} = app2 ]; then set_output Ready False; else set_output Ready True; fi' },
+                  {
+                    name: 'probe',
+                    script:
+                      'if [ #{Machine.Name} = app2 ]; then set_output Ready False; else set_output Ready True; fi',
+                  },
                   { name: 'flaky', script: '[ #{Machine.Name} != app3 ] || exit 9' },
                 ],
               },
               { name: 'middle', script: 'echo middle >> log' },
-              { type: 'rolling', name: 'last', window: 3, childSteps: [{ name: 'ship', if: 'Output.probe.Ready == "True"', script: 'echo shipped > shipped' }] },
+              {
+                type: 'rolling',
+                name: 'last',
+                window: 3,
+                childSteps: [{ name: 'ship', if: 'Output.probe.Ready == "True"', script: 'echo shipped > shipped' }],
+              },
             ],
           });
-          const h = await startRollout(client, taskQueue, plan, 'replay-continue-as-new', { continueAsNewAfterEvents: 1 });
+          const h = await startRollout(client, taskQueue, plan, 'replay-continue-as-new', {
+            continueAsNewAfterEvents: 1,
+          });
           const s = await until(client, h.workflowId, (x) => x.pendingDecisions.length === 1);
           await decide(client, h.workflowId, s.pendingDecisions[0]!.id, 'ignore', 'U_ALICE');
           await h.result();
@@ -259,7 +287,9 @@ async function main(): Promise<void> {
           // The queue workflow runs on (waiting for the next rollout): its history so far is what replays.
           const qid = deployableWorkflowId(deployable, taskQueue);
           for (let i = 0; i < 50; i++) {
-            const st = await client.workflow.getHandle(qid).query<{ running?: unknown; recent: unknown[] }>('deployableState');
+            const st = await client.workflow
+              .getHandle(qid)
+              .query<{ running?: unknown; recent: unknown[] }>('deployableState');
             if (!st.running && st.recent.length === 2) break;
             await new Promise((r) => setTimeout(r, 100));
           }

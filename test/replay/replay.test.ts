@@ -43,7 +43,9 @@ const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: c
 
 describe('replay of recorded histories', () => {
   it('covers every workflow type', () => {
-    expect(new Set(histories.map(typeOf))).toEqual(new Set(['rolloutWorkflow', 'targetChainWorkflow', 'deployableWorkflow']));
+    expect(new Set(histories.map(typeOf))).toEqual(
+      new Set(['rolloutWorkflow', 'targetChainWorkflow', 'deployableWorkflow']),
+    );
   });
 
   it('every recorded history replays against the current workflows', async () => {

@@ -9,9 +9,9 @@ import {
   postSigned,
   signSlackRequest,
   slashCommandBody,
-} from '../../dev/signing.js';
-import { startSlackStandin, type SlackStandin } from '../../dev/standin/server.js';
-import { memoryLogger, sleep } from './helpers.js';
+} from '../../dev/signing';
+import { startSlackStandin, type SlackStandin } from '../../dev/standin/server';
+import { memoryLogger, sleep } from './helpers';
 
 const TOKEN = 'xoxb-bolt-test';
 const SECRET = 'bolt-test-signing-secret';
@@ -20,7 +20,11 @@ let standin: SlackStandin;
 let app: App;
 let eventsUrl: string;
 const logger = memoryLogger();
-const seen = { commands: [] as SlashCommand[], actions: [] as BlockAction[], events: [] as Array<Record<string, unknown>> };
+const seen = {
+  commands: [] as SlashCommand[],
+  actions: [] as BlockAction[],
+  events: [] as Array<Record<string, unknown>>,
+};
 
 const approvalBlocks = [
   { type: 'section', block_id: 'summary', text: { type: 'mrkdwn', text: '*web@1.2.3* → prod' } },
@@ -28,8 +32,20 @@ const approvalBlocks = [
     type: 'actions',
     block_id: 'approval',
     elements: [
-      { type: 'button', action_id: 'approve', text: { type: 'plain_text', text: 'Approve' }, value: 'run-42', style: 'primary' },
-      { type: 'button', action_id: 'reject', text: { type: 'plain_text', text: 'Reject' }, value: 'run-42', style: 'danger' },
+      {
+        type: 'button',
+        action_id: 'approve',
+        text: { type: 'plain_text', text: 'Approve' },
+        value: 'run-42',
+        style: 'primary',
+      },
+      {
+        type: 'button',
+        action_id: 'reject',
+        text: { type: 'plain_text', text: 'Reject' },
+        value: 'run-42',
+        style: 'danger',
+      },
     ],
   },
 ];
@@ -96,19 +112,34 @@ describe('a real Bolt app behind its HTTP receiver', () => {
     expect(res.status).toBe(200);
     await standin.waitForCall((c) => c.method === 'response_url' && c.responseId === 'cmd-ok');
     expect(seen.commands).toHaveLength(1);
-    expect(seen.commands[0]).toMatchObject({ command: '/rollout', text: 'web@1.2.3 prod', user_id: 'U1', channel_id: 'C1' });
+    expect(seen.commands[0]).toMatchObject({
+      command: '/rollout',
+      text: 'web@1.2.3 prod',
+      user_id: 'U1',
+      channel_id: 'C1',
+    });
     const [reply] = standin.channelMessages('C1').filter((m) => m.source === 'response_url');
     expect(reply).toMatchObject({ text: 'Planning deploy of web@1.2.3 prod', ephemeral: true, ephemeralUser: 'U1' });
   });
 
   it('routes a signed block action by block_id/action_id and replaces the original message', async () => {
-    const posted = await app.client.chat.postMessage({ channel: 'C1', text: 'Approve web@1.2.3?', blocks: approvalBlocks });
+    const posted = await app.client.chat.postMessage({
+      channel: 'C1',
+      text: 'Approve web@1.2.3?',
+      blocks: approvalBlocks,
+    });
     const ts = posted.ts!;
     const url = standin.responseUrlFor('act-ok', { channel: 'C1', user: 'U1', messageTs: ts });
     const body = blockActionsBody({
       user: { id: 'U1', username: 'alice' },
       channel: { id: 'C1', name: 'deploys' },
-      message: { ts, text: 'Approve web@1.2.3?', blocks: approvalBlocks, user: standin.bot.user_id, bot_id: standin.bot.bot_id },
+      message: {
+        ts,
+        text: 'Approve web@1.2.3?',
+        blocks: approvalBlocks,
+        user: standin.bot.user_id,
+        bot_id: standin.bot.bot_id,
+      },
       actions: [{ action_id: 'approve', block_id: 'approval', value: 'run-42', text: 'Approve' }],
       response_url: url,
       team_id: standin.team.id,
@@ -117,7 +148,12 @@ describe('a real Bolt app behind its HTTP receiver', () => {
     expect(res.status).toBe(200);
     await standin.waitForCall((c) => c.method === 'response_url' && c.responseId === 'act-ok');
     expect(seen.actions).toHaveLength(1);
-    expect(seen.actions[0]!.actions[0]).toMatchObject({ action_id: 'approve', block_id: 'approval', value: 'run-42', type: 'button' });
+    expect(seen.actions[0]!.actions[0]).toMatchObject({
+      action_id: 'approve',
+      block_id: 'approval',
+      value: 'run-42',
+      type: 'button',
+    });
     expect(seen.actions[0]!.container).toMatchObject({ type: 'message', message_ts: ts, channel_id: 'C1' });
     const m = standin.message('C1', ts)!;
     expect(m.text).toBe('Approved by <@U1>');
@@ -176,7 +212,11 @@ describe('a real Bolt app behind its HTTP receiver', () => {
 
     it('a request without signature headers', async () => {
       const url = standin.responseUrlFor('cmd-unsigned', { channel: 'C1', user: 'U1' });
-      const res = await fetch(eventsUrl, { method: 'POST', headers: { 'content-type': FORM_CONTENT_TYPE }, body: command(url) });
+      const res = await fetch(eventsUrl, {
+        method: 'POST',
+        headers: { 'content-type': FORM_CONTENT_TYPE },
+        body: command(url),
+      });
       expect(res.status).toBe(401);
       await noHandlerRan('cmd-unsigned', /Failed to verify authenticity/);
     });

@@ -4,9 +4,11 @@ import { LogLevel, type Logger } from '@slack/bolt';
 export function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   let level = LogLevel.DEBUG;
-  const log = (l: string) => (...msg: unknown[]) => {
-    lines.push(`${l} ${msg.map(String).join(' ')}`);
-  };
+  const log =
+    (l: string) =>
+    (...msg: unknown[]) => {
+      lines.push(`${l} ${msg.map(String).join(' ')}`);
+    };
   return {
     lines,
     debug: log('debug'),

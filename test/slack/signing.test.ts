@@ -1,11 +1,6 @@
 import { verifySlackRequest } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
-import {
-  blockActionsBody,
-  eventCallbackBody,
-  signSlackRequest,
-  slashCommandBody,
-} from '../../dev/signing.js';
+import { blockActionsBody, eventCallbackBody, signSlackRequest, slashCommandBody } from '../../dev/signing';
 
 describe('signSlackRequest', () => {
   it("matches the example in Slack's documentation", () => {
@@ -20,7 +15,10 @@ describe('signSlackRequest', () => {
   it("passes Bolt's own verifier, and fails it with another secret", () => {
     const body = eventCallbackBody({ type: 'app_mention', user: 'U1', text: 'hi', ts: '1.2', channel: 'C1' });
     const h = signSlackRequest('s3cret', body);
-    const headers = { 'x-slack-signature': h['x-slack-signature'], 'x-slack-request-timestamp': Number(h['x-slack-request-timestamp']) };
+    const headers = {
+      'x-slack-signature': h['x-slack-signature'],
+      'x-slack-request-timestamp': Number(h['x-slack-request-timestamp']),
+    };
     expect(() => verifySlackRequest({ signingSecret: 's3cret', body, headers })).not.toThrow();
     expect(() => verifySlackRequest({ signingSecret: 'other', body, headers })).toThrow(/signature mismatch/);
   });
@@ -29,7 +27,13 @@ describe('signSlackRequest', () => {
 describe('payload builders', () => {
   it('slashCommandBody is form-encoded with the fields Slack sends', () => {
     const p = new URLSearchParams(
-      slashCommandBody({ command: 'rollout', text: 'web prod', user_id: 'U1', channel_id: 'C1', response_url: 'http://x/response/1' }),
+      slashCommandBody({
+        command: 'rollout',
+        text: 'web prod',
+        user_id: 'U1',
+        channel_id: 'C1',
+        response_url: 'http://x/response/1',
+      }),
     );
     expect(Object.fromEntries(p)).toMatchObject({
       command: '/rollout',
@@ -62,17 +66,39 @@ describe('payload builders', () => {
       user: { id: 'U1', team_id: 'T0LOCAL' },
       team: { id: 'T0LOCAL' },
       channel: { id: 'C1' },
-      container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C1', is_ephemeral: false, thread_ts: '1700000000.000001' },
+      container: {
+        type: 'message',
+        message_ts: '1700000000.000100',
+        channel_id: 'C1',
+        is_ephemeral: false,
+        thread_ts: '1700000000.000001',
+      },
       message: { ts: '1700000000.000100', text: 't', thread_ts: '1700000000.000001' },
       response_url: 'http://x/response/2',
-      actions: [{ action_id: 'approve', block_id: 'b', value: 'v', type: 'button', text: { type: 'plain_text', text: 'approve' } }],
+      actions: [
+        {
+          action_id: 'approve',
+          block_id: 'b',
+          value: 'v',
+          type: 'button',
+          text: { type: 'plain_text', text: 'approve' },
+        },
+      ],
       state: { values: {} },
     });
   });
 
   it('eventCallbackBody wraps the event in an event_callback envelope', () => {
-    const env = JSON.parse(eventCallbackBody({ type: 'app_mention', text: 'hi' }, { team_id: 'T9', event_time: 5 })) as Record<string, unknown>;
-    expect(env).toMatchObject({ type: 'event_callback', team_id: 'T9', api_app_id: 'A0LOCAL', event_time: 5, event: { type: 'app_mention', text: 'hi' } });
+    const env = JSON.parse(
+      eventCallbackBody({ type: 'app_mention', text: 'hi' }, { team_id: 'T9', event_time: 5 }),
+    ) as Record<string, unknown>;
+    expect(env).toMatchObject({
+      type: 'event_callback',
+      team_id: 'T9',
+      api_app_id: 'A0LOCAL',
+      event_time: 5,
+      event: { type: 'app_mention', text: 'hi' },
+    });
     expect(env.event_id).toMatch(/^Ev0[0-9A-F]+$/);
   });
 });

@@ -2,8 +2,8 @@ import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { webApi } from '@slack/bolt';
 import { ping, WebSocket } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSlackStandin, type MessageChange, type SlackStandin } from '../../dev/standin/server.js';
-import { memoryLogger } from './helpers.js';
+import { startSlackStandin, type MessageChange, type SlackStandin } from '../../dev/standin/server';
+import { memoryLogger } from './helpers';
 
 const TOKEN = 'xoxb-local-test';
 let standin: SlackStandin;
@@ -41,8 +41,17 @@ describe('Slack stand-in with the real WebClient', () => {
   it('serves auth.test with a base URL ending in /api/', async () => {
     expect(standin.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/$/);
     const r = await client.auth.test();
-    expect(r).toMatchObject({ ok: true, user_id: standin.bot.user_id, bot_id: standin.bot.bot_id, team_id: standin.team.id });
-    expect(standin.calls[0]).toMatchObject({ method: 'auth.test', token: TOKEN, contentType: 'application/x-www-form-urlencoded' });
+    expect(r).toMatchObject({
+      ok: true,
+      user_id: standin.bot.user_id,
+      bot_id: standin.bot.bot_id,
+      team_id: standin.team.id,
+    });
+    expect(standin.calls[0]).toMatchObject({
+      method: 'auth.test',
+      token: TOKEN,
+      contentType: 'application/x-www-form-urlencoded',
+    });
   });
 
   it('posts a message and a reply in its thread, with increasing ts', async () => {
@@ -60,7 +69,13 @@ describe('Slack stand-in with the real WebClient', () => {
 
     const msgs = standin.channelMessages('C1');
     expect(msgs.map((m) => m.text)).toEqual(['Deploying web@1.2.3', 'host web-1 done', 'host web-2 done']);
-    expect(msgs[0]).toMatchObject({ blocks, user: standin.bot.user_id, ephemeral: false, reply_count: 2, thread_ts: parent.ts });
+    expect(msgs[0]).toMatchObject({
+      blocks,
+      user: standin.bot.user_id,
+      ephemeral: false,
+      reply_count: 2,
+      thread_ts: parent.ts,
+    });
     expect(standin.thread('C1', parent.ts!).map((m) => m.text)).toEqual(msgs.map((m) => m.text));
     expect(msgs[2]!.thread_ts).toBe(parent.ts);
     expect(seen.map((s) => s.kind)).toEqual(['posted', 'posted', 'posted']);
@@ -118,22 +133,35 @@ describe('Slack stand-in with the real WebClient', () => {
 
   it('serves users.info, usergroups.users.list and conversations.info from its options', async () => {
     const u = await client.users.info({ user: 'U1' });
-    expect(u.user).toMatchObject({ id: 'U1', name: 'alice', real_name: 'Alice A', profile: { email: 'alice@example.com' } });
+    expect(u.user).toMatchObject({
+      id: 'U1',
+      name: 'alice',
+      real_name: 'Alice A',
+      profile: { email: 'alice@example.com' },
+    });
     await expect(client.users.info({ user: 'U404' })).rejects.toMatchObject({ data: { error: 'user_not_found' } });
 
     expect((await client.usergroups.users.list({ usergroup: 'S1' })).users).toEqual(['U1', 'U2']);
     standin.usergroups.get('S1')!.users = ['U2'];
     expect((await client.usergroups.users.list({ usergroup: 'S1' })).users).toEqual(['U2']);
-    await expect(client.usergroups.users.list({ usergroup: 'S404' })).rejects.toMatchObject({ data: { error: 'no_such_subteam' } });
+    await expect(client.usergroups.users.list({ usergroup: 'S404' })).rejects.toMatchObject({
+      data: { error: 'no_such_subteam' },
+    });
 
     const c = await client.conversations.info({ channel: 'C1' });
     expect(c.channel).toMatchObject({ id: 'C1', name: 'deploys', is_member: true, is_private: false });
-    await expect(client.conversations.info({ channel: 'C404' })).rejects.toMatchObject({ data: { error: 'channel_not_found' } });
+    await expect(client.conversations.info({ channel: 'C404' })).rejects.toMatchObject({
+      data: { error: 'channel_not_found' },
+    });
   });
 
   it('refuses unknown channels and channels the bot is not in', async () => {
-    await expect(client.chat.postMessage({ channel: 'C404', text: 'x' })).rejects.toMatchObject({ data: { error: 'channel_not_found' } });
-    await expect(client.chat.postMessage({ channel: 'C2', text: 'x' })).rejects.toMatchObject({ data: { error: 'not_in_channel' } });
+    await expect(client.chat.postMessage({ channel: 'C404', text: 'x' })).rejects.toMatchObject({
+      data: { error: 'channel_not_found' },
+    });
+    await expect(client.chat.postMessage({ channel: 'C2', text: 'x' })).rejects.toMatchObject({
+      data: { error: 'not_in_channel' },
+    });
   });
 
   it('refuses invalid Block Kit with invalid_blocks and records the refusal', async () => {
@@ -141,7 +169,9 @@ describe('Slack stand-in with the real WebClient', () => {
     await expect(client.chat.postMessage({ channel: 'C1', text: 'x', blocks })).rejects.toMatchObject({
       data: { ok: false, error: 'invalid_blocks', errors: ['blocks[0].text.text: longer than 150 (151)'] },
     });
-    await expect(client.chat.postMessage({ channel: 'C1', text: '' })).rejects.toMatchObject({ data: { error: 'no_text' } });
+    await expect(client.chat.postMessage({ channel: 'C1', text: '' })).rejects.toMatchObject({
+      data: { error: 'no_text' },
+    });
     expect(standin.refusals.map((r) => [r.method, r.error])).toEqual([
       ['chat.postMessage', 'invalid_blocks'],
       ['chat.postMessage', 'no_text'],
@@ -182,7 +212,9 @@ describe('Slack stand-in with the real WebClient', () => {
     expect(standin.calls.filter((c) => c.method === 'chat.postMessage').map((c) => c.status)).toEqual([500, 200]);
 
     standin.failNext('chat.postMessage', { error: 'channel_is_archived' });
-    await expect(client.chat.postMessage({ channel: 'C1', text: 'x' })).rejects.toMatchObject({ data: { error: 'channel_is_archived' } });
+    await expect(client.chat.postMessage({ channel: 'C1', text: 'x' })).rejects.toMatchObject({
+      data: { error: 'channel_is_archived' },
+    });
   });
 
   it('refuses a missing token with not_authed and a wrong one with invalid_auth', async () => {
@@ -250,7 +282,11 @@ describe('response URLs', () => {
     const url = standin.responseUrlFor('cmd-2', { channel: 'C1', user: 'U1' });
     const bad = await post(url, { blocks: [{ type: 'nope' }] });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ ok: false, error: 'invalid_blocks', errors: ['blocks[0].type: unknown block type "nope"'] });
+    expect(await bad.json()).toMatchObject({
+      ok: false,
+      error: 'invalid_blocks',
+      errors: ['blocks[0].type: unknown block type "nope"'],
+    });
     expect(standin.refusals).toHaveLength(1);
     for (let i = 0; i < 4; i++) expect((await post(url, { text: `r${i}` })).status).toBe(200);
     expect(await (await post(url, { text: 'too many' })).json()).toEqual({ ok: false, error: 'used_url' });
@@ -266,7 +302,11 @@ describe('Socket Mode', () => {
     const s = await startSlackStandin({ tokens: [TOKEN], appTokens: [APP_TOKEN] });
     try {
       const open = (token: string) =>
-        new webApi.WebClient(token, { slackApiUrl: s.url, logger: memoryLogger(), retryConfig: { retries: 0 } }).apps.connections.open({});
+        new webApi.WebClient(token, {
+          slackApiUrl: s.url,
+          logger: memoryLogger(),
+          retryConfig: { retries: 0 },
+        }).apps.connections.open({});
       await expect(open(TOKEN)).rejects.toMatchObject({ data: { ok: false, error: 'not_allowed_token_type' } });
       await expect(open('xapp-1-other')).rejects.toMatchObject({ data: { ok: false, error: 'invalid_auth' } });
       const ok = await open(APP_TOKEN);
@@ -304,12 +344,18 @@ describe('Socket Mode', () => {
 
       const acked = s.socketSend('slash_commands', { command: '/rollout', text: 'web-farm v2' });
       const env = await next();
-      expect(env).toMatchObject({ type: 'slash_commands', payload: { command: '/rollout' }, accepts_response_payload: true });
+      expect(env).toMatchObject({
+        type: 'slash_commands',
+        payload: { command: '/rollout' },
+        accepts_response_payload: true,
+      });
       ws.send(JSON.stringify({ envelope_id: env.envelope_id, payload: { text: 'ok' } }));
       expect(await acked).toEqual({ envelope_id: env.envelope_id, payload: { text: 'ok' } });
       expect(s.envelopes[0]).toMatchObject({ type: 'slash_commands', ack: { payload: { text: 'ok' } } });
 
-      await expect(s.socketSend('interactive', { type: 'block_actions' }, { timeoutMs: 100 })).rejects.toThrow(/no ack/);
+      await expect(s.socketSend('interactive', { type: 'block_actions' }, { timeoutMs: 100 })).rejects.toThrow(
+        /no ack/,
+      );
       expect(((await next()) as { accepts_response_payload: boolean }).accepts_response_payload).toBe(false);
 
       const reused = new WebSocket(url!);

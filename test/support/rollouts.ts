@@ -12,7 +12,11 @@ import { startSshd, type SshdFixture } from './sshd';
 import { temporalTestEnv, type TemporalTestEnv } from './temporal';
 
 /** A config whose targets are the given fixture targets (as declared, in order), plus the given deployables. */
-export function configFor(targets: TargetPlan[], deployables: Record<string, unknown>, extra: Record<string, unknown> = {}): Config {
+export function configFor(
+  targets: TargetPlan[],
+  deployables: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Config {
   const cfg = validateConfig(
     {
       targets: Object.fromEntries(
@@ -21,7 +25,13 @@ export function configFor(targets: TargetPlan[], deployables: Record<string, unk
           {
             transport: t.transport,
             ...(t.transport === 'ssh'
-              ? { host: t.host, port: t.port, user: t.user, privateKeyPath: t.privateKeyPath, knownHostsPath: t.knownHostsPath }
+              ? {
+                  host: t.host,
+                  port: t.port,
+                  user: t.user,
+                  privateKeyPath: t.privateKeyPath,
+                  knownHostsPath: t.knownHostsPath,
+                }
               : {}),
             tags: t.tags.length ? t.tags : ['web'],
             workdir: t.workdir,
@@ -38,7 +48,13 @@ export function configFor(targets: TargetPlan[], deployables: Record<string, unk
   return cfg;
 }
 
-export function planFor(cfg: Config, deployable: string, release = 'v2', requestedBy = 'U_ALICE', variables?: Record<string, string>): RolloutPlan {
+export function planFor(
+  cfg: Config,
+  deployable: string,
+  release = 'v2',
+  requestedBy = 'U_ALICE',
+  variables?: Record<string, string>,
+): RolloutPlan {
   return buildPlan(cfg, { deployable, release, requestedBy, ...(variables ? { variables } : {}) });
 }
 
@@ -76,7 +92,11 @@ export interface EngineFixture {
   close(): Promise<void>;
 }
 
-export async function startEngineFixture(o: { count: number; baseAddress: string; queuePrefix: string }): Promise<EngineFixture> {
+export async function startEngineFixture(o: {
+  count: number;
+  baseAddress: string;
+  queuePrefix: string;
+}): Promise<EngineFixture> {
   const sshd = await startSshd({ count: o.count, baseAddress: o.baseAddress, namePrefix: 'web' });
   const env = await temporalTestEnv(o.queuePrefix);
   const transports = realTransports();

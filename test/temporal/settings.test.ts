@@ -22,8 +22,17 @@ describe('temporalSettings', () => {
   });
 
   it('the config section is used when the environment says nothing; TEMPORAL_* variables win over it', () => {
-    expect(temporalSettings(loadEnv({}), section)).toEqual({ address: 'from-config:7233', namespace: 'cfg-ns', taskQueue: 'cfg-q' });
-    expect(temporalSettings(loadEnv({ TEMPORAL_ADDRESS: 'env:7233', TEMPORAL_NAMESPACE: 'env-ns', ROLLOUT_TASK_QUEUE: 'q' }), section)).toEqual({
+    expect(temporalSettings(loadEnv({}), section)).toEqual({
+      address: 'from-config:7233',
+      namespace: 'cfg-ns',
+      taskQueue: 'cfg-q',
+    });
+    expect(
+      temporalSettings(
+        loadEnv({ TEMPORAL_ADDRESS: 'env:7233', TEMPORAL_NAMESPACE: 'env-ns', ROLLOUT_TASK_QUEUE: 'q' }),
+        section,
+      ),
+    ).toEqual({
       address: 'env:7233',
       namespace: 'env-ns',
       taskQueue: 'q',
@@ -31,13 +40,20 @@ describe('temporalSettings', () => {
   });
 
   it('a temporal.toml profile (TEMPORAL_PROFILE) wins over the config section; variables win over the profile', () => {
-    const file = toml('[profile.default]\naddress = "default:7233"\n[profile.prod]\naddress = "prod:7233"\nnamespace = "prod-ns"\napi_key = "k"\n');
+    const file = toml(
+      '[profile.default]\naddress = "default:7233"\n[profile.prod]\naddress = "prod:7233"\nnamespace = "prod-ns"\napi_key = "k"\n',
+    );
     expect(temporalSettings(loadEnv({ TEMPORAL_CONFIG_FILE: file }), section).address).toBe('default:7233');
     const prod = loadEnv({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' });
     expect(temporalSettings(prod, section)).toMatchObject({ address: 'prod:7233', namespace: 'prod-ns' });
     // An API key means TLS (Temporal Cloud).
     expect(temporalClientProfile(prod).connection).toEqual({ apiKey: 'k', tls: true });
-    expect(temporalSettings(loadEnv({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod', TEMPORAL_ADDRESS: 'env:1' }), section).address).toBe('env:1');
+    expect(
+      temporalSettings(
+        loadEnv({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod', TEMPORAL_ADDRESS: 'env:1' }),
+        section,
+      ).address,
+    ).toBe('env:1');
   });
 
   it('TLS from the variables: CA and client certificate are read from their files', () => {
@@ -53,7 +69,11 @@ describe('temporalSettings', () => {
         TEMPORAL_GRPC_META_X_TEAM: 'ops',
       }),
     );
-    const tls = connection.tls as { serverNameOverride?: string; serverRootCACertificate?: Uint8Array; clientCertPair?: { crt: Uint8Array; key: Uint8Array } };
+    const tls = connection.tls as {
+      serverNameOverride?: string;
+      serverRootCACertificate?: Uint8Array;
+      clientCertPair?: { crt: Uint8Array; key: Uint8Array };
+    };
     const text = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString() : undefined);
     expect(tls.serverNameOverride).toBe('temporal.internal');
     expect(text(tls.serverRootCACertificate)).toBe('ca.pem\n');
@@ -64,8 +84,12 @@ describe('temporalSettings', () => {
 
   it('a named profile that does not exist is an error naming it', () => {
     const file = toml('[profile.default]\naddress = "default:7233"\n');
-    expect(() => temporalSettings(loadEnv({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'nope' }))).toThrow(TemporalClientConfigError);
-    expect(() => temporalSettings(loadEnv({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'nope' }))).toThrow(/Profile 'nope' not found/);
+    expect(() => temporalSettings(loadEnv({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'nope' }))).toThrow(
+      TemporalClientConfigError,
+    );
+    expect(() => temporalSettings(loadEnv({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'nope' }))).toThrow(
+      /Profile 'nope' not found/,
+    );
   });
 
   it('an invalid TEMPORAL_TLS is refused by loadEnv', () => {

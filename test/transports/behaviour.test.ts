@@ -91,10 +91,10 @@ describe.each(setups)('$name transport', ({ make }) => {
     const script = [
       '# a comment line',
       'echo "hash # inside quotes" # trailing comment',
-      "printf '%s\\n' \"$TRICKY\"",
+      'printf \'%s\\n\' "$TRICKY"',
       'printf "%s|%s\\n" "$PLAIN" "$EMPTY"',
       "cat <<'EOF'",
-      "heredoc 'single' \"double\" $NOT_EXPANDED `nor this`",
+      'heredoc \'single\' "double" $NOT_EXPANDED `nor this`',
       'EOF',
       'pwd',
       'printf "no newline at the end"',
@@ -108,7 +108,7 @@ describe.each(setups)('$name transport', ({ make }) => {
         'hash # inside quotes',
         tricky,
         'plain|',
-        "heredoc 'single' \"double\" $NOT_EXPANDED `nor this`",
+        'heredoc \'single\' "double" $NOT_EXPANDED `nor this`',
         wd,
         'no newline at the end',
       ].join('\n'),
@@ -184,7 +184,10 @@ describe.each(setups)('$name transport', ({ make }) => {
   it('passes big scripts whole and gives the script an empty stdin', async () => {
     const target = s.target('big script');
     const filler = Array.from({ length: 4000 }, (_, i) => `# filler line ${i} ${'x'.repeat(60)}`).join('\n');
-    const r = await run(target, `${filler}\nif read -r line; then echo "stdin: $line"; else echo no-stdin; fi\necho end`);
+    const r = await run(
+      target,
+      `${filler}\nif read -r line; then echo "stdin: $line"; else echo no-stdin; fi\necho end`,
+    );
     expect(r.exitCode).toBe(0);
     expect(r.stdoutTail).toBe('no-stdin\nend\n');
   });
@@ -238,9 +241,13 @@ describe.each(setups)('$name transport', ({ make }) => {
 
   it('SIGKILLs a group that ignores SIGTERM', async () => {
     const target = s.target('stubborn');
-    const r = await run(target, ["trap '' TERM", 'set_output pgid "$(ps -o pgid= -p $$ | tr -d " ")"', 'sleep 1000'].join('\n'), {
-      timeoutMs: 800,
-    });
+    const r = await run(
+      target,
+      ["trap '' TERM", 'set_output pgid "$(ps -o pgid= -p $$ | tr -d " ")"', 'sleep 1000'].join('\n'),
+      {
+        timeoutMs: 800,
+      },
+    );
     expect(r.timedOut).toBe(true);
     expect(liveInGroup(r.outputs.pgid!)).toEqual([]);
   });
@@ -250,7 +257,12 @@ describe.each(setups)('$name transport', ({ make }) => {
     const ac = new AbortController();
     const r = await run(
       target,
-      ['set_output pgid "$(ps -o pgid= -p $$ | tr -d " ")"', 'echo ready', '(sleep 1000; echo never) &', 'sleep 1000'].join('\n'),
+      [
+        'set_output pgid "$(ps -o pgid= -p $$ | tr -d " ")"',
+        'echo ready',
+        '(sleep 1000; echo never) &',
+        'sleep 1000',
+      ].join('\n'),
       {
         signal: ac.signal,
         onLine: (l) => {

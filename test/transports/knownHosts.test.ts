@@ -104,7 +104,9 @@ describe('knownHosts: checkHostKey on hand-written files', { timeout: 30_000 }, 
   });
 
   it('skips malformed lines and unknown markers', () => {
-    const text = ['garbage', `web1 ssh-ed25519`, `@weird web1 ssh-ed25519 ${ED_A}`, `web1 ssh-ed25519 ${ED_B}`].join('\n');
+    const text = ['garbage', `web1 ssh-ed25519`, `@weird web1 ssh-ed25519 ${ED_A}`, `web1 ssh-ed25519 ${ED_B}`].join(
+      '\n',
+    );
     expect(parseKnownHosts(text)).toHaveLength(1);
     expect(checkHostKey(text, 'web1', 22, 'ssh-ed25519', ED_A)).toBe('mismatch');
   });

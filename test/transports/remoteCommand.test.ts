@@ -28,7 +28,9 @@ describe('remoteCommand', { timeout: 30_000 }, () => {
     expect(() => buildRemoteCommand({ workdir: '/tmp/x', env: { 'A-B': '1' }, runId: 'r1', script: '' })).toThrow(
       /invalid environment variable name/,
     );
-    expect(() => buildRemoteCommand({ workdir: '/tmp/x', env: {}, runId: 'a;b', script: '' })).toThrow(/invalid run id/);
+    expect(() => buildRemoteCommand({ workdir: '/tmp/x', env: {}, runId: 'a;b', script: '' })).toThrow(
+      /invalid run id/,
+    );
     expect(() => buildKillCommand('/tmp/x', '../x')).toThrow(/invalid run id/);
     expect(newRunId()).toMatch(/^[a-z0-9]+-[0-9a-f]{12}$/);
   });
@@ -63,7 +65,12 @@ describe('remoteCommand', { timeout: 30_000 }, () => {
     c.push('stderr', 'a\r\nb');
     c.push('stdout', "##rollout[setOutput name='k' value='v\\'w']\n");
     c.finish();
-    expect(lines).toEqual(['stdout:hello ☃', 'stderr:a', "stdout:##rollout[setOutput name='k' value='v\\'w']", 'stderr:b']);
+    expect(lines).toEqual([
+      'stdout:hello ☃',
+      'stderr:a',
+      "stdout:##rollout[setOutput name='k' value='v\\'w']",
+      'stderr:b',
+    ]);
     expect(c.outputs).toEqual({ k: "v'w" });
     const big = new OutputCollector();
     for (let i = 0; i < 1000; i++) big.push('stdout', `${'x'.repeat(99)}\n`);

@@ -22,7 +22,11 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-async function expectTransportError(p: Promise<unknown>, kind: TransportErrorKind, message?: RegExp): Promise<TransportError> {
+async function expectTransportError(
+  p: Promise<unknown>,
+  kind: TransportErrorKind,
+  message?: RegExp,
+): Promise<TransportError> {
   const err = await p.then(
     () => {
       throw new Error(`expected a TransportError ${kind}, got a result`);
@@ -72,7 +76,9 @@ describe('SshTransport connections', { timeout: 30_000 }, () => {
         'sleep 1.5',
         'echo finished > original.txt',
       ].join('\n');
-      const dropped = await t.run({ target: t1!, script: killServer, env: {}, timeoutMs: 10_000 }).catch((e: unknown) => e);
+      const dropped = await t
+        .run({ target: t1!, script: killServer, env: {}, timeoutMs: 10_000 })
+        .catch((e: unknown) => e);
       expect(dropped).toBeInstanceOf(TransportError);
       expect((dropped as TransportError).kind).toBe('unreachable');
       expect((dropped as TransportError).message).toMatch(/connection lost/);
@@ -91,12 +97,19 @@ describe('SshTransport connections', { timeout: 30_000 }, () => {
 
   it('takes the private key from an environment variable (privateKeyEnv), also with escaped newlines', async () => {
     const key = await readFile(sshd.keyPath, 'utf8');
-    const t = new SshTransport({ env: { ROLLOUT_TEST_KEY: key, ROLLOUT_TEST_KEY_ONE_LINE: key.replace(/\n/g, '\\n') } });
+    const t = new SshTransport({
+      env: { ROLLOUT_TEST_KEY: key, ROLLOUT_TEST_KEY_ONE_LINE: key.replace(/\n/g, '\\n') },
+    });
     try {
       const [t1] = sshd.targetsFor('key env');
       expect((await ok(t, { ...t1!, privateKeyPath: undefined, privateKeyEnv: 'ROLLOUT_TEST_KEY' })).exitCode).toBe(0);
       const [t1b] = sshd.targetsFor('key env one line');
-      const other = { ...t1b!, name: 'other-name', privateKeyPath: undefined, privateKeyEnv: 'ROLLOUT_TEST_KEY_ONE_LINE' };
+      const other = {
+        ...t1b!,
+        name: 'other-name',
+        privateKeyPath: undefined,
+        privateKeyEnv: 'ROLLOUT_TEST_KEY_ONE_LINE',
+      };
       expect((await ok(t, other)).exitCode).toBe(0);
     } finally {
       await t.close();
@@ -123,7 +136,11 @@ describe('SshTransport connect errors', { timeout: 30_000 }, () => {
 
   it('connection refused', async () => {
     const [t1] = sshd.targetsFor('refused');
-    const err = await expectTransportError(ok(t, { ...t1!, port: 2299 }), 'connection-refused', /t1 \(.*@127\.0\.1\.11:2299\): connection refused/);
+    const err = await expectTransportError(
+      ok(t, { ...t1!, port: 2299 }),
+      'connection-refused',
+      /t1 \(.*@127\.0\.1\.11:2299\): connection refused/,
+    );
     expect(err.retryable).toBe(true);
   });
 
@@ -131,16 +148,28 @@ describe('SshTransport connect errors', { timeout: 30_000 }, () => {
     const wrongKey = join(sshd.dir, 'wrong_key');
     await execFileP('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]).catch(() => undefined);
     const [t1] = sshd.targetsFor('auth');
-    const err = await expectTransportError(ok(t, { ...t1!, privateKeyPath: wrongKey }), 'auth-failed', /authentication failed/);
+    const err = await expectTransportError(
+      ok(t, { ...t1!, privateKeyPath: wrongKey }),
+      'auth-failed',
+      /authentication failed/,
+    );
     expect(err.retryable).toBe(false);
   });
 
   it('host-key mismatch when known_hosts holds another key for the host', async () => {
     const [t1] = sshd.targetsFor('mismatch');
-    const otherKey = (await readFile(sshd.servers[1]!.hostKeyPubPath, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+    const otherKey = (await readFile(sshd.servers[1]!.hostKeyPubPath, 'utf8'))
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join(' ');
     const kh = join(sshd.dir, 'known_hosts_mismatch');
     await writeFile(kh, `[${t1!.host}]:${t1!.port} ${otherKey}\n`);
-    const err = await expectTransportError(ok(t, { ...t1!, knownHostsPath: kh }), 'host-key-mismatch', /HOST KEY CHANGED.*SHA256:/);
+    const err = await expectTransportError(
+      ok(t, { ...t1!, knownHostsPath: kh }),
+      'host-key-mismatch',
+      /HOST KEY CHANGED.*SHA256:/,
+    );
     expect(err.retryable).toBe(false);
   });
 

@@ -40,7 +40,12 @@ export class RolloutQueue {
     return {
       deployable: this.deployable,
       ...(running
-        ? { running: { ...brief({ rolloutId: running.rolloutId, plan: running.plan, requestedAt: running.requestedAt }), startedAt: running.startedAt } }
+        ? {
+            running: {
+              ...brief({ rolloutId: running.rolloutId, plan: running.plan, requestedAt: running.requestedAt }),
+              startedAt: running.startedAt,
+            },
+          }
         : {}),
       queued: this.queue.map(brief),
       recent: [...this.recent],
@@ -63,15 +68,23 @@ export class RolloutQueue {
     const ahead = this.queue.length + (this.running ? 1 : 0);
     const blocking = this.running?.rolloutId ?? this.queue[0]?.rolloutId;
     this.queue.push(entry);
-    return { rolloutId: entry.rolloutId, position: ahead, ...(ahead > 0 && blocking ? { runningRolloutId: blocking } : {}) };
+    return {
+      rolloutId: entry.rolloutId,
+      position: ahead,
+      ...(ahead > 0 && blocking ? { runningRolloutId: blocking } : {}),
+    };
   }
 
   validateWithdraw({ rolloutId, by }: WithdrawInput): void {
     if (this.running?.rolloutId === rolloutId) {
-      throw ApplicationFailure.nonRetryable(`${rolloutId} is already running: cancel it instead`, REFUSAL.withdrawRefused);
+      throw ApplicationFailure.nonRetryable(
+        `${rolloutId} is already running: cancel it instead`,
+        REFUSAL.withdrawRefused,
+      );
     }
     const entry = this.queue.find((q) => q.rolloutId === rolloutId);
-    if (!entry) throw ApplicationFailure.nonRetryable(`${rolloutId} is not queued for ${this.deployable}`, REFUSAL.notQueued);
+    if (!entry)
+      throw ApplicationFailure.nonRetryable(`${rolloutId} is not queued for ${this.deployable}`, REFUSAL.notQueued);
     const may = by === entry.plan.requestedBy || entry.plan.approvers.includes(by);
     if (!may) {
       throw ApplicationFailure.nonRetryable(

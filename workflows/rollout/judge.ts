@@ -27,9 +27,12 @@ export function judge(state: RolloutState, { decisionId, choice, by }: DecideInp
   const d = state.decisions.get(decisionId);
   if (!d) throw refuseDecision(`no decision "${decisionId}" in rollout ${state.rolloutId}`);
   if (d.answer) {
-    throw refuseDecision(`decision ${decisionId} was already answered: ${d.answer.choice} by ${d.answer.by} at ${d.answer.at}`);
+    throw refuseDecision(
+      `decision ${decisionId} was already answered: ${d.answer.choice} by ${d.answer.by} at ${d.answer.at}`,
+    );
   }
-  if (!d.choices.includes(choice)) throw refuseDecision(`"${choice}" is not an answer to ${decisionId} (${d.choices.join(', ')})`);
+  if (!d.choices.includes(choice))
+    throw refuseDecision(`"${choice}" is not an answer to ${decisionId} (${d.choices.join(', ')})`);
   const allowed = d.kind === 'manual' ? state.manualApprovers(d.step) : state.approvers;
   if (!isAllowed(by, allowed)) throw refuseDecision(`${by} is not allowed to answer ${decisionId}`);
   return d;
@@ -47,5 +50,6 @@ export function validateCancel(state: RolloutState, { by }: CancelInput): void {
   const { rolloutId } = state;
   if (state.status !== 'running') throw refuse(`rollout ${rolloutId} already ended (${state.status})`);
   if (state.stopKind) throw refuse(`rollout ${rolloutId} is already stopping: ${state.stopReason}`);
-  if (by !== state.plan.requestedBy && !isAllowed(by, state.approvers)) throw refuse(`${by} is not allowed to cancel ${rolloutId}`);
+  if (by !== state.plan.requestedBy && !isAllowed(by, state.approvers))
+    throw refuse(`${by} is not allowed to cancel ${rolloutId}`);
 }

@@ -8,8 +8,7 @@ import type { Decision } from '../messages';
 
 /** A thread event, or a decision asked/answered (rendered from the decision when it is posted). */
 export type ThreadNote =
-  | Exclude<ThreadEvent, { type: 'decisionAnswered' | 'decision' }>
-  | { type: 'answered' | 'asked'; decisionId: string };
+  Exclude<ThreadEvent, { type: 'decisionAnswered' | 'decision' }> | { type: 'answered' | 'asked'; decisionId: string };
 
 export class ThreadOutbox {
   private readonly notes: ThreadNote[] = [];

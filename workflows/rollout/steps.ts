@@ -24,7 +24,10 @@ export async function resolveApprovers(state: RolloutState): Promise<void> {
   state.approvers = new Set(await expandApprovers({ approvers: plan.approvers, groups: plan.groups }));
   for (const step of plan.steps) {
     if (step.type === 'manual' && step.approvers.length > 0) {
-      state.manualApproverSets.set(step.name, new Set(await expandApprovers({ approvers: step.approvers, groups: plan.groups })));
+      state.manualApproverSets.set(
+        step.name,
+        new Set(await expandApprovers({ approvers: step.approvers, groups: plan.groups })),
+      );
     }
   }
 }
@@ -33,7 +36,11 @@ export async function resolveApprovers(state: RolloutState): Promise<void> {
 export async function runStep(state: RolloutState, si: number): Promise<void> {
   const step = state.plan.steps[si] as (typeof state.plan.steps)[number];
   const runStatus = state.stopKind === 'failed' ? 'failure' : 'success';
-  if (state.stopKind === 'cancelled' || state.stopKind === 'aborted' || !runConditionHolds(step.runCondition, runStatus)) {
+  if (
+    state.stopKind === 'cancelled' ||
+    state.stopKind === 'aborted' ||
+    !runConditionHolds(step.runCondition, runStatus)
+  ) {
     state.stepStates[si] = 'skipped';
     return;
   }
@@ -62,7 +69,9 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
   const running: Promise<void>[] = [];
   for (const t of targets) {
     // Sliding window: start the next target as soon as any in-flight one finishes; never while a decision waits.
-    await condition(() => !state.mayStart(runStatus) || (flying.size < window && state.pendingDecisions().length === 0));
+    await condition(
+      () => !state.mayStart(runStatus) || (flying.size < window && state.pendingDecisions().length === 0),
+    );
     if (!state.mayStart(runStatus)) break;
     const rec = recs.get(t.name) as TargetStepDetail;
     if (state.excluded.has(t.name)) {
@@ -144,7 +153,10 @@ async function runTarget(
     if (state.stopKind || state.overBudget()) {
       // Past the failure budget (or already stopping) nobody is asked: it is a Fail.
       if (state.overBudget()) {
-        state.stop('failed', `failure budget exceeded (${state.failedTargets.size} targets failed, budget ${state.budgetLimit})`);
+        state.stop(
+          'failed',
+          `failure budget exceeded (${state.failedTargets.size} targets failed, budget ${state.budgetLimit})`,
+        );
       }
       choice = 'fail';
     } else {

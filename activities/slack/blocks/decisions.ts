@@ -104,7 +104,9 @@ function facts(d: Decision): Block[] {
 
 function footer(rolloutId: string, d: Decision): Block {
   const asked = formatUtcTime(d.createdAt);
-  return contextBlock([`Rollout \`${name(rolloutId, 200)}\` · decision \`${name(d.id, 100)}\`${asked ? ` · asked at ${asked}` : ''}`]);
+  return contextBlock([
+    `Rollout \`${name(rolloutId, 200)}\` · decision \`${name(d.id, 100)}\`${asked ? ` · asked at ${asked}` : ''}`,
+  ]);
 }
 
 /** The choices offered, in `order`, limited to those the decision allows (all of `order` when it lists none). */
@@ -195,7 +197,12 @@ export function failureCard(rolloutId: string, decision: Decision): SlackMessage
 
 /** A manual step waiting for Proceed / Abort. */
 export function manualCard(rolloutId: string, decision: Decision): SlackMessage {
-  return card(rolloutId, decision, MANUAL_CHOICES, `Manual step ${plainFallbackName(decision.step)}: proceed or abort?`);
+  return card(
+    rolloutId,
+    decision,
+    MANUAL_CHOICES,
+    `Manual step ${plainFallbackName(decision.step)}: proceed or abort?`,
+  );
 }
 
 // ---- outcomes ---------------------------------------------------------------------------------------------

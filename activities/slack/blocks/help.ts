@@ -3,7 +3,6 @@ import { RELEASE_MAX_LENGTH, RELEASE_SYMBOLS } from '../../../domain/variables';
 import { BLOCK_HELP, nthBlockId } from './ids';
 import { escapeMrkdwn, fallback, mrkdwnSection, name, packLines, plural, type SlackMessage } from './text';
 
-
 const USAGE: ReadonlyArray<readonly [string, string]> = [
   ['/rollout <deployable> <release>', 'start a rolling deployment'],
   ['/rollout status [id|deployable]', 'show a rollout (the latest of a deployable), or all running ones'],
@@ -31,16 +30,29 @@ export function help(deployables: readonly string[]): SlackMessage {
   } else {
     lines.push(`*You may roll out* (${plural(sorted.length, 'deployable')}):`);
     for (let i = 0; i < sorted.length; i += DEPLOYABLES_PER_LINE) {
-      lines.push(sorted.slice(i, i + DEPLOYABLES_PER_LINE).map((d) => `\`${name(d, 80)}\``).join(', '));
+      lines.push(
+        sorted
+          .slice(i, i + DEPLOYABLES_PER_LINE)
+          .map((d) => `\`${name(d, 80)}\``)
+          .join(', '),
+      );
     }
   }
   const first = sorted[0];
   const example = first !== undefined ? `\`/rollout ${name(first, 80)} v2\`` : '`/rollout web-farm v2`';
   return {
-    text: fallback(`Usage: /rollout &lt;deployable&gt; &lt;release&gt; (e.g. ${example.replace(/`/g, '')}), status, list, cancel, help`),
+    text: fallback(
+      `Usage: /rollout &lt;deployable&gt; &lt;release&gt; (e.g. ${example.replace(/`/g, '')}), status, list, cancel, help`,
+    ),
     blocks: [
       mrkdwnSection(`${usage}\nExample: ${example}`, BLOCK_HELP),
-      ...packLines(lines, `${BLOCK_HELP}.deployables`, 3, (dropped) => `_+${sorted.length - (lines.length - 1 - dropped) * DEPLOYABLES_PER_LINE} more_`, nthBlockId),
+      ...packLines(
+        lines,
+        `${BLOCK_HELP}.deployables`,
+        3,
+        (dropped) => `_+${sorted.length - (lines.length - 1 - dropped) * DEPLOYABLES_PER_LINE} more_`,
+        nthBlockId,
+      ),
     ],
   };
 }

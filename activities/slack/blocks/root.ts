@@ -11,7 +11,18 @@ import {
   nthBlockId,
 } from './ids';
 import { footerTexts, inFlightLines, progressLine, statusLabel, statusLines, stepSections, title } from './summary';
-import { button, keepHead, contextBlock, escapeMrkdwn, fallback, LIMITS, mrkdwnSection, packLines, type Block, type SlackMessage } from './text';
+import {
+  button,
+  keepHead,
+  contextBlock,
+  escapeMrkdwn,
+  fallback,
+  LIMITS,
+  mrkdwnSection,
+  packLines,
+  type Block,
+  type SlackMessage,
+} from './text';
 
 export interface RootMessageOptions {
   /** Base URL of the Temporal UI (e.g. `http://localhost:8233`); adds a link to the workflow. */
@@ -35,7 +46,9 @@ export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): 
   ];
   const flying = inFlightLines(s);
   if (flying.length > 0) {
-    blocks.push(...packLines(flying, BLOCK_ROOT_IN_FLIGHT, 1, (n) => `_+${n} more steps with targets in flight_`, nthBlockId));
+    blocks.push(
+      ...packLines(flying, BLOCK_ROOT_IN_FLIGHT, 1, (n) => `_+${n} more steps with targets in flight_`, nthBlockId),
+    );
   }
   blocks.push(contextBlock(footerTexts(s, opts.temporalUiUrl), BLOCK_ROOT_FOOTER));
   if (opts.showCancel && s.status === 'running' && !s.stopReason) {
@@ -58,7 +71,9 @@ export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): 
       ],
     });
   }
-  const plainProgress = progressLine(s).replace(/^[▰▱]+ /, '').replace(/\*/g, '');
+  const plainProgress = progressLine(s)
+    .replace(/^[▰▱]+ /, '')
+    .replace(/\*/g, '');
   return {
     text: fallback(`${escapeMrkdwn(title(s))}: ${statusLabel(s).toLowerCase()}, ${plainProgress}`),
     blocks,

@@ -79,7 +79,8 @@ function stepEmoji(step: StepSummary): string {
 /** One line per step: `:arrow_forward: *deploy* _rolling, window 5_ — 12 succeeded · 3 running`. */
 export function stepLines(s: RolloutSummary): string[] {
   return s.steps.map((step) => {
-    const kind = step.type === 'rolling' ? `rolling${step.window !== undefined ? `, window ${step.window}` : ''}` : step.type;
+    const kind =
+      step.type === 'rolling' ? `rolling${step.window !== undefined ? `, window ${step.window}` : ''}` : step.type;
     const counts = countsText(step);
     const tail = counts || (step.state === 'pending' ? 'pending' : step.state === 'skipped' ? 'skipped' : '');
     return `${stepEmoji(step)} *${name(step.name, 60)}* _${kind}_${tail ? ` — ${tail}` : ''}`;
@@ -128,7 +129,9 @@ export function statusLines(s: RolloutSummary, now: Date): string[] {
   const lines: string[] = [];
   const stepIdx = s.currentStep !== undefined ? s.steps.findIndex((st) => st.name === s.currentStep) : -1;
   const where =
-    s.status === 'running' && stepIdx >= 0 ? ` · step ${stepIdx + 1} of ${s.steps.length}: *${name(s.currentStep ?? '', 60)}*` : '';
+    s.status === 'running' && stepIdx >= 0
+      ? ` · step ${stepIdx + 1} of ${s.steps.length}: *${name(s.currentStep ?? '', 60)}*`
+      : '';
   lines.push(`${STATUS_EMOJI[s.status]} *${statusLabel(s)}*${where}`);
   const duration = durationText(s, now);
   lines.push(`Started by ${who(s.requestedBy)}${duration ? ` · ${duration}` : ''}`);
@@ -140,7 +143,9 @@ export function statusLines(s: RolloutSummary, now: Date): string[] {
     const f = s.failure;
     const exit = f.exitCode !== undefined && f.exitCode !== null ? ` exited ${f.exitCode}` : ' failed';
     const err = f.error ? `: ${name(f.error, 400)}` : '';
-    lines.push(`*First failure:* *${name(f.step, 60)}* on *${name(f.target, 60)}* — *${name(f.childStep, 60)}*${exit}${err}`);
+    lines.push(
+      `*First failure:* *${name(f.step, 60)}* on *${name(f.target, 60)}* — *${name(f.childStep, 60)}*${exit}${err}`,
+    );
   }
   return lines;
 }
@@ -149,7 +154,9 @@ export function statusLines(s: RolloutSummary, now: Date): string[] {
 export function inFlightLines(s: RolloutSummary): string[] {
   return s.steps
     .filter((st) => st.inFlightCount > 0)
-    .map((st) => `*In flight in ${name(st.name, 60)} (${st.inFlightCount}):* ${nameList(st.inFlight, st.inFlightCount)}`);
+    .map(
+      (st) => `*In flight in ${name(st.name, 60)} (${st.inFlightCount}):* ${nameList(st.inFlight, st.inFlightCount)}`,
+    );
 }
 
 export function temporalUrl(base: string, rolloutId: string): string {

@@ -42,7 +42,6 @@ function escapedLength(ch: string): number {
   return ch === '&' ? 5 : ch === '<' || ch === '>' ? 4 : ch.length;
 }
 
-
 /**
  * Escapes `raw` for mrkdwn and keeps as much of its START as fits in `max` (entities are never split);
  * `marker(omitted)` is appended when something was cut (default …).
@@ -282,7 +281,10 @@ export function button(opts: {
 export function safeCut(mrkdwn: string, max: number): string {
   if (mrkdwn.length <= max) return mrkdwn;
   let t = mrkdwn.slice(0, Math.max(0, max - 1));
-  t = t.replace(/&[a-z]*$/, '').replace(/<[^>]*$/, '').replace(/[\uD800-\uDBFF]$/, '');
+  t = t
+    .replace(/&[a-z]*$/, '')
+    .replace(/<[^>]*$/, '')
+    .replace(/[\uD800-\uDBFF]$/, '');
   return t + ELLIPSIS;
 }
 

@@ -42,7 +42,9 @@ export function stepStarted(stepName: string, targets: readonly string[], window
   const list = n > 0 ? `: ${nameList(targets, n, STEP_STARTED_NAMES)}` : '';
   return {
     text: fallback(`Step ${name(stepName, 80)} started${on}${pace}`),
-    blocks: [mrkdwnSection(`:arrow_forward: Step *${name(stepName, 80)}* started${on}${pace}${list}`, BLOCK_THREAD_EVENT)],
+    blocks: [
+      mrkdwnSection(`:arrow_forward: Step *${name(stepName, 80)}* started${on}${pace}${list}`, BLOCK_THREAD_EVENT),
+    ],
   };
 }
 
@@ -57,7 +59,9 @@ export function rolloutEnded(summary: RolloutSummary, now: Date): SlackMessage {
   if (s.failure) {
     const f = s.failure;
     const exit = f.exitCode !== undefined && f.exitCode !== null ? ` exited ${f.exitCode}` : ' failed';
-    lines.push(`*First failure:* *${name(f.step, 60)}* on *${name(f.target, 60)}* — *${name(f.childStep, 60)}*${exit}${f.error ? `: ${name(f.error, 400)}` : ''}`);
+    lines.push(
+      `*First failure:* *${name(f.step, 60)}* on *${name(f.target, 60)}* — *${name(f.childStep, 60)}*${exit}${f.error ? `: ${name(f.error, 400)}` : ''}`,
+    );
   }
   return {
     text: fallback(`${escapeMrkdwn(title(s))} ${label}${duration ? ` (${duration})` : ''}`),
@@ -74,7 +78,15 @@ export function statusReply(summary: RolloutSummary, now: Date): SlackMessage {
   ];
   const flying = inFlightLines(s);
   if (flying.length > 0) {
-    blocks.push(...packLines(flying, `${BLOCK_STATUS_REPLY}.in_flight`, 1, (n) => `_+${n} more steps with targets in flight_`, nthBlockId));
+    blocks.push(
+      ...packLines(
+        flying,
+        `${BLOCK_STATUS_REPLY}.in_flight`,
+        1,
+        (n) => `_+${n} more steps with targets in flight_`,
+        nthBlockId,
+      ),
+    );
   }
   if (s.pendingDecisions.length > 0) {
     const shown = s.pendingDecisions.slice(0, STATUS_DECISIONS).map(pendingDecisionLine);

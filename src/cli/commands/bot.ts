@@ -9,7 +9,10 @@ export async function botCommand(ctx: CliContext, opts: { config?: string }): Pr
       ...(opts.config ? { configPath: opts.config } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onReady: (i) =>
-        out(ctx, `rollout bot: ready (${i.url ?? 'socket mode'}; task queue ${i.taskQueue}, slack task queue ${i.slackTaskQueue})`),
+        out(
+          ctx,
+          `rollout bot: ready (${i.url ?? 'socket mode'}; task queue ${i.taskQueue}, slack task queue ${i.slackTaskQueue})`,
+        ),
     });
     return EXIT.OK;
   } catch (e) {

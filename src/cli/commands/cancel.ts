@@ -18,8 +18,19 @@ export async function cancelCommand(ctx: CliContext, rolloutId: string, opts: Ca
   const conn = await connectWith(ctx, settings);
   try {
     const by = opts.as ?? defaultActor(ctx.env);
-    const d = await cancelRollout(conn.client, rolloutId, by, opts.reason, timeoutMs(opts.timeout) ?? DEFAULT_DELIVERY_TIMEOUT_MS);
-    return reportDelivery(ctx, 'cancel', d, (r) => `${rolloutId} is ${r.status === 'running' ? 'stopping' : r.status}: ${r.message}`);
+    const d = await cancelRollout(
+      conn.client,
+      rolloutId,
+      by,
+      opts.reason,
+      timeoutMs(opts.timeout) ?? DEFAULT_DELIVERY_TIMEOUT_MS,
+    );
+    return reportDelivery(
+      ctx,
+      'cancel',
+      d,
+      (r) => `${rolloutId} is ${r.status === 'running' ? 'stopping' : r.status}: ${r.message}`,
+    );
   } finally {
     await conn.close();
   }

@@ -24,8 +24,20 @@ export async function decideCommand(
   const conn = await connectWith(ctx, settings);
   try {
     const by = opts.as ?? defaultActor(ctx.env);
-    const d = await decide(conn.client, rolloutId, decisionId, choice, by, timeoutMs(opts.timeout) ?? DEFAULT_DELIVERY_TIMEOUT_MS);
-    return reportDelivery(ctx, 'answer', d, (r) => `${r.decisionId} of ${rolloutId} answered "${r.choice}" by ${r.by} at ${r.at}`);
+    const d = await decide(
+      conn.client,
+      rolloutId,
+      decisionId,
+      choice,
+      by,
+      timeoutMs(opts.timeout) ?? DEFAULT_DELIVERY_TIMEOUT_MS,
+    );
+    return reportDelivery(
+      ctx,
+      'answer',
+      d,
+      (r) => `${r.decisionId} of ${rolloutId} answered "${r.choice}" by ${r.by} at ${r.at}`,
+    );
   } finally {
     await conn.close();
   }

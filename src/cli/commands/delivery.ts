@@ -2,7 +2,12 @@
 import type { Delivery } from '../../temporal/client';
 import { err, EXIT, out, type CliContext } from '../context';
 
-export function reportDelivery<T>(ctx: CliContext, what: string, d: Delivery<T>, accepted: (result: T) => string): number {
+export function reportDelivery<T>(
+  ctx: CliContext,
+  what: string,
+  d: Delivery<T>,
+  accepted: (result: T) => string,
+): number {
   switch (d.outcome) {
     case 'accepted':
       out(ctx, `accepted: ${accepted(d.result)}`);

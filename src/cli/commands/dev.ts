@@ -29,10 +29,16 @@ export async function devCommand(ctx: CliContext, opts: DevCommandOptions): Prom
       ...(configFile ? { configPath: configFile } : {}),
       log: (line) => err(ctx, `rollout dev: ${line}`),
     });
-    out(ctx, `rollout dev: demo farm: ${stack.farm.servers.map((s) => s.name).join(', ')} behind ${stack.farm.lb} at ${stack.farm.lbUrl} (${stack.farm.transport} transport)`);
+    out(
+      ctx,
+      `rollout dev: demo farm: ${stack.farm.servers.map((s) => s.name).join(', ')} behind ${stack.farm.lb} at ${stack.farm.lbUrl} (${stack.farm.transport} transport)`,
+    );
     if (stack.temporalUiUrl) out(ctx, `rollout dev: Temporal UI at ${stack.temporalUiUrl}`);
     out(ctx, `rollout dev: console ready at ${stack.consoleUrl}`);
-    out(ctx, 'rollout dev: type `/rollout web-farm v2` there (a release ending in -broken makes web3 fail its health check); Ctrl-C stops');
+    out(
+      ctx,
+      'rollout dev: type `/rollout web-farm v2` there (a release ending in -broken makes web3 fail its health check); Ctrl-C stops',
+    );
     await untilAborted(ctx.signal);
     out(ctx, 'rollout dev: stopping');
     await stack.stop();
@@ -62,11 +68,14 @@ async function withSlack(ctx: CliContext, opts: DevCommandOptions): Promise<numb
   });
   try {
     const running = worker.run();
-    await runBot({ ...ctx.env, TEMPORAL_ADDRESS: conn.address }, {
-      configPath: file,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onReady: (i) => out(ctx, `rollout dev: bot ready (${i.url ?? 'socket mode'}), worker on ${settings.taskQueue}`),
-    });
+    await runBot(
+      { ...ctx.env, TEMPORAL_ADDRESS: conn.address },
+      {
+        configPath: file,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        onReady: (i) => out(ctx, `rollout dev: bot ready (${i.url ?? 'socket mode'}), worker on ${settings.taskQueue}`),
+      },
+    );
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running;
     return EXIT.OK;

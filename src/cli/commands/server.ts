@@ -15,7 +15,10 @@ export type ServerAction = 'start' | 'stop' | 'status';
 
 function noteExternal(ctx: CliContext): void {
   if (ctx.env.TEMPORAL_ADDRESS) {
-    err(ctx, `rollout: note: TEMPORAL_ADDRESS=${ctx.env.TEMPORAL_ADDRESS} is set, so other commands use that server, not this one`);
+    err(
+      ctx,
+      `rollout: note: TEMPORAL_ADDRESS=${ctx.env.TEMPORAL_ADDRESS} is set, so other commands use that server, not this one`,
+    );
   }
 }
 
@@ -39,7 +42,12 @@ export async function serverCommand(ctx: CliContext, action: ServerAction): Prom
     }
     case 'stop': {
       const stopped = await stopDevServer(stateDir);
-      out(ctx, stopped ? `Temporal dev server stopped (state in ${stateDir})` : `no Temporal dev server was running (state in ${stateDir})`);
+      out(
+        ctx,
+        stopped
+          ? `Temporal dev server stopped (state in ${stateDir})`
+          : `no Temporal dev server was running (state in ${stateDir})`,
+      );
       return EXIT.OK;
     }
     case 'status': {

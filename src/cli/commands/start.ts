@@ -5,7 +5,13 @@ import type { Client } from '@temporalio/client';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
-import { enqueueRollout, newRolloutId, NotConfirmedError, rolloutHandle, waitUntilStarted } from '../../temporal/client';
+import {
+  enqueueRollout,
+  newRolloutId,
+  NotConfirmedError,
+  rolloutHandle,
+  waitUntilStarted,
+} from '../../temporal/client';
 import {
   configFileOf,
   connectWith,
@@ -59,7 +65,12 @@ function checkStarter(config: Config, deployable: string, who: string): string |
   return `${who} may not start ${deployable} (starters: ${starters.join(', ')}); use --as with an allowed identity`;
 }
 
-export async function startCommand(ctx: CliContext, deployable: string, release: string, opts: StartCommandOptions): Promise<number> {
+export async function startCommand(
+  ctx: CliContext,
+  deployable: string,
+  release: string,
+  opts: StartCommandOptions,
+): Promise<number> {
   const file = configFileOf(ctx, opts.config);
   if (!file) {
     err(ctx, 'rollout start: no config file: pass --config <file> or set ROLLOUT_CONFIG');
@@ -103,7 +114,9 @@ export async function startCommand(ctx: CliContext, deployable: string, release:
     out(ctx, rolloutId);
     err(
       ctx,
-      (queued.position === 0 ? 'rollout: started' : `rollout: queued (position ${queued.position}, behind ${queued.runningRolloutId ?? 'another rollout'})`) +
+      (queued.position === 0
+        ? 'rollout: started'
+        : `rollout: queued (position ${queued.position}, behind ${queued.runningRolloutId ?? 'another rollout'})`) +
         ` ${deployable} ${release} on ${plan.targets.length} target${plan.targets.length === 1 ? '' : 's'} ` +
         `as ${requestedBy} (task queue ${settings.taskQueue}, temporal ${conn.address})`,
     );
@@ -150,7 +163,16 @@ async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs
       if (announced.has(d.id)) continue;
       announced.add(d.id);
       err(ctx, `rollout: decision needed: ${decisionLine(d)}`);
-      if (d.tail) err(ctx, d.tail.replace(/\s+$/, '').split('\n').slice(-5).map((l) => `  | ${l}`).join('\n'));
+      if (d.tail)
+        err(
+          ctx,
+          d.tail
+            .replace(/\s+$/, '')
+            .split('\n')
+            .slice(-5)
+            .map((l) => `  | ${l}`)
+            .join('\n'),
+        );
       err(ctx, `rollout:   answer with: rollout decide ${rolloutId} ${d.id} <${d.choices.join('|')}>`);
     }
   };

@@ -35,7 +35,8 @@ export async function statusCommand(ctx: CliContext, rolloutId: string, opts: St
       return EXIT.FAILED;
     }
     if (r.kind === 'unavailable') {
-      if (opts.json) out(ctx, JSON.stringify({ rolloutId, temporalStatus: r.temporalStatus, error: r.reason }, null, 2));
+      if (opts.json)
+        out(ctx, JSON.stringify({ rolloutId, temporalStatus: r.temporalStatus, error: r.reason }, null, 2));
       else out(ctx, `${rolloutId}: workflow ${r.temporalStatus.toLowerCase()}; no summary: ${r.reason}`);
       return EXIT.FAILED;
     }

@@ -7,6 +7,9 @@ export async function validateCommand(ctx: CliContext, file: string): Promise<nu
   const config = loadConfigOrReport(ctx, file);
   if (!config) return EXIT.FAILED;
   const deployables = Object.keys(config.raw.deployables);
-  out(ctx, `OK: ${plural(config.targets.length, 'target')}, ${plural(deployables.length, 'deployable')} (${deployables.join(', ')})`);
+  out(
+    ctx,
+    `OK: ${plural(config.targets.length, 'target')}, ${plural(deployables.length, 'deployable')} (${deployables.join(', ')})`,
+  );
   return EXIT.OK;
 }

@@ -32,14 +32,20 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
     const onAbort = () => {
       signals++;
       if (worker.getState() === 'RUNNING') {
-        err(ctx, 'rollout: shutting down the worker (finishing in-flight tasks; rollouts continue on other workers or when one is back)');
+        err(
+          ctx,
+          'rollout: shutting down the worker (finishing in-flight tasks; rollouts continue on other workers or when one is back)',
+        );
         worker.shutdown();
       }
     };
     if (ctx.signal?.aborted) return EXIT.OK;
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
     const running = worker.run();
-    out(ctx, `worker ready on task queue ${settings.taskQueue} (temporal ${conn.address}${settings.namespace === 'default' ? '' : `, namespace ${settings.namespace}`})`);
+    out(
+      ctx,
+      `worker ready on task queue ${settings.taskQueue} (temporal ${conn.address}${settings.namespace === 'default' ? '' : `, namespace ${settings.namespace}`})`,
+    );
     try {
       await running;
     } finally {

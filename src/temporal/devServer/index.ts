@@ -11,7 +11,15 @@
  * Parts: ports.ts (allocation, offsets), process.ts (liveness, kill), lock.ts (the state dir's lock file),
  * record.ts (devserver.json), readiness.ts (probes), start.ts and ensure.ts (orchestration).
  */
-export { DEFAULT_DEV_PORT_BASE, devServerPorts, findFreeBasePort, getFreePort, isPortFree, resolveDevPortBase, type DevServerPorts } from './ports';
+export {
+  DEFAULT_DEV_PORT_BASE,
+  devServerPorts,
+  findFreeBasePort,
+  getFreePort,
+  isPortFree,
+  resolveDevPortBase,
+  type DevServerPorts,
+} from './ports';
 export { isPidAlive } from './process';
 export { readDevServerRecord, type DevServerRecord } from './record';
 export { devServerAnswers } from './readiness';

@@ -22,7 +22,10 @@ export async function withStateLock<T>(stateDir: string, fn: () => Promise<T>, t
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if ((holder && !isPidAlive(holder)) || age > 2 * timeoutMs) {
         await rm(lock, { force: true });
         continue;

@@ -57,7 +57,9 @@ export function devServerPorts(base: number, ui = true): DevServerPorts {
 export function resolveDevPortBase(basePort?: number): number {
   if (basePort === undefined) return loadEnv().ROLLOUT_DEV_PORT_BASE ?? DEFAULT_DEV_PORT_BASE;
   if (!Number.isInteger(basePort) || basePort < 1024 || basePort + DEV_PORT_OFFSETS.ui > 65535) {
-    throw new Error(`Invalid dev server base port ${String(basePort)} (${DEV_PORT_BASE_ENV}): need an integer in 1024..64535`);
+    throw new Error(
+      `Invalid dev server base port ${String(basePort)} (${DEV_PORT_BASE_ENV}): need an integer in 1024..64535`,
+    );
   }
   return basePort;
 }

@@ -40,7 +40,11 @@ export function processCmdline(pid: number): string[] | undefined {
 }
 
 /** SIGTERM, wait up to `graceMs`, SIGKILL, wait. Resolves once the pid is gone; throws if it never goes. */
-export async function killAndWait(pid: number, graceMs = STOP_GRACE_MS, exited: () => boolean = () => false): Promise<void> {
+export async function killAndWait(
+  pid: number,
+  graceMs = STOP_GRACE_MS,
+  exited: () => boolean = () => false,
+): Promise<void> {
   const gone = () => exited() || !isPidAlive(pid);
   if (gone()) return;
   const send = (sig: NodeJS.Signals) => {
@@ -51,12 +55,12 @@ export async function killAndWait(pid: number, graceMs = STOP_GRACE_MS, exited: 
     }
   };
   send('SIGTERM');
-  for (const deadline = Date.now() + graceMs; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + graceMs; Date.now() < deadline;) {
     if (gone()) return;
     await sleep(50);
   }
   send('SIGKILL');
-  for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
     if (gone()) return;
     await sleep(50);
   }

@@ -86,7 +86,8 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
   const dbFile = path.resolve(opts.dbFile ?? path.join(stateDir, DEV_SERVER_DB_FILE));
   const logFile = path.resolve(opts.logFile ?? path.join(stateDir, DEV_SERVER_LOG_FILE));
   const readyTimeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-  if (!opts.headless && opts.uiPort === undefined) throw new Error('startDevServer: uiPort is required unless headless');
+  if (!opts.headless && opts.uiPort === undefined)
+    throw new Error('startDevServer: uiPort is required unless headless');
 
   const ports: DevServerPorts = {
     grpc: opts.grpcPort,
@@ -97,7 +98,8 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
   const named = Object.entries(ports) as [keyof DevServerPorts, number][];
   const seen = new Set<number>();
   for (const [name, port] of named) {
-    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`startDevServer: bad ${name} port ${port}`);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535)
+      throw new Error(`startDevServer: bad ${name} port ${port}`);
     if (seen.has(port)) throw new Error(`startDevServer: port ${port} is used twice`);
     seen.add(port);
   }
@@ -134,7 +136,10 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
     'warn',
   ];
 
-  const logStart = await stat(logFile).then((s) => s.size, () => 0);
+  const logStart = await stat(logFile).then(
+    (s) => s.size,
+    () => 0,
+  );
   const fd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {

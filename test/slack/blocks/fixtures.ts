@@ -77,7 +77,13 @@ export function succeededSummary(): RolloutSummary {
     requestedBy: 'cli:alice',
     steps: [
       step({ name: 'preflight', state: 'done', counts: counts({ succeeded: 20 }) }),
-      step({ name: 'deploy', type: 'rolling', state: 'done', window: 3, counts: counts({ succeeded: 19, excluded: 1 }) }),
+      step({
+        name: 'deploy',
+        type: 'rolling',
+        state: 'done',
+        window: 3,
+        counts: counts({ succeeded: 19, excluded: 1 }),
+      }),
       step({ name: 'verify', type: 'manual', state: 'done' }),
       step({ name: 'notify', state: 'skipped', counts: counts({ skipped: 1 }) }),
     ],
@@ -97,7 +103,13 @@ export function failedSummary(): RolloutSummary {
     stopReason: 'restart failed on web3',
     steps: [
       step({ name: 'preflight', state: 'done', counts: counts({ succeeded: 20 }) }),
-      step({ name: 'deploy', type: 'rolling', state: 'done', window: 3, counts: counts({ succeeded: 2, failed: 1, skipped: 17 }) }),
+      step({
+        name: 'deploy',
+        type: 'rolling',
+        state: 'done',
+        window: 3,
+        counts: counts({ succeeded: 2, failed: 1, skipped: 17 }),
+      }),
       step({ name: 'verify', type: 'manual', state: 'skipped' }),
       step({ name: 'notify', state: 'skipped', counts: counts({ skipped: 1 }) }),
     ],
@@ -120,20 +132,37 @@ const HOSTILE = '<script>alert(1)</script> *bold* & <@U999> <!channel>';
 
 /** The worst case: 1,000 targets, 20 steps of long hostile names, every list full. */
 export function hugeSummary(): RolloutSummary {
-  const names = Array.from({ length: 1000 }, (_, i) => `${HOSTILE} web-${String(i).padStart(4, '0')}-${'x'.repeat(200)}`);
+  const names = Array.from(
+    { length: 1000 },
+    (_, i) => `${HOSTILE} web-${String(i).padStart(4, '0')}-${'x'.repeat(200)}`,
+  );
   const steps = Array.from({ length: 20 }, (_, i) =>
     step({
       name: `${HOSTILE} step ${i} ${'y'.repeat(300)}`,
       type: i % 3 === 0 ? 'rolling' : i % 3 === 1 ? 'script' : 'manual',
       state: i < 5 ? 'done' : i < 12 ? 'running' : 'pending',
       window: 250,
-      counts: counts({ succeeded: 400, failed: 100, running: 200, waiting: 100, excluded: 100, skipped: 50, pending: 50 }),
+      counts: counts({
+        succeeded: 400,
+        failed: 100,
+        running: 200,
+        waiting: 100,
+        excluded: 100,
+        skipped: 50,
+        pending: 50,
+      }),
       inFlight: names.slice(0, 20),
       inFlightCount: 300,
     }),
   );
   const decisions = Array.from({ length: 20 }, (_, i) =>
-    failureDecision({ id: `d${i}-${'z'.repeat(500)}`, step: steps[i]?.name ?? 's', target: names[i], childStep: HOSTILE.repeat(20), tail: HOSTILE.repeat(100) }),
+    failureDecision({
+      id: `d${i}-${'z'.repeat(500)}`,
+      step: steps[i]?.name ?? 's',
+      target: names[i],
+      childStep: HOSTILE.repeat(20),
+      tail: HOSTILE.repeat(100),
+    }),
   );
   return {
     rolloutId: `rollout-${HOSTILE}-${'r'.repeat(900)}`,
@@ -148,7 +177,13 @@ export function hugeSummary(): RolloutSummary {
     steps,
     pendingDecisions: decisions,
     recentDecisions: decisions,
-    failure: { step: HOSTILE.repeat(30), target: HOSTILE.repeat(30), childStep: HOSTILE.repeat(30), exitCode: 137, error: HOSTILE.repeat(300) },
+    failure: {
+      step: HOSTILE.repeat(30),
+      target: HOSTILE.repeat(30),
+      childStep: HOSTILE.repeat(30),
+      exitCode: 137,
+      error: HOSTILE.repeat(300),
+    },
   };
 }
 

@@ -48,11 +48,15 @@ describe('encodeButtonValue / decodeButtonValue', () => {
       expect(s.length).toBeLessThanOrEqual(2000);
       expect(decodeButtonValue(s)).toEqual(v);
     }
-    expect(encodeButtonValue({ rolloutId: 'r1', decisionId: 'd1', choice: 'fail' })).toBe('{"r":"r1","d":"d1","c":"fail"}');
+    expect(encodeButtonValue({ rolloutId: 'r1', decisionId: 'd1', choice: 'fail' })).toBe(
+      '{"r":"r1","d":"d1","c":"fail"}',
+    );
   });
 
   it('refuses to encode what would not fit or decode', () => {
-    expect(() => encodeButtonValue({ rolloutId: 'r'.repeat(2000), decisionId: 'd1', choice: 'fail' })).toThrow(RangeError);
+    expect(() => encodeButtonValue({ rolloutId: 'r'.repeat(2000), decisionId: 'd1', choice: 'fail' })).toThrow(
+      RangeError,
+    );
     expect(() => encodeButtonValue({ rolloutId: '', decisionId: 'd1', choice: 'fail' })).toThrow(RangeError);
     expect(() => encodeButtonValue({ rolloutId: 'r', decisionId: 'd1', choice: 'nuke' as never })).toThrow(RangeError);
   });
@@ -80,7 +84,9 @@ describe('encodeButtonValue / decodeButtonValue', () => {
 
   it('rollout values (Cancel / Withdraw) carry the rollout id, its deployable and release, and decode strictly', () => {
     const v = { rolloutId: 'rollout-web-farm-v2-0123abcd', deployable: 'web-farm', release: 'v2' };
-    expect(encodeRolloutValue(v)).toBe('{"rollout":"rollout-web-farm-v2-0123abcd","deployable":"web-farm","release":"v2"}');
+    expect(encodeRolloutValue(v)).toBe(
+      '{"rollout":"rollout-web-farm-v2-0123abcd","deployable":"web-farm","release":"v2"}',
+    );
     expect(decodeRolloutValue(encodeRolloutValue(v))).toEqual(v);
     expect(decodeRolloutValue('')).toBeUndefined();
     expect(decodeRolloutValue(7)).toBeUndefined();

@@ -73,8 +73,13 @@ describe('Block Kit limits with the worst inputs', () => {
 
   it('root message, status reply and end of rollout: 1,000 targets and 20 steps', () => {
     const ui = 'https://temporal.example.com';
-    for (const showCancel of [false, true]) check('root', rootMessage(s, { now: NOW, temporalUiUrl: ui, showCancel }), s.rolloutId);
-    check('root ended', rootMessage({ ...s, status: 'failed', endedAt: '2025-03-04T00:00:00Z' }, { now: NOW }), s.rolloutId);
+    for (const showCancel of [false, true])
+      check('root', rootMessage(s, { now: NOW, temporalUiUrl: ui, showCancel }), s.rolloutId);
+    check(
+      'root ended',
+      rootMessage({ ...s, status: 'failed', endedAt: '2025-03-04T00:00:00Z' }, { now: NOW }),
+      s.rolloutId,
+    );
     check('status', statusReply(s, NOW), s.rolloutId);
     for (const status of ['succeeded', 'failed', 'cancelled', 'aborted'] as const) {
       check(`ended ${status}`, rolloutEnded({ ...s, status, endedAt: '2025-03-04T00:00:00Z' }, NOW), s.rolloutId);
@@ -86,29 +91,61 @@ describe('Block Kit limits with the worst inputs', () => {
   });
 
   it('failure card with a 100 kB tail keeps the end of the log', () => {
-    const d = failureDecision({ id: 'd'.repeat(300), step: HOSTILE.repeat(20), target: HOSTILE.repeat(20), childStep: HOSTILE.repeat(20), tail: hugeTail });
+    const d = failureDecision({
+      id: 'd'.repeat(300),
+      step: HOSTILE.repeat(20),
+      target: HOSTILE.repeat(20),
+      childStep: HOSTILE.repeat(20),
+      tail: hugeTail,
+    });
     const card = failureCard(s.rolloutId, d);
     check('failure card', card, s.rolloutId);
     const tail = card.blocks.find((b) => b.block_id === 'rollout.decision.tail');
     const text = (tail as { text?: { text?: string } } | undefined)?.text?.text ?? '';
     expect(text.length).toBeLessThanOrEqual(3000);
     expect(text.startsWith('```\n… (')).toBe(true);
-    expect(text.endsWith('1999 &lt;script&gt;alert(1)&lt;/script&gt; *bold* &amp; &lt;@U999&gt; &lt;!channel&gt; `\u200b`\u200b` line\n```')).toBe(true);
-    check('failure outcome', decisionOutcome(s.rolloutId, { ...d, answer: { choice: 'exclude', by: 'U1', at: NOW.toISOString() } }), s.rolloutId);
+    expect(
+      text.endsWith(
+        '1999 &lt;script&gt;alert(1)&lt;/script&gt; *bold* &amp; &lt;@U999&gt; &lt;!channel&gt; `\u200b`\u200b` line\n```',
+      ),
+    ).toBe(true);
+    check(
+      'failure outcome',
+      decisionOutcome(s.rolloutId, { ...d, answer: { choice: 'exclude', by: 'U1', at: NOW.toISOString() } }),
+      s.rolloutId,
+    );
   });
 
   it('manual card with 10 kB of instructions', () => {
     const d = manualDecision({ step: HOSTILE.repeat(20), instructions: bigInstructions });
     check('manual card', manualCard(s.rolloutId, d), s.rolloutId);
-    check('manual card, 60 kB', manualCard(s.rolloutId, { ...d, instructions: bigInstructions.repeat(6) }), s.rolloutId);
-    check('manual outcome', decisionOutcome(s.rolloutId, { ...d, answer: { choice: 'abort', by: HOSTILE, at: 'not a time' } }), s.rolloutId);
+    check(
+      'manual card, 60 kB',
+      manualCard(s.rolloutId, { ...d, instructions: bigInstructions.repeat(6) }),
+      s.rolloutId,
+    );
+    check(
+      'manual outcome',
+      decisionOutcome(s.rolloutId, { ...d, answer: { choice: 'abort', by: HOSTILE, at: 'not a time' } }),
+      s.rolloutId,
+    );
   });
 
   it('every decision choice gets its own action id and a value that decodes', () => {
     const card = failureCard('r1', failureDecision());
     const found = walk(card.blocks, { mrkdwn: [], plain: [], buttons: [] });
-    expect(found.buttons.map((b) => b.action_id)).toEqual(['rollout.decide.fail', 'rollout.decide.retry', 'rollout.decide.ignore', 'rollout.decide.exclude']);
-    expect(found.buttons.map((b) => decodeButtonValue(b.value)?.choice)).toEqual(['fail', 'retry', 'ignore', 'exclude']);
+    expect(found.buttons.map((b) => b.action_id)).toEqual([
+      'rollout.decide.fail',
+      'rollout.decide.retry',
+      'rollout.decide.ignore',
+      'rollout.decide.exclude',
+    ]);
+    expect(found.buttons.map((b) => decodeButtonValue(b.value)?.choice)).toEqual([
+      'fail',
+      'retry',
+      'ignore',
+      'exclude',
+    ]);
     const manual = walk(manualCard('r1', manualDecision()).blocks, { mrkdwn: [], plain: [], buttons: [] });
     expect(manual.buttons.map((b) => decodeButtonValue(b.value))).toEqual([
       { rolloutId: 'r1', decisionId: 'd2', choice: 'proceed' },

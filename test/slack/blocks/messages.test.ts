@@ -12,7 +12,15 @@ import {
   statusReply,
   stepStarted,
 } from '../../../activities/slack/blocks/index';
-import { cancelledSummary, failedSummary, failureDecision, manualDecision, NOW, runningSummary, succeededSummary } from './fixtures';
+import {
+  cancelledSummary,
+  failedSummary,
+  failureDecision,
+  manualDecision,
+  NOW,
+  runningSummary,
+  succeededSummary,
+} from './fixtures';
 
 const UI = 'http://localhost:8233/';
 
@@ -34,7 +42,9 @@ describe('rootMessage', () => {
     const m = rootMessage(runningSummary(), { now: NOW, showCancel: true });
     expect(m.blocks.at(-1)).toMatchSnapshot();
     expect(JSON.stringify(m.blocks)).not.toContain('Temporal UI');
-    expect(rootMessage(succeededSummary(), { now: NOW, showCancel: true }).blocks.some((b) => b.type === 'actions')).toBe(false);
+    expect(
+      rootMessage(succeededSummary(), { now: NOW, showCancel: true }).blocks.some((b) => b.type === 'actions'),
+    ).toBe(false);
   });
 
   it('succeeded, started from the CLI', () => {
@@ -54,7 +64,12 @@ describe('rootMessage', () => {
   });
 
   it('aborted', () => {
-    const s = { ...failedSummary(), status: 'aborted' as const, stopReason: 'verify: aborted by U9', failure: undefined };
+    const s = {
+      ...failedSummary(),
+      status: 'aborted' as const,
+      stopReason: 'verify: aborted by U9',
+      failure: undefined,
+    };
     expect(rootMessage(s, { now: NOW }).blocks[1]).toMatchSnapshot();
   });
 });
@@ -66,21 +81,30 @@ describe('decision cards', () => {
   });
 
   it('failureCard offers only the choices the decision allows', () => {
-    const m = failureCard('rollout-1', failureDecision({ choices: ['fail', 'retry'], target: undefined, exitCode: null, tail: '' }));
+    const m = failureCard(
+      'rollout-1',
+      failureDecision({ choices: ['fail', 'retry'], target: undefined, exitCode: null, tail: '' }),
+    );
     const actions = m.blocks.find((b) => b.type === 'actions');
     expect(actions).toMatchSnapshot();
     expect(JSON.stringify(m.blocks)).toContain('_No output captured._');
   });
 
   it('decisionOutcome: the same facts, no buttons, who chose what when', () => {
-    const m = decisionOutcome('rollout-1', failureDecision({ answer: { choice: 'retry', by: 'U1', at: '2025-03-04T14:03:41Z' } }));
+    const m = decisionOutcome(
+      'rollout-1',
+      failureDecision({ answer: { choice: 'retry', by: 'U1', at: '2025-03-04T14:03:41Z' } }),
+    );
     expect(m).toMatchSnapshot();
     expect(m.blocks.some((b) => b.type === 'actions')).toBe(false);
     expect(JSON.stringify(m.blocks.at(-1))).toContain('*Retry* chosen by <@U1> at 14:03 UTC');
   });
 
   it('decisionOutcome of a decision the rollout answered itself', () => {
-    const m = decisionOutcome('rollout-1', failureDecision({ answer: { choice: 'fail', by: 'rollout', at: '2025-03-04T14:05:00Z' } }));
+    const m = decisionOutcome(
+      'rollout-1',
+      failureDecision({ answer: { choice: 'fail', by: 'rollout', at: '2025-03-04T14:05:00Z' } }),
+    );
     expect(m.blocks.at(-1)).toMatchSnapshot();
   });
 
@@ -89,9 +113,15 @@ describe('decision cards', () => {
   });
 
   it('manual outcome, chosen by a person and on timeout', () => {
-    const byUser = manualOutcome('rollout-1', manualDecision({ answer: { choice: 'proceed', by: 'cli:bob', at: '2025-03-04T14:12:00Z' } }));
+    const byUser = manualOutcome(
+      'rollout-1',
+      manualDecision({ answer: { choice: 'proceed', by: 'cli:bob', at: '2025-03-04T14:12:00Z' } }),
+    );
     expect(byUser).toMatchSnapshot();
-    const onTimeout = decisionOutcome('rollout-1', manualDecision({ answer: { choice: 'abort', by: 'timeout', at: '2025-03-04T15:10:00Z' } }));
+    const onTimeout = decisionOutcome(
+      'rollout-1',
+      manualDecision({ answer: { choice: 'abort', by: 'timeout', at: '2025-03-04T15:10:00Z' } }),
+    );
     expect(onTimeout.blocks.at(-1)).toMatchSnapshot();
   });
 });
@@ -100,7 +130,11 @@ describe('thread events', () => {
   it('stepStarted', () => {
     expect(stepStarted('deploy', ['web1', 'web2', 'web3'], 1)).toMatchSnapshot();
     expect(stepStarted('notify', [])).toMatchSnapshot();
-    const many = stepStarted('deploy', Array.from({ length: 1000 }, (_, i) => `web${i}`), 50);
+    const many = stepStarted(
+      'deploy',
+      Array.from({ length: 1000 }, (_, i) => `web${i}`),
+      50,
+    );
     expect(JSON.stringify(many.blocks)).toContain('1000 targets, 50 at a time');
     expect(JSON.stringify(many.blocks)).toContain('web19 +980 more');
   });
@@ -109,7 +143,12 @@ describe('thread events', () => {
     expect(rolloutEnded(succeededSummary(), NOW)).toMatchSnapshot();
     expect(rolloutEnded(failedSummary(), NOW)).toMatchSnapshot();
     expect(rolloutEnded(cancelledSummary(), NOW)).toMatchSnapshot();
-    const aborted = { ...failedSummary(), status: 'aborted' as const, stopReason: 'verify: aborted by U9', failure: undefined };
+    const aborted = {
+      ...failedSummary(),
+      status: 'aborted' as const,
+      stopReason: 'verify: aborted by U9',
+      failure: undefined,
+    };
     expect(rolloutEnded(aborted, NOW).text).toBe('web-farm v2 aborted (took 5m 30s)');
   });
 

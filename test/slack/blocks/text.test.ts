@@ -46,7 +46,12 @@ describe('text helpers', () => {
   });
 
   it('formats durations, times, identities, progress and lists', () => {
-    expect([45_000, 723_000, 3_720_000, 183_600_000].map(formatDuration)).toEqual(['45s', '12m 03s', '1h 02m', '2d 3h']);
+    expect([45_000, 723_000, 3_720_000, 183_600_000].map(formatDuration)).toEqual([
+      '45s',
+      '12m 03s',
+      '1h 02m',
+      '2d 3h',
+    ]);
     expect(formatUtcTime('2025-03-04T14:03:59Z')).toBe('14:03 UTC');
     expect(formatUtcTime('yesterday')).toBeUndefined();
     expect(who('U123ABC')).toBe('<@U123ABC>');

@@ -20,8 +20,16 @@ export function cancelClicked(ctx: BotContext) {
     const plan = await rolloutPlan(ctx.client, rolloutId);
     if (!plan) return void (await replyEphemeral(respond, `There is no rollout ${rolloutId}.`));
     const may = user === plan.requestedBy || (await ctx.directory.allows(user, plan.approvers, plan.groups));
-    if (!may) return void (await replyEphemeral(respond, `You may not cancel ${rolloutId}: only its requester or an approver may.`));
+    if (!may)
+      return void (await replyEphemeral(
+        respond,
+        `You may not cancel ${rolloutId}: only its requester or an approver may.`,
+      ));
     const r = await cancelRollout(ctx.client, rolloutId, user, undefined, ctx.deliveryTimeoutMs);
-    await replyDelivery(respond, r, () => `Cancelling ${plan.deployable} ${plan.release}: targets in flight finish, nothing new starts.`);
+    await replyDelivery(
+      respond,
+      r,
+      () => `Cancelling ${plan.deployable} ${plan.release}: targets in flight finish, nothing new starts.`,
+    );
   };
 }

@@ -8,7 +8,8 @@ import type { BotContext } from '../../context';
 import { withdrawnRoot } from '../../messages';
 import { NOT_UNDERSTOOD, replyDelivery, replyEphemeral } from '../../replies';
 
-export type WithdrawClickArgs = Pick<SlackActionMiddlewareArgs<BlockAction>, 'ack' | 'body' | 'respond'> & Pick<AllMiddlewareArgs, 'client'>;
+export type WithdrawClickArgs = Pick<SlackActionMiddlewareArgs<BlockAction>, 'ack' | 'body' | 'respond'> &
+  Pick<AllMiddlewareArgs, 'client'>;
 
 export function withdrawClicked(ctx: BotContext) {
   return async ({ ack, body, respond, client }: WithdrawClickArgs): Promise<void> => {
@@ -38,10 +39,15 @@ async function markWithdrawn(
     // A Withdraw comes while the rollout waits in the queue, so its root is among the channel's latest messages.
     const res = await web.conversations.history({ channel, limit: 200, include_all_metadata: true });
     const root = (res.messages ?? []).find(
-      (m) => (m.metadata as { event_payload?: { rollout_id?: string } } | undefined)?.event_payload?.rollout_id === v.rolloutId,
+      (m) =>
+        (m.metadata as { event_payload?: { rollout_id?: string } } | undefined)?.event_payload?.rollout_id ===
+        v.rolloutId,
     );
     if (!root?.ts) return;
-    const m = withdrawnRoot({ rolloutId: v.rolloutId, deployable: v.deployable, release: v.release, requestedBy: by }, by);
+    const m = withdrawnRoot(
+      { rolloutId: v.rolloutId, deployable: v.deployable, release: v.release, requestedBy: by },
+      by,
+    );
     await web.chat.update({ channel, ts: root.ts, text: m.text, blocks: m.blocks });
   } catch (e) {
     ctx.logger.warn(`rollout bot: could not mark ${v.rolloutId} withdrawn in ${channel}: ${(e as Error).message}`);

@@ -10,7 +10,8 @@ import { replyEphemeral } from '../../replies';
 import { requestRollout } from '../../requests';
 import { statusAnswer } from '../../status';
 
-export type CommandArgs = Pick<SlackCommandMiddlewareArgs, 'command' | 'ack' | 'respond'> & Pick<AllMiddlewareArgs, 'client'>;
+export type CommandArgs = Pick<SlackCommandMiddlewareArgs, 'command' | 'ack' | 'respond'> &
+  Pick<AllMiddlewareArgs, 'client'>;
 
 export function rolloutCommand(ctx: BotContext) {
   return async ({ command: cmd, ack, respond, client }: CommandArgs): Promise<void> => {
@@ -34,14 +35,23 @@ export function rolloutCommand(ctx: BotContext) {
           await replyEphemeral(respond, await statusAnswer(ctx, c.target));
           return;
         case 'cancel': {
-          const s = await bounded(ctx, QUERY_TIMEOUT_MS, () => getSummary(ctx.client, c.rolloutId)).catch(() => undefined);
-          if (!s) return void (await replyEphemeral(respond, `No running rollout \`${c.rolloutId}\` (see /rollout list).`));
-          if (s.status !== 'running') return void (await replyEphemeral(respond, `${c.rolloutId} already ended (${s.status}).`));
+          const s = await bounded(ctx, QUERY_TIMEOUT_MS, () => getSummary(ctx.client, c.rolloutId)).catch(
+            () => undefined,
+          );
+          if (!s)
+            return void (await replyEphemeral(respond, `No running rollout \`${c.rolloutId}\` (see /rollout list).`));
+          if (s.status !== 'running')
+            return void (await replyEphemeral(respond, `${c.rolloutId} already ended (${s.status}).`));
           await replyEphemeral(respond, cancelPrompt(s));
           return;
         }
         case 'start':
-          await requestRollout(ctx, { user, channel: cmd.channel_id, deployable: c.deployable, release: c.release }, respond, client);
+          await requestRollout(
+            ctx,
+            { user, channel: cmd.channel_id, deployable: c.deployable, release: c.release },
+            respond,
+            client,
+          );
           return;
       }
     } catch (e) {
