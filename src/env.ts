@@ -63,6 +63,11 @@ export const envSchema = z.object({
   /** The login name, for the CLI's default identity (`cli:<name>`) when the OS user database has none. */
   USER: optionalString,
   LOGNAME: optionalString,
+  // Where the Temporal binaries are found (src/temporal/binaries.ts): explicit paths, then PATH, skipping pyenv shims.
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_TEST_SERVER_PATH: optionalString,
+  PATH: optionalString,
+  PYENV_ROOT: optionalString,
 });
 
 export type EnvVars = z.output<typeof envSchema>;

