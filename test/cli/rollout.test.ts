@@ -34,7 +34,8 @@ const fixture = localConfig({
   slow: {
     targets: ['a', 'b'],
     process: [
-      { name: 'sleepy', timeoutSec: 120, script: 'sleep 8' },
+      // Long enough for several CLI processes (status, cancel) to run while it sleeps, even on a loaded machine.
+      { name: 'sleepy', timeoutSec: 120, script: 'sleep 25' },
       { name: 'after', script: 'touch after' },
     ],
   },
