@@ -8,6 +8,7 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched, // [run-once]
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -381,6 +382,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     let chainStatus: RunStatus = runStatus;
     let attempt = 1;
     let run = 0;
+    let reattachRunId: string | undefined; // [run-once] set by Retry on an "outcome unknown" card
     for (;;) {
       const input: ChainInput = {
         rolloutId,
@@ -396,11 +398,13 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
         requestedBy: plan.requestedBy,
         variables: plan.variables,
         outputs: outputsByTarget.get(t.name) ?? {},
+        ...(reattachRunId ? { reattachRunId } : {}), // [run-once]
       };
       const res = await executeChild(targetChainWorkflow, {
         args: [input],
         workflowId: `${rolloutId}/${si}-${step.name}/${t.name}/${++run}`,
       });
+      reattachRunId = undefined; // [run-once]
       outputsByTarget.set(t.name, res.outputs);
       for (const c of res.children) {
         const { index, ...child } = c;
@@ -456,6 +460,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
           startIndex = res.pausedAt;
           attempt++;
           failedTargets.delete(t.name);
+          // [run-once] Retry when the outcome is unknown (or nothing ran) re-attaches to the original run first.
+          if ((failed.outcome === 'unknown' || failed.outcome === 'not-started') && failed.runId && patched('rollout-retry-reattach')) reattachRunId = failed.runId;
           break;
         case 'ignore':
           failed.state = 'ignored';

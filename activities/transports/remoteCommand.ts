@@ -566,23 +566,28 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
     let killDone: Promise<void> | undefined;
     let statusSeen = false;
     let lastHeard = Date.now();
-    const staleTimer = setInterval(
-      () => {
-        if (settled || Date.now() - lastHeard <= opts.staleMs) return;
-        try {
-          handle?.broken();
-        } catch {
-          // ignore
-        }
-        lost(`(nothing heard for ${Math.round((Date.now() - lastHeard) / 1000)} s)`);
-      },
-      Math.max(50, Math.min(1000, opts.staleMs / 4)),
-    );
-    staleTimer.unref?.();
+    let staleTimer: NodeJS.Timeout | undefined;
+    // Armed once the command is on its way (connecting has its own timeout).
+    const watchStale = (): void => {
+      lastHeard = Date.now();
+      staleTimer = setInterval(
+        () => {
+          if (settled || Date.now() - lastHeard <= opts.staleMs) return;
+          try {
+            handle?.broken();
+          } catch {
+            // ignore
+          }
+          lost(`(nothing heard for ${Math.round((Date.now() - lastHeard) / 1000)} s)`);
+        },
+        Math.max(50, Math.min(1000, opts.staleMs / 4)),
+      );
+      staleTimer.unref?.();
+    };
 
     const cleanup = (): void => {
       settled = true;
-      clearInterval(staleTimer);
+      if (staleTimer) clearInterval(staleTimer);
       req.signal?.removeEventListener('abort', onAbort);
       req.detachSignal?.removeEventListener('abort', onDetach);
       try {
@@ -717,6 +722,7 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
           return;
         }
         handle = h;
+        watchStale();
       },
       (err: unknown) => fail(err instanceof Error ? err : new Error(String(err))),
     );
