@@ -10,6 +10,7 @@
 // without touching the script and fails retryably, so the next worker re-attaches.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
 import type { ScriptAction, TargetPlan, TransportKind } from '../domain/plan';
 import { scriptEnvironment, substitute, SubstitutionError, type VariableContext } from '../domain/variables';
 import { keepTail, TAIL_LIMITS } from '../domain/text';
@@ -225,11 +226,14 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
       else deps.shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
 
       const who = input.target.name;
+      // Benign: an expected hand-back, not an error (the SDK logs it at debug level).
       const handBack = (): ApplicationFailure =>
-        ApplicationFailure.retryable(
-          `${who}: the worker stopped following \`${input.child.name}\` (shutting down); the script keeps running on the target and the next worker re-attaches`,
-          'worker-shutdown',
-        );
+        ApplicationFailure.create({
+          message: `${who}: the worker stopped following \`${input.child.name}\` (shutting down); the script keeps running on the target and the next worker re-attaches`,
+          type: 'worker-shutdown',
+          nonRetryable: false,
+          category: ApplicationFailureCategory.BENIGN,
+        });
 
       const follow = async (baseId: string, attachOnly: boolean): Promise<Followed> => {
         let commandSent = false;
