@@ -2,6 +2,8 @@
 // playbook) in the middle of a script. Real sshd, real Temporal, an in-process worker per scenario; scripts leave
 // markers on their targets (`runs`: one line per start, `finished`: one per completion). Every case runs beside its
 // CONTROL (RunSettings.rerunOnRetry: a new run on every retry, the behaviour before run-once), which must count two.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decide, getTargets, startRollout } from '../../src/temporal/client';
 import { SshTransport } from '../../activities/transports/ssh';
@@ -131,6 +133,27 @@ describe('run once: the path to a target is cut mid-script', () => {
     expect(control.decision.tail).toContain('outcome unknown');
     expect(control.starts, 'control: a Retry without re-attach runs the script again').toBe(2);
   }, 240_000);
+
+  it('housekeeping: each child step removes the runs of the earlier ones (their outcomes are recorded)', async () => {
+    const env = await workerWith({});
+    const t = sshd.targetsFor('housekeeping')[0]!;
+    const cfg = configFor([t], {
+      app: {
+        targets: ['tag:web'],
+        process: [
+          { type: 'rolling', name: 'deploy', window: 1, childSteps: ['a', 'b', 'c'].map((n) => ({ name: n, script: `echo ${n} >> order` })) },
+        ],
+      },
+    });
+    const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'app'));
+    expect((await handle.result()).status).toBe('succeeded');
+    expect(readTargetFile(t, 'order')).toBe('a\nb\nc\n');
+    const children = (await getTargets(env.client, handle.workflowId, { target: t.name })).targets[0]?.steps[0]?.children ?? [];
+    const ids = children.map((c) => c.runId);
+    expect(ids.every(Boolean)).toBe(true);
+    // Only the last child step's run is left (removed later by age, see README "Run files on targets").
+    expect(readdirSync(path.join(t.workdir, '.rollout', 'runs'))).toEqual([ids[2]]);
+  }, 60_000);
 
   it('cut before anything started: "could not connect, nothing ran", and no run on the target', async () => {
     const env = await workerWith({ lostContactBoundMs: 60_000, connectAttempts: 2 });
