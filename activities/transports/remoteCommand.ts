@@ -39,9 +39,10 @@
 // Nothing else ever starts a script. Runs are removed by housekeeping (see ScriptRequest.cleanupRunIds and the
 // retention sweep in the start command), never while they may still be running.
 //
-// The follower's frames on stdout: `C` (this command started the run), `A` (attached to an existing run), `G` (no
-// such run: attach only), `O <n>` / `E <n>` followed by n raw bytes of stdout / stderr, `P` (ping), `S <status>`
-// (the end), `X <message>` (could not even set the run up).
+// The follower's frames on stdout: first one line `rollout-run C` (this command started the run), `rollout-run A`
+// (attached to an existing run), `rollout-run G` (no such run: attach only) or `rollout-run X <message>` (could not
+// set the run up; anything a login shell prints before it is skipped); then `O <n>` / `E <n>` followed by n raw
+// bytes of stdout / stderr, `P` (ping, every poll), and `S <status line>` at the end.
 
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
