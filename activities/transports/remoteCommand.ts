@@ -566,6 +566,7 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
     let abortWanted = false;
     let killDone: Promise<void> | undefined;
     let statusSeen = false;
+    let diagnostics = '';
     let lastHeard = Date.now();
     let staleTimer: NodeJS.Timeout | undefined;
     // Armed once the command is on its way (connecting has its own timeout).
@@ -671,7 +672,8 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
         case 'G':
           return settle(() => resolve(result('gone', null)));
         case 'X':
-          return fail(new TransportError('other', `${shell.describe}: cannot set up run ${runId}: ${arg}`, false, 'start'));
+          // Said before anything was started.
+          return fail(new TransportError('other', `${shell.describe}: cannot set up run ${runId}: ${arg}`, false, 'connect'));
         case 'O':
           if (data) collector.push('stdout', data);
           return;
@@ -700,12 +702,19 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
         }
       },
       stderr: (c) => {
-        // The follower's own diagnostics (the script's stderr arrives framed on stdout).
-        if (!settled) lastHeard = Date.now();
-        void c;
+        // The command's own diagnostics (the script's stderr arrives framed on stdout).
+        if (settled) return;
+        lastHeard = Date.now();
+        if (diagnostics.length < 2000) diagnostics += c.toString('utf8');
       },
       closed: (err) => {
         if (settled || statusSeen) return;
+        if (!claim && !err && diagnostics.trim() !== '') {
+          // The command failed before it could claim anything (e.g. the workdir cannot be created).
+          return fail(
+            new TransportError('other', `${shell.describe}: cannot start run ${runId}: ${diagnostics.trim().slice(0, 500)}`, false, 'connect'),
+          );
+        }
         lost(err ? `(${err.message})` : '');
       },
     };

@@ -80,9 +80,10 @@ export type TransportErrorKind =
   | 'other';
 
 /**
- * Where a transport failure happened: 'connect' before the command reached the target (this call cannot have
- * started anything), 'start' after the command was sent but before the target said whether the run exists (it may
- * have been started), 'follow' while following a run that exists on the target (it keeps running).
+ * Where a transport failure happened: 'connect' when this call certainly started nothing (the command did not reach
+ * the target, or the target said it could not set the run up), 'start' after the command was sent but before the
+ * target said whether the run exists (it may have been started), 'follow' while following a run that exists on the
+ * target (it keeps running).
  */
 export type TransportPhase = 'connect' | 'start' | 'follow';
 

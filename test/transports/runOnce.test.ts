@@ -11,7 +11,7 @@ import type { TargetPlan } from '../../domain/plan';
 import { LocalTransport } from '../../activities/transports/local';
 import { RUNS_DIR } from '../../activities/transports/remoteCommand';
 import { SshTransport } from '../../activities/transports/ssh';
-import { DetachedError, type ScriptRequest, type Transport } from '../../activities/transports/types';
+import { DetachedError, TransportError, type ScriptRequest, type Transport } from '../../activities/transports/types';
 import { startSshd, type SshdFixture } from '../support/sshd';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -123,6 +123,16 @@ describe.each(setups)('durable runs over the $name transport', ({ make }) => {
     const again = await run(t, 'true', { runId: 'r-tmo2', attachOnly: true });
     expect(again).toMatchObject({ outcome: 'timeout', timedOut: true });
     expect(count(t, 'runs')).toBe(0);
+  });
+
+  it('a workdir that cannot be created: a non-retryable error that says nothing started', async () => {
+    const t = { ...s.target('bad workdir'), workdir: '/dev/null/not-a-dir' };
+    const err = await run(t, 'echo run', { runId: 'r-bad' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TransportError);
+    expect(err).toMatchObject({ retryable: false, phase: 'connect' });
   });
 
   it('attach only: a run id the target does not have is "gone" (nothing starts)', async () => {
