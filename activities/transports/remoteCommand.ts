@@ -17,6 +17,7 @@
 //       started     epoch ms when the script started (after the target lock)
 //       pgid        process group (and session) id of the script
 //       cancel      written by the kill command: never start, or stop
+//   <workdir>/.rollout/runs/<runId>.cancelled    tombstone: cancelled before it was claimed (it then never starts)
 //       timedout    written by the supervisor's watchdog when the script hit its timeout
 //       status      the OUTCOME, one line `reason=<exited|timeout|cancelled|unlaunched> exit=<n> started=<ms>
 //                   ended=<ms>`, published atomically (written to a temp file, then `ln`: the first writer wins
@@ -137,6 +138,7 @@ const SUPERVISOR = [
   PUBLISH_FN,
   ALIVE_FN,
   KILL_GROUP_FN,
+  '[ -e "$_r_d/cancel" ] && { _r_publish cancelled ""; exit 0; }',
   '_r_t0=$(_r_now)',
   '_r_left() { printf %s $(( _r_tmo - ($(_r_now) - _r_t0) )); }',
   `exec 9>>${LOCK_FILE} || { echo "rollout: cannot open $(pwd)/${LOCK_FILE}" >&2; _r_publish exited 1; exit 0; }`,
@@ -242,6 +244,7 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     // Housekeeping: runs whose outcomes the workflow recorded, then whatever is older than the retention.
     '  for _r_x in $_r_clean; do [ -e "$_r_root/$_r_x/status" ] && rm -rf -- "$_r_root/$_r_x"; done',
     '  if [ "$_r_keepmin" -gt 0 ]; then',
+    '    find "$_r_root" -maxdepth 1 -name "*.cancelled" -mmin +"$_r_keepmin" -exec rm -f {} + 2>/dev/null',
     '    for _r_x in "$_r_root"/*/ "$_r_root"/.tmp-*/; do',
     '      _r_x=${_r_x%/}; [ -d "$_r_x" ] && [ "$_r_x" != "$_r_tmp" ] || continue',
     '      if [ -e "$_r_x/status" ]; then',
@@ -257,6 +260,8 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     `  cat > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }`,
     '  if mkdir "$_r_d" 2>/dev/null; then',
     '    mv -- "$_r_tmp/script" "$_r_d/script" && rmdir -- "$_r_tmp"',
+    // Cancelled before it was claimed (the kill command left a tombstone): it never starts.
+    '    if [ -e "$_r_root/$_r_id.cancelled" ]; then : > "$_r_d/cancel"; rm -f -- "$_r_root/$_r_id.cancelled"; fi',
     '    : > "$_r_d/out"; : > "$_r_d/err"',
     // The exports are evaluated in the subshell that becomes the supervisor (positional parameters survive them).
     '    _r_launch() { eval "$1"; shift; export -f set_output; exec setsid -w bash --norc -c "$@"; }',
@@ -277,9 +282,13 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     // ---- follow ----
     `_r_emit() { _r_new=$3; while [ "$4" -gt "$_r_new" ]; do _r_c=$(( $4 - _r_new )); [ $_r_c -gt 1048576 ] && _r_c=1048576; printf '%s %d\\n' "$2" "$_r_c"; tail -c +$(( _r_new + 1 )) "$1" | head -c "$_r_c"; _r_new=$(( _r_new + _r_c )); done; }`,
     '_r_o=0; _r_e=0; _r_k=0; _r_step=0; _r_t1=$(_r_now)',
+    // A sleep without a process per poll: read with a timeout from a pipe nobody writes to.
+    'if exec 7<> <(:); then _r_nap() { read -r -t "$1" -u 7 _; }; else _r_nap() { sleep "$1"; }; fi',
+    // Both sizes with one process (GNU stat), else wc.
+    '_r_sizes() { set -- $(stat -c %s "$_r_d/out" "$_r_d/err" 2>/dev/null) && [ $# = 2 ] || set -- $(wc -c < "$_r_d/out" 2>/dev/null) $(wc -c < "$_r_d/err" 2>/dev/null); _r_so=${1:-0}; _r_se=${2:-0}; }',
     'while :; do',
     '  _r_fin=0; [ -e "$_r_d/status" ] && _r_fin=1',
-    '  _r_so=$(wc -c < "$_r_d/out" 2>/dev/null); _r_se=$(wc -c < "$_r_d/err" 2>/dev/null)',
+    '  _r_sizes',
     '  _r_emit "$_r_d/out" O "$_r_o" "$(( ${_r_so:-0} + 0 ))"; _r_got=$(( _r_new - _r_o )); _r_o=$_r_new',
     '  _r_emit "$_r_d/err" E "$_r_e" "$(( ${_r_se:-0} + 0 ))"; _r_got=$(( _r_got + _r_new - _r_e )); _r_e=$_r_new',
     '  if [ $_r_fin = 1 ]; then',
@@ -300,8 +309,8 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     '  fi',
     "  printf 'P\\n'",
     '  if [ $_r_got -gt 0 ]; then _r_step=0; elif [ $_r_step -lt 4 ]; then _r_step=$((_r_step + 1)); fi',
-    '  case $_r_step in 0) _r_nap=0.05;; 1) _r_nap=0.1;; 2) _r_nap=0.2;; 3) _r_nap=0.3;; *) _r_nap=$_r_napmax;; esac',
-    '  sleep $_r_nap',
+    '  case $_r_step in 0) _r_pause=0.05;; 1) _r_pause=0.1;; 2) _r_pause=0.2;; 3) _r_pause=0.3;; *) _r_pause=$_r_napmax;; esac',
+    '  _r_nap $_r_pause',
     'done',
     'exit 0',
   ].join('\n');
@@ -322,22 +331,27 @@ export function buildKillCommand(workdir: string, runId: string, graceMs = 2000)
   const dir = runDir(runId);
   const steps = Math.max(1, Math.ceil(graceMs / 100));
   const script = [
-    `cd -- ${shellPath(workdir)} 2>/dev/null || exit 0`,
-    `_r_d=${dir}; _r_steps=${steps}`,
-    '[ -d "$_r_d" ] || exit 0',
     'umask 077',
+    `mkdir -p -- ${shellPath(workdir)} 2>/dev/null; cd -- ${shellPath(workdir)} 2>/dev/null || exit 0`,
+    `_r_d=${dir}; _r_tomb=${dir}.cancelled; _r_steps=${steps}`,
+    // Not claimed (yet): a tombstone makes the start command cancel it as soon as it claims it. Then look again, in
+    // case the claim happened meanwhile (the start command looks for the tombstone after claiming).
+    'if [ ! -d "$_r_d" ]; then',
+    `  mkdir -p ${RUNS_DIR} 2>/dev/null && : > "$_r_tomb"`,
+    '  [ -d "$_r_d" ] || exit 0',
+    'fi',
     NOW_FN,
     PUBLISH_FN,
     ALIVE_FN,
     KILL_GROUP_FN,
     ': > "$_r_d/cancel"',
-    '[ -e "$_r_d/status" ] && exit 0',
+    '[ -e "$_r_d/status" ] && { rm -f "$_r_tomb"; exit 0; }',
     '_r_publish cancelled ""',
     '_r_sup=$(cat "$_r_d/supervisor" 2>/dev/null)',
     'case "$_r_sup" in ""|*[!0-9]*) ;; *) kill -KILL -- "-$_r_sup" 2>/dev/null;; esac',
     '_r_pg=$(cat "$_r_d/pgid" 2>/dev/null)',
     'case "$_r_pg" in ""|*[!0-9]*) ;; *) _r_killgroup "$_r_pg";; esac',
-    'rm -f "$_r_d/script"',
+    'rm -f "$_r_d/script" "$_r_tomb"',
     'exit 0',
   ].join('\n');
   return `bash --norc -c ${shellQuote(script)}`;
@@ -563,7 +577,6 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
     let settled = false;
     let handle: CommandHandle | undefined;
     let claim: 'started' | 'attached' | undefined;
-    let abortWanted = false;
     let killDone: Promise<void> | undefined;
     let statusSeen = false;
     let diagnostics = '';
@@ -639,12 +652,13 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
     }
     const startKill = (): void => {
       if (killDone || settled) return;
-      const bound = new Promise<void>((r) => setTimeout(r, opts.killGraceMs + 5000).unref());
+      // Bounded (a dead connection must not hang the run), generously: on a loaded target the kill takes a while.
+      const bound = new Promise<void>((r) => setTimeout(r, opts.killGraceMs + 15_000).unref());
       killDone = Promise.race([shell.runQuick(buildKillCommand(req.target.workdir, runId, opts.killGraceMs)), bound]);
     };
     function onAbort(): void {
-      abortWanted = true;
-      if (claim) startKill(); // else: as soon as the target says the run exists
+      // At once, even before the target has said the run exists: a run not yet claimed gets a tombstone.
+      startKill();
     }
     function onDetach(): void {
       fail(new DetachedError(`${shell.describe}: stopped following run ${runId} (the script keeps running on the target)`, runId));
@@ -667,7 +681,6 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
           } catch {
             // ignore
           }
-          if (abortWanted) startKill();
           return;
         case 'G':
           return settle(() => resolve(result('gone', null)));
