@@ -265,11 +265,17 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
             return { kind: 'done', res };
           } catch (e) {
             if (e instanceof DetachedError) throw handBack();
-            if (!(e instanceof TransportError)) throw e;
-            if (e.phase !== 'connect') commandSent = true;
             // Could a script have started? This attempt sent the command, or the run was seen, or an earlier attempt
             // (whose record may not have reached Temporal) may have started it.
-            const mayHaveStarted = attachOnly || state.claimed || commandSent || info.attempt > 1 || prev !== undefined;
+            const seen = attachOnly || state.claimed || info.attempt > 1 || prev !== undefined;
+            if (!(e instanceof TransportError)) {
+              // Not a transport problem (e.g. an env variable name the shell cannot take): with nothing started it
+              // will not get better by retrying; otherwise the retry re-attaches.
+              if (!seen && !commandSent) throw ApplicationFailure.nonRetryable(`${who}: ${(e as Error).message}`, 'script-setup');
+              throw e;
+            }
+            if (e.phase !== 'connect') commandSent = true;
+            const mayHaveStarted = seen || commandSent;
             if (!e.retryable) {
               if (!mayHaveStarted) throw ApplicationFailure.nonRetryable(`${who}: ${e.message}`, e.kind);
               return { kind: 'unreachable', lastContactAt: state.lastContactAt ?? state.firstTryAt, error: e };
