@@ -48,6 +48,15 @@ export const envSchema = z.object({
     .transform((s) => s.toUpperCase())
     .pipe(z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']))
     .default('WARN'),
+  /**
+   * Workers: how long a target may stay unreachable while a script's outcome is unknown before the rollout asks a
+   * human (seconds, default 300). Scripts are never re-run by themselves.
+   */
+  ROLLOUT_LOST_CONTACT_BOUND_SEC: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of seconds')
+    .transform(Number)
+    .optional(),
   // Slack (used by the bot; optional until it exists).
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,

@@ -17,6 +17,15 @@ export interface ChildResult {
   startedAt?: string;
   endedAt?: string;
   attempt: number;
+  /** The run on the target this result is about (run-once: the id Retry re-attaches to). */
+  runId?: string;
+  /**
+   * unknown: contact with the target was lost while the script ran and its outcome could not be read; not-started:
+   * nothing ran (could not connect). Absent: the script ran and this is its real outcome.
+   */
+  outcome?: 'unknown' | 'not-started';
+  /** When the target was last heard from, with outcome unknown. */
+  lostContactAt?: string;
 }
 
 export interface TargetStepDetail {

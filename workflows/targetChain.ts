@@ -1,11 +1,22 @@
 // One target's chain of child steps inside one step: runs them in order under their run conditions.
 // A child workflow per (step, target) keeps the rollout workflow's history small: there, a target costs a
 // handful of events however many child steps it has.
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { conditionScope, ifHolds, runConditionHolds, type RunStatus } from '../domain/conditions';
 import type { ChildResult } from './messages';
 import type { ScriptAction, TargetPlan } from '../domain/plan';
+
+/**
+ * Patch id of run-once (issue 9): chains started with it give each script activity its place (child index, attempt)
+ * for the run id, unlimited retries (a retry re-attaches to the run on the target, it never runs the script again),
+ * the runs to re-attach to and to clean up, and pause for a human on an unknown outcome whatever onFailure says.
+ * Chains started before it replay with the old activity options (maximumAttempts 3).
+ */
+export const RUN_ONCE_PATCH = 'rollout-run-once';
+
+/** A single activity attempt may follow a run for the script's timeout plus this long (covers the lost-contact bound). */
+export const RUN_ONCE_ATTEMPT_SLACK_SEC = 660;
 
 export interface ChainInput {
   rolloutId: string;
@@ -24,6 +35,8 @@ export interface ChainInput {
   requestedBy: string;
   variables: Record<string, string>;
   outputs: Record<string, Record<string, string>>;
+  /** Retry on an "outcome unknown" card: the child step at startIndex re-attaches to this run first (run-once). */
+  reattachRunId?: string;
 }
 
 export interface ChainResult {
@@ -42,9 +55,12 @@ function describeFailure(err: unknown): string {
 }
 
 export async function targetChainWorkflow(input: ChainInput): Promise<ChainResult> {
+  const runOnce = patched(RUN_ONCE_PATCH);
   const outputs = { ...input.outputs };
   let status = input.status;
   const children: ChainResult['children'] = [];
+  // Runs whose outcomes this chain has recorded and that are still on the target: the next activity removes them.
+  let recorded: string[] = [];
 
   for (let index = input.startIndex; index < input.childSteps.length; index++) {
     const child = input.childSteps[index];
@@ -56,24 +72,27 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
       children.push({ index, name: child.name, state: 'skipped', attempt: input.attempt });
       continue;
     }
-    const { runScript } = proxyActivities<Activities>({
-      // The script's own timeout (timeoutSec) is enforced by the activity: when it runs out, the transport kills
-      // the script's whole process group on the target (SIGTERM, then SIGKILL) and reports a timed-out result.
-      // The extra minute is for that kill and that report, so Temporal does not give up on the activity first
-      // (and retry it) while the wrapper is still stopping the script.
-      startToCloseTimeout: `${child.timeoutSec + 60}s`,
-      heartbeatTimeout: '30s',
-      // A script's exit code is a result, never retried; retries are for the activity failing: a transport error,
-      // or a worker that crashed or was killed (no heartbeat for 30 s). Three attempts are safe enough today
-      // because the wrapper takes a `flock` on the target's lock file before the script runs: a retry whose
-      // original is still running on the target waits for it instead of overlapping it. It can still RUN THE
-      // SCRIPT AGAIN (at least once, not exactly once): an original that finished before its result was
-      // reported is re-run after it, so scripts should be idempotent. A later issue replaces this with detached
-      // runs whose results are collected after a crash instead of re-running.
-      retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2 },
-    });
+    const { runScript } = proxyActivities<Activities>(
+      runOnce
+        ? {
+            startToCloseTimeout: `${child.timeoutSec + RUN_ONCE_ATTEMPT_SLACK_SEC}s`,
+            heartbeatTimeout: '30s',
+            // No attempt limit: every retry re-attaches to the same run on the target (the script is started at most
+            // once); the activity itself returns an unreachable target (past its bound) or a connect failure.
+            retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
+          }
+        : {
+            // Chains started before run-once replay with their old options: the activity enforced the script's
+            // timeout and had a minute more to kill and report; up to three attempts, which could run a script
+            // again (the target's flock only kept runs from overlapping).
+            startToCloseTimeout: `${child.timeoutSec + 60}s`,
+            heartbeatTimeout: '30s',
+            retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2 },
+          },
+    );
     let result: ChildResult;
     try {
+      const reattach = index === input.startIndex ? input.reattachRunId : undefined;
       const out = await runScript({
         rolloutId: input.rolloutId,
         stepName: input.stepName,
@@ -84,7 +103,16 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
         requestedBy: input.requestedBy,
         variables: input.variables,
         outputs,
+        ...(runOnce
+          ? {
+              childIndex: index,
+              attempt: input.attempt,
+              ...(reattach ? { reattachRunId: reattach } : {}),
+              ...(recorded.length > 0 ? { cleanupRunIds: recorded } : {}),
+            }
+          : {}),
       });
+      recorded = out.runId && out.outcome !== 'unknown' ? [out.runId] : [];
       if (Object.keys(out.outputs).length > 0) outputs[child.name] = { ...outputs[child.name], ...out.outputs };
       const ok = out.exitCode === 0 && !out.error;
       result = {
@@ -96,6 +124,9 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
         endedAt: out.endedAt,
         attempt: input.attempt,
         ...(out.error ? { error: out.error } : {}),
+        ...(out.runId ? { runId: out.runId } : {}),
+        ...(out.outcome ? { outcome: out.outcome } : {}),
+        ...(out.lostContactAt ? { lostContactAt: out.lostContactAt } : {}),
       };
     } catch (err) {
       result = { name: child.name, state: 'failed', error: describeFailure(err), attempt: input.attempt };
@@ -103,7 +134,9 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
     children.push({ ...result, index });
     if (result.state === 'failed') {
       // A child running because the chain already failed does not ask again: the human already decided.
-      if (input.guided && status === 'success' && child.onFailure === 'guided') {
+      // An unknown outcome always goes to a human (run-once): nothing may run it again by itself.
+      const ask = child.onFailure === 'guided' || (runOnce && result.outcome === 'unknown');
+      if (input.guided && status === 'success' && ask) {
         return { children, status, outputs, pausedAt: index };
       }
       status = 'failure';

@@ -4,14 +4,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import {
-  abortedBeforeStart,
-  buildKillCommand,
-  buildRemoteCommand,
-  newRunId,
-  superviseRun,
-  type RunHandle,
-} from './remoteCommand';
+import { abortedBeforeStart, DEFAULT_RUN_RETENTION_MS, followRun, type CommandHandle } from './remoteCommand';
 import { TransportError, type ScriptRequest, type ScriptResult, type Transport } from './types';
 
 /** Worker environment variables a local script inherits by default (everything else stays with the worker). */
@@ -20,8 +13,12 @@ export const DEFAULT_INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL'
 export interface LocalTransportOptions {
   /** Names of worker environment variables passed to scripts (default DEFAULT_INHERITED_ENV). */
   inheritEnv?: string[];
-  /** Grace between SIGTERM and SIGKILL when a run is stopped (default 2000 ms). */
+  /** Grace between SIGTERM and SIGKILL when a run is stopped or times out (default 2000 ms). */
   killGraceMs?: number;
+  /** Nothing heard from the follower for this long: it is presumed gone (default 20 000 ms). */
+  staleMs?: number;
+  /** Finished runs older than this are removed by the next start in the workdir (default 7 days). */
+  runRetentionMs?: number;
   /** Shell used to start the wrapper (default `bash`). */
   shell?: string;
 }
@@ -30,11 +27,15 @@ export class LocalTransport implements Transport {
   private readonly inheritEnv: string[];
   private readonly killGraceMs: number;
   private readonly shell: string;
+  private readonly staleMs: number;
+  private readonly runRetentionMs: number;
 
   constructor(opts: LocalTransportOptions = {}) {
     this.inheritEnv = opts.inheritEnv ?? DEFAULT_INHERITED_ENV;
     this.killGraceMs = opts.killGraceMs ?? 2000;
     this.shell = opts.shell ?? 'bash';
+    this.staleMs = opts.staleMs ?? 20_000;
+    this.runRetentionMs = opts.runRetentionMs ?? DEFAULT_RUN_RETENTION_MS;
   }
 
   async run(req: ScriptRequest): Promise<ScriptResult> {
@@ -50,69 +51,62 @@ export class LocalTransport implements Transport {
         false,
       );
     }
-    const runId = newRunId();
-    const { command, stdin } = buildRemoteCommand({ workdir: target.workdir, env: req.env, runId, script: req.script });
     const env: Record<string, string> = {};
     for (const name of this.inheritEnv) {
       const v = process.env[name];
       if (v !== undefined) env[name] = v;
     }
-
-    return superviseRun(
-      { ...req, target },
-      (hooks) =>
-        new Promise<RunHandle>((resolve, reject) => {
-          const child = spawn(this.shell, ['--norc', '-c', command], {
-            cwd: target.workdir,
-            env,
-            detached: true,
-            stdio: ['pipe', 'pipe', 'pipe'],
-          });
-          let spawned = false;
-          child.once('spawn', () => {
-            spawned = true;
-            child.stdin.on('error', () => undefined); // the wrapper may exit before reading everything
-            child.stdin.end(stdin);
-            resolve({
-              kill: () => this.runKill(target.workdir, runId, env),
-              dispose: () => {
-                child.stdout.destroy();
-                child.stderr.destroy();
-                child.unref();
-              },
-            });
-          });
-          child.once('error', (err) => {
-            const e = new TransportError(
-              'other',
-              `${target.name} (local): cannot start ${this.shell}: ${err.message}`,
-              false,
-            );
-            if (spawned) hooks.fail(e);
-            else reject(e);
-          });
-          child.stdout.on('data', (c: Buffer) => hooks.stdout(c));
-          child.stderr.on('data', (c: Buffer) => hooks.stderr(c));
-          child.once('exit', (code) => hooks.exit(code));
-          child.once('close', () => hooks.closed());
-        }),
+    const who = `${target.name} (local)`;
+    return followRun(
       {
-        killWaitMs: this.killGraceMs + 3000,
-        lostError: () =>
-          new TransportError('other', `${target.name} (local): the run ended without an exit status`, true),
+        describe: who,
+        start: (command, stdin, io) =>
+          new Promise<CommandHandle>((resolve, reject) => {
+            const child = spawn(this.shell, ['--norc', '-c', command], {
+              cwd: target.workdir,
+              env,
+              detached: true,
+              stdio: ['pipe', 'pipe', 'pipe'],
+            });
+            let spawned = false;
+            let done = false;
+            const closed = (err?: Error): void => {
+              if (done) return;
+              done = true;
+              io.closed(err);
+            };
+            child.once('spawn', () => {
+              spawned = true;
+              child.stdin.on('error', () => undefined); // the command may exit before reading everything
+              child.stdin.end(stdin);
+              resolve({
+                dispose: () => {
+                  child.stdout.destroy();
+                  child.stderr.destroy();
+                  child.unref();
+                },
+                broken: () => undefined,
+              });
+            });
+            child.once('error', (err) => {
+              const e = new TransportError('other', `${who}: cannot start ${this.shell}: ${err.message}`, false);
+              if (spawned) closed(e);
+              else reject(e);
+            });
+            child.stdout.on('data', (c: Buffer) => io.stdout(c));
+            child.stderr.on('data', (c: Buffer) => io.stderr(c));
+            child.once('close', () => closed());
+          }),
+        runQuick: (command) =>
+          new Promise<void>((resolve) => {
+            const k = spawn(this.shell, ['--norc', '-c', command], { env, stdio: 'ignore' });
+            k.once('error', () => resolve());
+            k.once('close', () => resolve());
+          }),
       },
+      { ...req, target },
+      { killGraceMs: this.killGraceMs, staleMs: this.staleMs, retentionMs: this.runRetentionMs },
     );
-  }
-
-  private runKill(workdir: string, runId: string, env: Record<string, string>): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const k = spawn(this.shell, ['--norc', '-c', buildKillCommand(workdir, runId, this.killGraceMs)], {
-        env,
-        stdio: 'ignore',
-      });
-      k.once('error', () => resolve());
-      k.once('close', () => resolve());
-    });
   }
 
   async close(): Promise<void> {

@@ -1,26 +1,62 @@
-// The shell command that wraps a user script on a target, shared by the SSH and the local transport.
+// The shell commands that run a user script on a target, shared by the SSH and the local transport, and the
+// driver that follows a run and turns it into a ScriptResult.
 //
-// The command is given to a POSIX shell (the SSH user's login shell, or `bash -c` locally); the env exports and the
-// script text (verbatim: any characters, any size) are written to the command's stdin. On the target the wrapper:
-//   1. creates and enters the workdir;
-//   2. starts a bash in a new session (`setsid`), so the wrapper, the lock holder, the script and everything the
-//      script starts share one process group, and records that group id in `.rollout-<runId>.pgid`;
-//   3. gives up at once if the run was cancelled before it started (`.rollout-<runId>.cancel`, see buildKillCommand);
-//   4. saves the script to `.rollout-<runId>.sh` and sources the env exports (their file is removed at once);
-//   5. takes an exclusive `flock` on `<workdir>/.rollout.lock`, WAITING for any other run on the target (this is
-//      what stops a retry after a worker crash from overlapping a still-running original);
-//   6. runs `bash .rollout-<runId>.sh` (with the env and an exported `set_output` function), stdin from /dev/null
-//      and without the lock descriptor (a daemon started by the script does not keep the target locked);
-//   7. removes its files and exits with the script's exit code.
-// A timeout or abort runs buildKillCommand(), which sends SIGTERM to the whole group, then SIGKILL after a grace.
+// A run is DETACHED from the connection that started it: its outcome is recorded on the target, so neither a lost
+// SSH connection nor a dead worker changes what the script does or what the rollout learns about it.
 //
-// Env values never appear on a command line (visible to every user through `ps`).
+// Protocol on the target. Everything lives in the target's workdir; run files are private (umask 077):
+//
+//   <workdir>/.rollout.lock                      flock: one script at a time per target (as before)
+//   <workdir>/.rollout/runs/<runId>/             the run; `mkdir` of this directory is the atomic CLAIM: the script
+//                                                of a run id is started at most once, ever
+//       script      the script text (removed when the run ends)
+//       out, err    the script's stdout and stderr (append-only log files; the script never writes to the SSH channel)
+//       alive       flock held by the run's supervisor for as long as it lives
+//       launched    directory: the supervisor took the run (or a follower declared the start interrupted)
+//       supervisor  pid of the supervisor (a session and process group of its own)
+//       started     epoch ms when the script started (after the target lock)
+//       pgid        process group (and session) id of the script
+//       cancel      written by the kill command: never start, or stop
+//   <workdir>/.rollout/runs/<runId>.cancelled    tombstone: cancelled before it was claimed (it then never starts)
+//       timedout    written by the supervisor's watchdog when the script hit its timeout
+//       status      the OUTCOME, one line `reason=<exited|timeout|cancelled|unlaunched> exit=<n> started=<ms>
+//                   ended=<ms>`, published atomically (written to a temp file, then `ln`: the first writer wins
+//                   and readers never see half a line)
+//
+// Who writes what:
+//   - the START command (buildRemoteCommand, mode start) claims the run directory, stores the script (stdin:
+//     the env exports then the script text; the exports are read into a shell variable and never written to disk
+//     or put on a command line), starts the SUPERVISOR detached (`setsid`: own session, stdin /dev/null, stdout and
+//     stderr appended to out/err) and then follows the run like an attach does;
+//   - the SUPERVISOR takes the alive lock, waits for the target lock, starts the script in a session and process
+//     group of its own, enforces the timeout on the target (TERM to the script's group, KILL after the grace) and
+//     publishes the status;
+//   - a FOLLOWER (the tail of every start/attach command) streams out/err to the worker as framed chunks, sends a
+//     ping every poll, and ends with the status. It reports `lost` when the supervisor died without an outcome
+//     (target rebooted, process killed), and publishes `unlaunched` for a claim whose start was interrupted before
+//     the supervisor ever ran (nothing ran);
+//   - the KILL command (cancel) marks the run cancelled, publishes `cancelled` unless an outcome is already
+//     there, and kills the supervisor and the script's whole group (TERM, then KILL after a grace).
+// Nothing else ever starts a script. Runs are removed by housekeeping (see ScriptRequest.cleanupRunIds and the
+// retention sweep in the start command), never while they may still be running.
+//
+// The follower's frames on stdout: first one line `rollout-run C` (this command started the run), `rollout-run A`
+// (attached to an existing run), `rollout-run G` (no such run: attach only) or `rollout-run X <message>` (could not
+// set the run up; anything a login shell prints before it is skipped); then `O <n>` / `E <n>` followed by n raw
+// bytes of stdout / stderr, `P` (ping, every poll), and `S <status line>` at the end.
 
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { shellQuote } from '../../domain/variables';
 import { parseOutputLine, SET_OUTPUT_SHELL_FUNCTION } from '../outputVariables';
-import { TAIL_LIMIT, TransportError, type ScriptRequest, type ScriptResult } from './types';
+import {
+  DetachedError,
+  TAIL_LIMIT,
+  TransportError,
+  type RunOutcome,
+  type ScriptRequest,
+  type ScriptResult,
+} from './types';
 
 export { shellQuote };
 
@@ -32,32 +68,134 @@ export function shellPath(path: string): string {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RUN_ID = /^[A-Za-z0-9_-]{1,120}$/;
 
-/** A fresh run id: names the run's files in the workdir (`.rollout-<runId>.*`). */
+/** A fresh run id (for runs nobody needs to find again). */
 export function newRunId(): string {
   return `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
 }
 
-export const LOCK_FILE = '.rollout.lock';
-
-export function runFiles(runId: string): { input: string; env: string; script: string; pgid: string; cancel: string } {
-  if (!/^[A-Za-z0-9_-]+$/.test(runId)) throw new Error(`invalid run id: ${runId}`);
-  return {
-    input: `.rollout-${runId}.in`,
-    env: `.rollout-${runId}.env`,
-    script: `.rollout-${runId}.sh`,
-    pgid: `.rollout-${runId}.pgid`,
-    cancel: `.rollout-${runId}.cancel`,
-  };
+export function assertRunId(runId: string): void {
+  if (!RUN_ID.test(runId)) throw new Error(`invalid run id: ${runId}`);
 }
 
-/** Exit code the wrapper uses when the run was cancelled before the script started. */
+export const LOCK_FILE = '.rollout.lock';
+/** Where runs live, relative to the workdir. */
+export const RUNS_DIR = '.rollout/runs';
+
+/** A run's directory relative to the workdir. */
+export function runDir(runId: string): string {
+  assertRunId(runId);
+  return `${RUNS_DIR}/${runId}`;
+}
+
+/** Exit code the script launcher uses when the run was cancelled before the script started. */
 export const CANCELLED_EXIT_CODE = 125;
+
+/** Finished runs older than this are removed by the next start on the target (default 7 days). */
+export const DEFAULT_RUN_RETENTION_MS = 7 * 24 * 3600_000;
+/** A claim whose supervisor has not appeared after this long was interrupted before anything ran. */
+export const UNLAUNCHED_AFTER_MS = 30_000;
+
+// ---- shell fragments (bash; internal names start with _r_ so that they do not meet the script's env) ----------
+
+const NOW_FN =
+  '_r_now() { _r_t=$(date +%s%3N 2>/dev/null); case $_r_t in ""|*[!0-9]*) _r_t=$(( $(date +%s) * 1000 ));; esac; printf %s "$_r_t"; }';
+const SECS_FN = "_r_secs() { printf '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 )); }";
+// Publishes the outcome of run $_r_d once: the first writer wins (ln fails if the status exists).
+const PUBLISH_FN = [
+  '_r_publish() {',
+  '  _r_p="$_r_d/.status.$$"',
+  `  printf 'reason=%s exit=%s started=%s ended=%s\\n' "$1" "$2" "$(cat "$_r_d/started" 2>/dev/null)" "$(_r_now)" > "$_r_p" &&`,
+  '    ln "$_r_p" "$_r_d/status" 2>/dev/null',
+  '  rm -f "$_r_p"',
+  '}',
+].join('\n');
+// Zombies count as gone (they may wait a while for an init that reaps slowly).
+const ALIVE_FN =
+  '_r_alive() { if command -v ps >/dev/null 2>&1; then ps -e -o pgid= -o stat= 2>/dev/null | ' +
+  `awk -v g="$1" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'; else kill -0 -- "-$1" 2>/dev/null; fi; }`;
+// SIGTERM to a whole group, SIGKILL to what is left after $_r_steps tenths of a second.
+const KILL_GROUP_FN = [
+  '_r_killgroup() {',
+  '  kill -TERM -- "-$1" 2>/dev/null || return 0',
+  '  _r_i=0',
+  '  while [ $_r_i -lt "$_r_steps" ] && _r_alive "$1"; do sleep 0.1; _r_i=$((_r_i+1)); done',
+  '  kill -KILL -- "-$1" 2>/dev/null',
+  '  return 0',
+  '}',
+].join('\n');
+
+/** The supervisor: `bash -c SUPERVISOR rollout-run <runDir> <timeoutMs> <killGraceSteps>`, cwd = the workdir. */
+const SUPERVISOR = [
+  '_r_d=$1; _r_tmo=$2; _r_steps=$3',
+  'exec 8>>"$_r_d/alive" && flock -w 5 8 || exit 0',
+  // A follower that found the claim abandoned may have declared it unlaunched: then this run never starts.
+  'mkdir "$_r_d/launched" 2>/dev/null || exit 0',
+  'echo $$ > "$_r_d/supervisor"',
+  NOW_FN,
+  SECS_FN,
+  PUBLISH_FN,
+  ALIVE_FN,
+  KILL_GROUP_FN,
+  '[ -e "$_r_d/cancel" ] && { _r_publish cancelled ""; exit 0; }',
+  '_r_t0=$(_r_now)',
+  '_r_left() { printf %s $(( _r_tmo - ($(_r_now) - _r_t0) )); }',
+  `exec 9>>${LOCK_FILE} || { echo "rollout: cannot open $(pwd)/${LOCK_FILE}" >&2; _r_publish exited 1; exit 0; }`,
+  'if [ "$_r_tmo" -gt 0 ]; then',
+  '  _r_l=$(_r_left); [ "$_r_l" -gt 0 ] || _r_l=1',
+  '  if ! flock -w "$(_r_secs "$_r_l")" 9; then',
+  '    if [ "$(_r_left)" -le 0 ]; then echo "rollout: timed out waiting for the target lock (another run holds it)" >&2; _r_publish timeout ""',
+  `    else echo "rollout: cannot lock ${LOCK_FILE} (is flock installed?)" >&2; _r_publish exited 1; fi`,
+  '    exit 0',
+  '  fi',
+  'else',
+  `  flock 9 || { echo "rollout: cannot lock ${LOCK_FILE} (is flock installed?)" >&2; _r_publish exited 1; exit 0; }`,
+  'fi',
+  '[ -e "$_r_d/cancel" ] && { _r_publish cancelled ""; exit 0; }',
+  '_r_now > "$_r_d/started"',
+  // The script gets a session and process group of its own (setsid: the launcher's pid is both ids), no stdin,
+  // and neither lock descriptor (a daemon it starts must not keep the target locked or the run "alive").
+  `setsid -w bash --norc -c 'echo $$ > "$1/pgid"; [ -e "$1/cancel" ] && exit ${CANCELLED_EXIT_CODE}; exec bash "$1/script"' rollout-script "$_r_d" </dev/null 8>&- 9>&- &`,
+  '_r_s=$!',
+  '_r_w=',
+  'if [ "$_r_tmo" -gt 0 ]; then',
+  '  _r_l=$(_r_left); [ "$_r_l" -gt 0 ] || _r_l=1',
+  `  ( trap 'kill $_r_z 2>/dev/null; exit 0' TERM`,
+  '    sleep "$(_r_secs "$_r_l")" & _r_z=$!; wait $_r_z',
+  '    : > "$_r_d/timedout"; _r_killgroup "$_r_s" ) </dev/null >/dev/null 2>&1 8>&- 9>&- &',
+  '  _r_w=$!',
+  'fi',
+  'wait "$_r_s"; _r_rc=$?',
+  'if [ -e "$_r_d/timedout" ]; then wait "$_r_w" 2>/dev/null; _r_publish timeout ""',
+  `elif [ "$_r_rc" = ${CANCELLED_EXIT_CODE} ] && [ -e "$_r_d/cancel" ]; then _r_publish cancelled ""`,
+  'else _r_publish exited "$_r_rc"; fi',
+  '[ -n "$_r_w" ] && kill "$_r_w" 2>/dev/null',
+  'rm -f "$_r_d/script"',
+  'exit 0',
+].join('\n');
 
 export interface RemoteCommandInput {
   workdir: string;
   env: Record<string, string>;
   runId: string;
+}
+
+export interface RunCommandOptions {
+  /** start (default): start the run unless it exists, then follow it; attach: follow it only if it exists. */
+  mode?: 'start' | 'attach';
+  /** Enforced on the target from the moment the supervisor starts (waiting for the target lock counts). */
+  timeoutMs?: number;
+  /** Grace between SIGTERM and SIGKILL at a timeout (default 2000 ms). */
+  killGraceMs?: number;
+  /** Remove the run directory once its outcome has been sent (runs nobody will look up again). */
+  removeWhenDone?: boolean;
+  /** Finished runs to remove first (their outcomes are recorded elsewhere). */
+  cleanupRunIds?: string[];
+  /** Finished (and orphaned) runs older than this are removed by a start (0: never). Default 7 days. */
+  retentionMs?: number;
+  /** Longest pause between two polls of the follower (default 500 ms). */
+  pollMaxMs?: number;
 }
 
 export interface RemoteCommand {
@@ -67,77 +205,161 @@ export interface RemoteCommand {
   stdin: string;
 }
 
-/** Builds the wrapper command for one script run. Throws on an invalid env var name or a NUL character. */
-export function buildRemoteCommand(input: RemoteCommandInput & { script: string }): RemoteCommand {
+const secondsText = (ms: number): string => (Math.max(1, Math.round(ms)) / 1000).toFixed(3);
+
+/**
+ * The start (or attach) and follow command for one run. Throws on an invalid env var name, run id, or a NUL
+ * character in an env value.
+ */
+export function buildRemoteCommand(input: RemoteCommandInput & { script: string } & RunCommandOptions): RemoteCommand {
   const { workdir, env, runId, script } = input;
   if (workdir === '') throw new Error('workdir must not be empty');
-  const files = runFiles(runId);
+  const dir = runDir(runId);
   let exports = '';
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
     exports += `export ${name}=${shellQuote(value)}\n`;
   }
+  const cleanup = (input.cleanupRunIds ?? []).filter((id) => id !== runId);
+  for (const id of cleanup) assertRunId(id);
+  const timeoutMs =
+    Number.isFinite(input.timeoutMs) && (input.timeoutMs ?? 0) > 0 ? Math.ceil(input.timeoutMs ?? 0) : 0;
+  const steps = Math.max(1, Math.ceil((input.killGraceMs ?? 2000) / 100));
+  const retentionMin = Math.ceil((input.retentionMs ?? DEFAULT_RUN_RETENTION_MS) / 60_000);
   const envBytes = Buffer.byteLength(exports, 'utf8');
-  // Runs inside the new session; $$ is the process-group id. stdin = <envBytes bytes of exports><script>; the
-  // exports are sourced (and their file removed) before waiting for the lock, so env values (maybe secrets) are
-  // neither on the command line nor on disk while the run waits. Run files are private (umask 077).
-  const inner = [
-    'um=$(umask); umask 077',
-    `echo $$ > ${files.pgid} || exit 1`,
-    `if [ -e ${files.cancel} ]; then rm -f ${files.cancel} ${files.pgid}; exit ${CANCELLED_EXIT_CODE}; fi`,
-    `cleanup() { rm -f ${files.input} ${files.env} ${files.script} ${files.pgid}; }`,
-    `cat > ${files.input} || { cleanup; exit 1; }`,
-    `head -c ${envBytes} ${files.input} > ${files.env} && tail -c +${envBytes + 1} ${files.input} > ${files.script} || { cleanup; exit 1; }`,
-    `rm -f ${files.input}`,
-    `. ./${files.env}`,
-    `rm -f ${files.env}`,
+  const ctl = [
+    `_r_id=${shellQuote(runId)}; _r_mode=${input.mode === 'attach' ? 'attach' : 'start'}; _r_envbytes=${envBytes}`,
+    `_r_tmo=${timeoutMs}; _r_steps=${steps}; _r_rm=${input.removeWhenDone ? 1 : 0}; _r_keepmin=${retentionMin}`,
+    `_r_clean=${shellQuote(cleanup.join(' '))}; _r_napmax=${secondsText(input.pollMaxMs ?? 500)}`,
+    `_r_sup=${shellQuote(SUPERVISOR)}`,
+    'umask 077',
+    `_r_root=${RUNS_DIR}; _r_d=${dir}`,
+    NOW_FN,
+    PUBLISH_FN,
     SET_OUTPUT_SHELL_FUNCTION,
-    'export -f set_output',
-    `exec 9>>${LOCK_FILE} || { cleanup; exit 1; }`,
-    'flock 9 || { cleanup; exit 1; }',
-    'umask "$um"',
-    `bash ${files.script} </dev/null 9>&-`,
-    'rc=$?',
-    'cleanup',
-    'exit $rc',
+    'if [ "$_r_mode" = start ] && [ ! -d "$_r_d" ]; then',
+    '  _r_tmp=$_r_root/.tmp-$_r_id-$$',
+    // (a few tries: a run that removes its own directory also removes the parents it leaves empty)
+    '  _r_i=0; until mkdir -p "$_r_tmp" 2>/dev/null; do _r_i=$((_r_i+1)); [ $_r_i -lt 5 ] || break; done',
+    `  [ -d "$_r_tmp" ] || { printf 'rollout-run X cannot create %s in %s\\n' "$_r_tmp" "$(pwd)"; exit 0; }`,
+    // Housekeeping: runs whose outcomes the workflow recorded, then whatever is older than the retention.
+    '  for _r_x in $_r_clean; do [ -e "$_r_root/$_r_x/status" ] && rm -rf -- "$_r_root/$_r_x"; done',
+    '  if [ "$_r_keepmin" -gt 0 ]; then',
+    '    find "$_r_root" -maxdepth 1 -name "*.cancelled" -mmin +"$_r_keepmin" -exec rm -f {} + 2>/dev/null',
+    '    for _r_x in "$_r_root"/*/ "$_r_root"/.tmp-*/; do',
+    '      _r_x=${_r_x%/}; [ -d "$_r_x" ] && [ "$_r_x" != "$_r_tmp" ] || continue',
+    '      if [ -e "$_r_x/status" ]; then',
+    '        [ -n "$(find "$_r_x/status" -mmin +"$_r_keepmin" 2>/dev/null)" ] && rm -rf -- "$_r_x"',
+    '      elif [ -n "$(find "$_r_x" -maxdepth 0 -mmin +"$_r_keepmin" 2>/dev/null)" ] && flock -n "$_r_x/alive" true 2>/dev/null; then',
+    '        rm -rf -- "$_r_x"',
+    '      fi',
+    '    done',
+    '  fi',
+    // stdin: exactly envBytes bytes of exports (read byte-exact into a variable: never on disk), then the script.
+    '  _r_env=',
+    '  if [ "$_r_envbytes" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_r_envbytes" _r_env; fi',
+    `  cat > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }`,
+    '  if mkdir "$_r_d" 2>/dev/null; then',
+    '    mv -- "$_r_tmp/script" "$_r_d/script" && rmdir -- "$_r_tmp"',
+    // Cancelled before it was claimed (the kill command left a tombstone): it never starts.
+    '    if [ -e "$_r_root/$_r_id.cancelled" ]; then : > "$_r_d/cancel"; rm -f -- "$_r_root/$_r_id.cancelled"; fi',
+    '    : > "$_r_d/out"; : > "$_r_d/err"',
+    // The exports are evaluated in the subshell that becomes the supervisor (positional parameters survive them).
+    '    _r_launch() { eval "$1"; shift; export -f set_output; exec setsid -w bash --norc -c "$@"; }',
+    '    ( _r_launch "$_r_env" "$_r_sup" rollout-run "$_r_d" "$_r_tmo" "$_r_steps" ) </dev/null >>"$_r_d/out" 2>>"$_r_d/err" &',
+    '    _r_env=',
+    '    _r_i=0; while [ ! -e "$_r_d/launched" ] && [ $_r_i -lt 200 ]; do sleep 0.05; _r_i=$((_r_i+1)); done',
+    "    printf 'rollout-run C\\n'",
+    '  else',
+    '    rm -rf -- "$_r_tmp"',
+    `    [ -d "$_r_d" ] || { printf 'rollout-run X cannot create %s in %s\\n' "$_r_d" "$(pwd)"; exit 0; }`,
+    "    printf 'rollout-run A\\n'",
+    '  fi',
+    'elif [ -d "$_r_d" ]; then',
+    "  printf 'rollout-run A\\n'",
+    'else',
+    "  printf 'rollout-run G\\n'; exit 0",
+    'fi',
+    // ---- follow ----
+    `_r_emit() { _r_new=$3; while [ "$4" -gt "$_r_new" ]; do _r_c=$(( $4 - _r_new )); [ $_r_c -gt 1048576 ] && _r_c=1048576; printf '%s %d\\n' "$2" "$_r_c"; tail -c +$(( _r_new + 1 )) "$1" | head -c "$_r_c"; _r_new=$(( _r_new + _r_c )); done; }`,
+    '_r_o=0; _r_e=0; _r_k=0; _r_step=0; _r_t1=$(_r_now)',
+    // A sleep without a process per poll: read with a timeout from a pipe nobody writes to.
+    'if exec 7<> <(:); then _r_nap() { read -r -t "$1" -u 7 _; }; else _r_nap() { sleep "$1"; }; fi',
+    // Both sizes with one process (GNU stat), else wc.
+    '_r_sizes() { set -- $(stat -c %s "$_r_d/out" "$_r_d/err" 2>/dev/null) && [ $# = 2 ] || set -- $(wc -c < "$_r_d/out" 2>/dev/null) $(wc -c < "$_r_d/err" 2>/dev/null); _r_so=${1:-0}; _r_se=${2:-0}; }',
+    'while :; do',
+    '  _r_fin=0; [ -e "$_r_d/status" ] && _r_fin=1',
+    '  _r_sizes',
+    '  _r_emit "$_r_d/out" O "$_r_o" "$(( ${_r_so:-0} + 0 ))"; _r_got=$(( _r_new - _r_o )); _r_o=$_r_new',
+    '  _r_emit "$_r_d/err" E "$_r_e" "$(( ${_r_se:-0} + 0 ))"; _r_got=$(( _r_got + _r_new - _r_e )); _r_e=$_r_new',
+    '  if [ $_r_fin = 1 ]; then',
+    '    _r_line=$(head -n 1 "$_r_d/status")',
+    // A run nobody will look up again is removed BEFORE its outcome is sent: when the caller has it, it is gone.
+    '    if [ "$_r_rm" = 1 ]; then rm -rf -- "$_r_d"; rmdir .rollout/runs .rollout 2>/dev/null; fi',
+    `    printf 'S %s\\n' "$_r_line"; exit 0`,
+    '  fi',
+    '  _r_k=$((_r_k + 1))',
+    '  if [ -d "$_r_d/launched" ]; then',
+    // The supervisor holds `alive` from before `launched` until it exits: free and still no status = it died.
+    '    if [ $((_r_k % 4)) = 0 ] && flock -n "$_r_d/alive" true 2>/dev/null && [ ! -e "$_r_d/status" ]; then',
+    `      printf 'S reason=lost exit= started=%s ended=\\n' "$(cat "$_r_d/started" 2>/dev/null)"; break`,
+    '    fi',
+    `  elif [ $(( $(_r_now) - _r_t1 )) -ge ${UNLAUNCHED_AFTER_MS} ]; then`,
+    // Claimed, but no supervisor ever took it: whoever makes `launched` first decides (here: it never starts).
+    '    mkdir "$_r_d/launched" 2>/dev/null && _r_publish unlaunched ""',
+    '  fi',
+    "  printf 'P\\n'",
+    '  if [ $_r_got -gt 0 ]; then _r_step=0; elif [ $_r_step -lt 4 ]; then _r_step=$((_r_step + 1)); fi',
+    '  case $_r_step in 0) _r_pause=0.05;; 1) _r_pause=0.1;; 2) _r_pause=0.2;; 3) _r_pause=0.3;; *) _r_pause=$_r_napmax;; esac',
+    '  _r_nap $_r_pause',
+    'done',
+    'exit 0',
   ].join('\n');
   // `--norc`: bash sources ~/.bashrc when its stdin is a socket (as with Node's stdio pipes) and SHLVL < 2,
   // taking it for an rsh/ssh session; the wrapper and the script must not depend on an interactive setup.
   const command =
     `mkdir -p -- ${shellPath(workdir)} && cd -- ${shellPath(workdir)} && ` +
-    `exec setsid -w bash --norc -c ${shellQuote(inner)} rollout-run`;
+    `exec bash --norc -c ${shellQuote(ctl)} rollout-ctl`;
   return { command, stdin: exports + script };
 }
 
 /**
- * The command that stops a run (timeout or abort): marks it cancelled (so a run still waiting to start never
- * starts), then sends SIGTERM to its whole process group, waits up to `graceMs` for the group to disappear and
- * sends SIGKILL to whatever is left. Exits 0 in every case.
+ * The command that stops a run (cancel): marks it cancelled (so a run still waiting to start never starts),
+ * publishes `cancelled` unless the run already has an outcome, kills its supervisor, then sends SIGTERM to the
+ * script's whole process group and SIGKILL to whatever is left after `graceMs`. Exits 0 in every case.
  */
 export function buildKillCommand(workdir: string, runId: string, graceMs = 2000): string {
-  const files = runFiles(runId);
+  const dir = runDir(runId);
   const steps = Math.max(1, Math.ceil(graceMs / 100));
   const script = [
-    `cd -- ${shellPath(workdir)} 2>/dev/null || exit 0`,
-    `: > ${files.cancel}`,
-    `pg=$(cat ${files.pgid} 2>/dev/null)`,
-    'case "$pg" in ""|*[!0-9]*) exit 0;; esac',
-    `rm -f ${files.cancel}`,
-    // Zombies count as gone (they may wait a while for an init that reaps slowly).
-    'alive() { if command -v ps >/dev/null 2>&1; then ps -e -o pgid= -o stat= 2>/dev/null | ' +
-      `awk -v g="$pg" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'; else kill -0 -- "-$pg" 2>/dev/null; fi; }`,
-    'kill -TERM -- "-$pg" 2>/dev/null || exit 0',
-    'i=0',
-    `while [ $i -lt ${steps} ] && alive; do sleep 0.1; i=$((i+1)); done`,
-    'kill -KILL -- "-$pg" 2>/dev/null',
-    `rm -f ${files.input} ${files.env} ${files.script} ${files.pgid}`,
+    'umask 077',
+    `mkdir -p -- ${shellPath(workdir)} 2>/dev/null; cd -- ${shellPath(workdir)} 2>/dev/null || exit 0`,
+    `_r_d=${dir}; _r_tomb=${dir}.cancelled; _r_steps=${steps}`,
+    // Not claimed (yet): a tombstone makes the start command cancel it as soon as it claims it. Then look again, in
+    // case the claim happened meanwhile (the start command looks for the tombstone after claiming).
+    'if [ ! -d "$_r_d" ]; then',
+    `  mkdir -p ${RUNS_DIR} 2>/dev/null && : > "$_r_tomb"`,
+    '  [ -d "$_r_d" ] || exit 0',
+    'fi',
+    NOW_FN,
+    PUBLISH_FN,
+    ALIVE_FN,
+    KILL_GROUP_FN,
+    ': > "$_r_d/cancel"',
+    '[ -e "$_r_d/status" ] && { rm -f "$_r_tomb"; exit 0; }',
+    '_r_publish cancelled ""',
+    '_r_sup=$(cat "$_r_d/supervisor" 2>/dev/null)',
+    'case "$_r_sup" in ""|*[!0-9]*) ;; *) kill -KILL -- "-$_r_sup" 2>/dev/null;; esac',
+    '_r_pg=$(cat "$_r_d/pgid" 2>/dev/null)',
+    'case "$_r_pg" in ""|*[!0-9]*) ;; *) _r_killgroup "$_r_pg";; esac',
+    'rm -f "$_r_d/script" "$_r_tomb"',
     'exit 0',
   ].join('\n');
   return `bash --norc -c ${shellQuote(script)}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Run supervision shared by both transports: output lines, tails, output variables, timeout and abort.
+// Following a run: output lines, tails, output variables, cancel, detach.
 
 /** Longest line kept whole; a longer run of characters without a newline is cut into lines of this size. */
 export const MAX_LINE = 64 * 1024;
@@ -208,33 +430,38 @@ export class OutputCollector {
   }
 }
 
-/** What a transport reports about the process it started. */
-export interface RunHooks {
-  stdout(chunk: Buffer | string): void;
-  stderr(chunk: Buffer | string): void;
-  /** The wrapper exited (code null: killed by a signal). Output may still be draining. */
-  exit(code: number | null): void;
-  /** All output streams are closed. */
-  closed(): void;
-  /** The process or channel failed (e.g. the connection was lost). Ignored once the run is settled. */
-  fail(err: Error): void;
+/** What a transport provides to the driver: a command with stdin on the target, and short commands. */
+export interface CommandIO {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+  /** The command ended and its output is closed, or its channel/process failed (err). Called at most once. */
+  closed(err?: Error): void;
 }
 
-/** What the supervisor can do with the process a transport started. */
-export interface RunHandle {
-  /** Kill the run's process group (buildKillCommand). Should settle within a few seconds. */
-  kill(): Promise<void>;
-  /** Release the channel / streams (called once, when the run is settled). */
+export interface CommandHandle {
+  /** Release the channel / streams (called once, when the call is settled). */
   dispose(): void;
+  /** Nothing was heard for too long: the connection is presumed dead (forget it, so the next call reconnects). */
+  broken(): void;
 }
 
-export interface SuperviseOptions {
-  /** After the wrapper exited, how long to wait for the output streams to close (a daemon may keep them). */
-  drainMs?: number;
-  /** After a kill, how long to wait for the wrapper to go before giving up on it. */
-  killWaitMs?: number;
-  /** Builds the error for a run whose process/channel closed without an exit status. */
-  lostError?: (cause?: Error) => Error;
+export interface TargetShell {
+  /** `who@where`, for messages. */
+  describe: string;
+  /** Starts `command`, writes `stdin` and closes it. Rejects with a TransportError when it cannot be sent. */
+  start(command: string, stdin: string, io: CommandIO): Promise<CommandHandle>;
+  /** Runs a short command (the kill command) to its end. Never rejects. */
+  runQuick(command: string): Promise<void>;
+}
+
+export interface FollowOptions {
+  /** Grace between SIGTERM and SIGKILL when a run is stopped. */
+  killGraceMs: number;
+  /** Nothing heard from the target for this long (the follower pings every poll): the connection is lost. */
+  staleMs: number;
+  /** See RunCommandOptions.retentionMs. */
+  retentionMs?: number;
+  pollMaxMs?: number;
 }
 
 /** The result of a run that was never started because its signal was already aborted. */
@@ -247,135 +474,286 @@ export function abortedBeforeStart(): ScriptResult {
     stderrTail: '',
     outputs: {},
     durationMs: 0,
+    runId: '',
+    outcome: 'cancelled',
+    attached: false,
   };
 }
 
+const PRELUDE = 'rollout-run ';
+
+/** Splits the follower's stdout into frames (see the protocol at the top). Noise before the first frame is skipped. */
+export class FrameParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private data: { tag: 'O' | 'E'; left: number } | undefined;
+  private started = false;
+
+  constructor(private readonly onFrame: (tag: string, arg: string, data?: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length > 0 ? Buffer.concat([this.buf, chunk]) : chunk;
+    for (;;) {
+      if (this.data) {
+        const take = Math.min(this.data.left, this.buf.length);
+        if (take === 0) return;
+        const tag = this.data.tag;
+        const part = this.buf.subarray(0, take);
+        this.buf = this.buf.subarray(take);
+        this.data.left -= take;
+        if (this.data.left === 0) this.data = undefined;
+        this.onFrame(tag, '', part);
+        continue;
+      }
+      const nl = this.buf.indexOf(0x0a);
+      if (nl < 0) {
+        if (this.buf.length > 64 * 1024) throw new Error('protocol error: frame header too long');
+        return;
+      }
+      const line = this.buf.subarray(0, nl).toString('utf8');
+      this.buf = this.buf.subarray(nl + 1);
+      if (!this.started) {
+        // The login shell may print things (a chatty ~/.bashrc) before the command runs.
+        if (!line.startsWith(PRELUDE)) continue;
+        this.started = true;
+        const rest = line.slice(PRELUDE.length);
+        this.onFrame(rest.slice(0, 1), rest.slice(2));
+        continue;
+      }
+      const tag = line.slice(0, 1);
+      const arg = line.slice(2);
+      if (tag === 'O' || tag === 'E') {
+        const n = Number(arg);
+        if (!Number.isInteger(n) || n < 0)
+          throw new Error(`protocol error: bad frame ${JSON.stringify(line.slice(0, 40))}`);
+        if (n > 0) this.data = { tag, left: n };
+        continue;
+      }
+      this.onFrame(tag, arg);
+    }
+  }
+}
+
+/** Parses a status line (`reason=… exit=… started=… ended=…`). */
+export function parseStatus(line: string): { reason: string; exit?: number; started?: number; ended?: number } {
+  const f: Record<string, string> = {};
+  for (const part of line.trim().split(/\s+/)) {
+    const eq = part.indexOf('=');
+    if (eq > 0) f[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  const num = (v: string | undefined): number | undefined =>
+    v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+  return { reason: f.reason ?? 'lost', exit: num(f.exit), started: num(f.started), ended: num(f.ended) };
+}
+
+const OUTCOMES: ReadonlySet<string> = new Set(['exited', 'timeout', 'cancelled', 'lost', 'unlaunched']);
+
 /**
- * Runs one script through `start` and turns what happens into a ScriptResult: streams output into an
- * OutputCollector, enforces req.timeoutMs (<= 0 or non-finite: no timeout) and req.signal by calling handle.kill(),
- * and resolves with exitCode null and timedOut/aborted set in those cases. Rejects with the error from `start`
- * or, if the process/channel vanished without an exit status, with opts.lostError().
+ * Starts (or attaches to) one run through `shell` and follows it to its recorded outcome: streams output into an
+ * OutputCollector, forwards req.signal as the kill command, and resolves with the outcome read from the target.
+ * Rejects with a TransportError when the command cannot be sent or the connection is lost while following (the run
+ * keeps going on the target: attach again with the same run id), and with DetachedError on req.detachSignal.
  */
-export function superviseRun(
-  req: ScriptRequest,
-  start: (hooks: RunHooks) => Promise<RunHandle>,
-  opts: SuperviseOptions = {},
-): Promise<ScriptResult> {
+export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOptions): Promise<ScriptResult> {
   if (req.signal?.aborted) return Promise.resolve(abortedBeforeStart());
-  const drainMs = opts.drainMs ?? 500;
-  const killWaitMs = opts.killWaitMs ?? 5000;
+  const ephemeral = req.runId === undefined;
+  const runId = req.runId ?? newRunId();
+  if (req.detachSignal?.aborted) {
+    return Promise.reject(new DetachedError(`${shell.describe}: not following run ${runId}: detached`, runId));
+  }
+  const { command, stdin } = buildRemoteCommand({
+    workdir: req.target.workdir,
+    env: req.env,
+    runId,
+    script: req.script,
+    mode: req.attachOnly ? 'attach' : 'start',
+    timeoutMs: req.timeoutMs,
+    killGraceMs: opts.killGraceMs,
+    removeWhenDone: ephemeral,
+    ...(req.cleanupRunIds ? { cleanupRunIds: req.cleanupRunIds } : {}),
+    ...(opts.retentionMs !== undefined ? { retentionMs: opts.retentionMs } : {}),
+    ...(opts.pollMaxMs !== undefined ? { pollMaxMs: opts.pollMaxMs } : {}),
+  });
   const t0 = Date.now();
   const collector = new OutputCollector(req.onLine);
 
   return new Promise<ScriptResult>((resolve, reject) => {
     let settled = false;
-    let handle: RunHandle | undefined;
-    let exited = false;
-    let exitCode: number | null = null;
-    let closed = false;
-    let stopping: 'timeout' | 'abort' | undefined;
-    let drainTimer: NodeJS.Timeout | undefined;
-    let timeoutTimer: NodeJS.Timeout | undefined;
-    const waiters: Array<() => void> = [];
+    let handle: CommandHandle | undefined;
+    let claim: 'started' | 'attached' | undefined;
+    let killDone: Promise<void> | undefined;
+    let statusSeen = false;
+    let diagnostics = '';
+    let lastHeard = Date.now();
+    let staleTimer: NodeJS.Timeout | undefined;
+    // Armed once the command is on its way (connecting has its own timeout).
+    const watchStale = (): void => {
+      lastHeard = Date.now();
+      staleTimer = setInterval(
+        () => {
+          if (settled || Date.now() - lastHeard <= opts.staleMs) return;
+          try {
+            handle?.broken();
+          } catch {
+            // ignore
+          }
+          lost(`(nothing heard for ${Math.round((Date.now() - lastHeard) / 1000)} s)`);
+        },
+        Math.max(50, Math.min(1000, opts.staleMs / 4)),
+      );
+      staleTimer.unref?.();
+    };
 
     const cleanup = (): void => {
       settled = true;
-      if (drainTimer) clearTimeout(drainTimer);
-      if (timeoutTimer) clearTimeout(timeoutTimer);
+      if (staleTimer) clearInterval(staleTimer);
       req.signal?.removeEventListener('abort', onAbort);
+      req.detachSignal?.removeEventListener('abort', onDetach);
       try {
         handle?.dispose();
       } catch {
         // ignore
       }
     };
-    const finish = (): void => {
+    const settle = (fn: () => void): void => {
       if (settled) return;
       cleanup();
       collector.finish();
-      resolve({
-        exitCode: stopping ? null : exitCode,
-        timedOut: stopping === 'timeout',
-        aborted: stopping === 'abort',
-        stdoutTail: collector.stdoutTail,
-        stderrTail: collector.stderrTail,
-        outputs: { ...collector.outputs },
-        durationMs: Date.now() - t0,
-      });
+      fn();
     };
-    const fail = (err: Error): void => {
-      if (settled) return;
-      if (stopping) return finish();
-      cleanup();
-      collector.finish();
-      reject(err);
+    const result = (outcome: RunOutcome, exitCode: number | null, started?: number, ended?: number): ScriptResult => ({
+      exitCode,
+      timedOut: outcome === 'timeout',
+      aborted: outcome === 'cancelled',
+      stdoutTail: collector.stdoutTail,
+      stderrTail: collector.stderrTail,
+      outputs: { ...collector.outputs },
+      durationMs: started !== undefined && ended !== undefined ? Math.max(0, ended - started) : Date.now() - t0,
+      runId,
+      outcome,
+      attached: claim === 'attached',
+      ...(started !== undefined ? { startedAtMs: started } : {}),
+      ...(ended !== undefined ? { endedAtMs: ended } : {}),
+    });
+    const finish = (line: string): void => {
+      const st = parseStatus(line);
+      const outcome = (OUTCOMES.has(st.reason) ? st.reason : 'lost') as RunOutcome;
+      const exitCode = outcome === 'exited' ? (st.exit ?? null) : null;
+      settle(() => resolve(result(outcome, exitCode, st.started, st.ended)));
     };
-    const wake = (): void => {
-      for (const w of waiters.splice(0)) w();
-    };
-
-    const hooks: RunHooks = {
-      stdout: (c) => {
-        if (!settled) collector.push('stdout', c);
-      },
-      stderr: (c) => {
-        if (!settled) collector.push('stderr', c);
-      },
-      exit: (code) => {
-        if (settled || exited) return;
-        exited = true;
-        exitCode = code;
-        wake();
-        if (stopping) return;
-        if (closed) finish();
-        else drainTimer = setTimeout(finish, drainMs);
-      },
-      closed: () => {
-        if (settled || closed) return;
-        closed = true;
-        wake();
-        if (stopping) return; // kill() settles the run once the kill command is done
-        if (exited) finish();
-        else
-          fail(
-            opts.lostError
-              ? opts.lostError()
-              : new TransportError('other', 'the run ended without an exit status', true),
-          );
-      },
-      fail: (err) => {
-        if (stopping) {
-          wake();
-          return;
-        }
-        fail(err);
-      },
-    };
-
-    const kill = (h: RunHandle): void => {
-      const gone = new Promise<void>((r) => {
-        if (exited || closed) r();
-        else waiters.push(r);
-      });
-      const killed = h.kill().catch(() => undefined);
-      // Settle once the kill command is done and the wrapper is gone, or after killWaitMs whatever happens.
-      const bound = new Promise<void>((r) => setTimeout(r, killWaitMs).unref());
-      void Promise.race([Promise.all([killed, gone]), bound]).then(finish);
-    };
-    const stop = (why: 'timeout' | 'abort'): void => {
-      if (settled || stopping || exited) return;
-      stopping = why;
-      if (handle) kill(handle); // else: killed as soon as start() hands over the handle
+    const fail = (err: Error): void => settle(() => reject(err));
+    function lost(why: string): void {
+      fail(
+        new TransportError(
+          'unreachable',
+          claim
+            ? `${shell.describe}: connection lost while following run ${runId} ${why} (the script keeps running on the target; its outcome is read when the target is back)`
+            : `${shell.describe}: connection lost while starting run ${runId} ${why} (it may or may not have started)`,
+          true,
+          claim ? 'follow' : 'start',
+        ),
+      );
+    }
+    const startKill = (): void => {
+      if (killDone || settled) return;
+      // Bounded (a dead connection must not hang the run), generously: on a loaded target the kill takes a while.
+      const bound = new Promise<void>((r) => setTimeout(r, opts.killGraceMs + 15_000).unref());
+      killDone = Promise.race([shell.runQuick(buildKillCommand(req.target.workdir, runId, opts.killGraceMs)), bound]);
     };
     function onAbort(): void {
-      stop('abort');
+      // At once, even before the target has said the run exists: a run not yet claimed gets a tombstone.
+      startKill();
+    }
+    function onDetach(): void {
+      fail(
+        new DetachedError(
+          `${shell.describe}: stopped following run ${runId} (the script keeps running on the target)`,
+          runId,
+        ),
+      );
     }
 
+    const parser = new FrameParser((tag, arg, data) => {
+      if (settled) return;
+      lastHeard = Date.now();
+      try {
+        req.onContact?.();
+      } catch {
+        // an observer must not break the run
+      }
+      switch (tag) {
+        case 'C':
+        case 'A':
+          claim = tag === 'C' ? 'started' : 'attached';
+          try {
+            req.onClaim?.(claim);
+          } catch {
+            // ignore
+          }
+          return;
+        case 'G':
+          return settle(() => resolve(result('gone', null)));
+        case 'X':
+          // Said before anything was started.
+          return fail(
+            new TransportError('other', `${shell.describe}: cannot set up run ${runId}: ${arg}`, false, 'connect'),
+          );
+        case 'O':
+          if (data) collector.push('stdout', data);
+          return;
+        case 'E':
+          if (data) collector.push('stderr', data);
+          return;
+        case 'S': {
+          statusSeen = true;
+          // After a kill, report once the kill command is done (the group is gone), whatever the outcome says.
+          if (killDone) void killDone.then(() => finish(arg));
+          else finish(arg);
+          return;
+        }
+        default:
+          return; // 'P' (ping) and anything newer
+      }
+    });
+
+    const io: CommandIO = {
+      stdout: (c) => {
+        if (settled) return;
+        try {
+          parser.push(c);
+        } catch (e) {
+          fail(
+            new TransportError('other', `${shell.describe}: ${(e as Error).message}`, true, claim ? 'follow' : 'start'),
+          );
+        }
+      },
+      stderr: (c) => {
+        // The command's own diagnostics (the script's stderr arrives framed on stdout).
+        if (settled) return;
+        lastHeard = Date.now();
+        if (diagnostics.length < 2000) diagnostics += c.toString('utf8');
+      },
+      closed: (err) => {
+        if (settled || statusSeen) return;
+        if (!claim && !err && diagnostics.trim() !== '') {
+          // The command failed before it could claim anything (e.g. the workdir cannot be created).
+          return fail(
+            new TransportError(
+              'other',
+              `${shell.describe}: cannot start run ${runId}: ${diagnostics.trim().slice(0, 500)}`,
+              false,
+              'connect',
+            ),
+          );
+        }
+        lost(err ? `(${err.message})` : '');
+      },
+    };
+
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    start(hooks).then(
+    req.detachSignal?.addEventListener('abort', onDetach, { once: true });
+    shell.start(command, stdin, io).then(
       (h) => {
         if (settled) {
-          // failed or finished while starting
           try {
             h.dispose();
           } catch {
@@ -384,17 +762,9 @@ export function superviseRun(
           return;
         }
         handle = h;
-        if (stopping) return kill(h);
-        if (Number.isFinite(req.timeoutMs) && req.timeoutMs > 0) {
-          const left = req.timeoutMs - (Date.now() - t0);
-          timeoutTimer = setTimeout(() => stop('timeout'), Math.max(0, left));
-        }
+        watchStale();
       },
-      (err: unknown) => {
-        if (settled) return;
-        cleanup();
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
+      (err: unknown) => fail(err instanceof Error ? err : new Error(String(err))),
     );
   });
 }

@@ -8,7 +8,13 @@ import type { Duplex, Readable } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import type { TargetPlan } from '../../domain/plan';
 import { checkHostKey, keyTypeOfBlob, knownKeyTypes } from './knownHosts';
-import { abortedBeforeStart, buildKillCommand, buildRemoteCommand, newRunId, superviseRun } from './remoteCommand';
+import {
+  abortedBeforeStart,
+  DEFAULT_RUN_RETENTION_MS,
+  followRun,
+  type CommandHandle,
+  type CommandIO,
+} from './remoteCommand';
 import { TransportError, type ScriptRequest, type ScriptResult, type Transport } from './types';
 
 export interface SshTransportOptions {
@@ -16,8 +22,15 @@ export interface SshTransportOptions {
   readyTimeoutMs?: number;
   /** SSH keepalive interval (default 10 000 ms); a connection is dropped after 3 unanswered keepalives. */
   keepaliveIntervalMs?: number;
-  /** Grace between SIGTERM and SIGKILL when a run is stopped (default 2000 ms). */
+  /** Grace between SIGTERM and SIGKILL when a run is stopped or times out (default 2000 ms). */
   killGraceMs?: number;
+  /**
+   * While a run is followed the target answers at least every half second; nothing heard for this long means the
+   * connection is lost (default 20 000 ms). The run itself goes on; the caller attaches again.
+   */
+  staleMs?: number;
+  /** Finished runs older than this are removed from a target by its next start (default 7 days). */
+  runRetentionMs?: number;
   /** Where privateKeyEnv is looked up (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** known_hosts used when a target has none (default ~/.ssh/known_hosts). */
@@ -78,6 +91,8 @@ export class SshTransport implements Transport {
   private readonly readyTimeoutMs: number;
   private readonly keepaliveIntervalMs: number;
   private readonly killGraceMs: number;
+  private readonly staleMs: number;
+  private readonly runRetentionMs: number;
   private readonly env: NodeJS.ProcessEnv;
   private readonly defaultKnownHostsPath: string;
 
@@ -85,6 +100,8 @@ export class SshTransport implements Transport {
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
     this.keepaliveIntervalMs = opts.keepaliveIntervalMs ?? 10_000;
     this.killGraceMs = opts.killGraceMs ?? 2000;
+    this.staleMs = opts.staleMs ?? 20_000;
+    this.runRetentionMs = opts.runRetentionMs ?? DEFAULT_RUN_RETENTION_MS;
     this.env = opts.env ?? process.env;
     this.defaultKnownHostsPath = opts.defaultKnownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
   }
@@ -92,9 +109,24 @@ export class SshTransport implements Transport {
   async run(req: ScriptRequest): Promise<ScriptResult> {
     const { target } = req;
     if (req.signal?.aborted) return abortedBeforeStart();
-    const runId = newRunId();
-    const { command, stdin } = buildRemoteCommand({ workdir: target.workdir, env: req.env, runId, script: req.script });
+    return followRun(
+      {
+        describe: describe(target),
+        start: (command, stdin, io) => this.startCommand(target, command, stdin, io),
+        runQuick: (command) => this.runQuick(target, command),
+      },
+      req,
+      { killGraceMs: this.killGraceMs, staleMs: this.staleMs, retentionMs: this.runRetentionMs },
+    );
+  }
 
+  /** Opens an exec channel for `command` on the target's cached connection and feeds it `stdin`. */
+  private async startCommand(
+    target: TargetPlan,
+    command: string,
+    stdin: string,
+    io: CommandIO,
+  ): Promise<CommandHandle> {
     // A cached connection may have died silently since its last use: if the exec cannot be opened on it,
     // drop it and try once more on a fresh one.
     let conn = await this.connection(target);
@@ -115,62 +147,45 @@ export class SshTransport implements Transport {
         );
       }
     }
-    const client = conn.client;
-    if (req.signal?.aborted) {
-      // Aborted while the command was being opened: it may already be waiting for the target's lock, so make
-      // sure it never starts (the kill command leaves a cancel marker) before reporting the abort.
-      channel.end(stdin);
-      await this.runKill(client, target, runId).catch(() => undefined);
-      try {
-        channel.close();
-      } catch {
-        // already closed
-      }
-      return abortedBeforeStart();
-    }
-
-    return superviseRun(
-      req,
-      async (hooks) => {
-        channel.on('data', (c: Buffer) => hooks.stdout(c));
-        channel.stderr.on('data', (c: Buffer) => hooks.stderr(c));
-        channel.on('exit', (code: number | null) => hooks.exit(typeof code === 'number' ? code : null));
-        channel.on('close', () => hooks.closed());
-        channel.on('error', (err: Error) => hooks.fail(err));
-        channel.end(stdin);
-        return {
-          kill: () => this.runKill(client, target, runId),
-          dispose: () => {
-            try {
-              channel.close();
-            } catch {
-              // already closed
-            }
-          },
-        };
+    let done = false;
+    const closed = (err?: Error): void => {
+      if (done) return;
+      done = true;
+      io.closed(err);
+    };
+    channel.on('data', (c: Buffer) => io.stdout(c));
+    channel.stderr.on('data', (c: Buffer) => io.stderr(c));
+    channel.on('close', () => closed());
+    channel.on('error', (err: Error) => closed(err));
+    channel.end(stdin);
+    const used = conn;
+    return {
+      dispose: () => {
+        try {
+          channel.close();
+        } catch {
+          // already closed
+        }
       },
-      {
-        killWaitMs: this.killGraceMs + 5000,
-        lostError: () =>
-          new TransportError(
-            'unreachable',
-            `${describe(target)}: connection lost while the script was running (its outcome is unknown)`,
-            true,
-          ),
-      },
-    );
+      broken: () => this.forget(used),
+    };
   }
 
-  /** Runs the kill command on its own exec channel of the same connection. */
-  private async runKill(client: Ssh2Client, target: TargetPlan, runId: string): Promise<void> {
-    const ch = await exec(client, buildKillCommand(target.workdir, runId, this.killGraceMs));
-    await new Promise<void>((resolve) => {
-      ch.on('close', () => resolve());
-      ch.on('error', () => resolve());
-      ch.resume();
-      ch.stderr.resume();
-      ch.end();
-    });
+  /** Runs a short command (the kill command) on its own exec channel; never rejects. */
+  private async runQuick(target: TargetPlan, command: string): Promise<void> {
+    try {
+      const conn = await this.connection(target);
+      const ch = await exec(conn.client, command);
+      await new Promise<void>((resolve) => {
+        ch.on('close', () => resolve());
+        ch.on('error', () => resolve());
+        ch.resume();
+        ch.stderr.resume();
+        ch.end();
+      });
+    } catch {
+      // unreachable: the caller finds out while following
+    }
   }
 
   /** The cached connection for a target, opened (again) if needed. */

@@ -2,8 +2,9 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
+import type { RunSettings } from '../../activities/scripts';
 import { LocalTransport } from '../../activities/transports/local';
-import { SshTransport } from '../../activities/transports/ssh';
+import { SshTransport, type SshTransportOptions } from '../../activities/transports/ssh';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -40,38 +41,73 @@ export function installRuntimeLogging(level: LogLevel): void {
   }
 }
 
+/** After SIGTERM (worker.shutdown()), other activities (Slack posts, approver look-ups) get this long to finish. */
+export const SHUTDOWN_GRACE = '10 seconds';
+/** ...and the worker gives up waiting for them after this long (worker.run() then rejects). */
+export const SHUTDOWN_FORCE = '30 seconds';
+
+/**
+ * The worker. Its shutdown() HANDS BACK running scripts at once: they keep running on their targets, their
+ * activities stop following them and fail retryably (type `worker-shutdown`, never a script failure), and the next
+ * worker re-attaches; no shutdown grace is spent waiting for scripts.
+ */
 export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Worker> {
   installRuntimeLogging(o.logLevel ?? 'WARN');
-  return Worker.create({
+  const handBack = new AbortController();
+  const outer = o.deps.shutdownSignal;
+  if (outer?.aborted) handBack.abort();
+  else outer?.addEventListener('abort', () => handBack.abort(), { once: true });
+  const worker = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
-    activities: createActivities(o.deps),
+    activities: createActivities({ ...o.deps, shutdownSignal: handBack.signal }),
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Scripts run for minutes; many targets run at once. Activities mostly wait on the network.
     maxConcurrentActivityTaskExecutions: 200,
-    // On SIGTERM, scripts already running get this long to finish before they are cancelled (and killed on the
-    // target); a cancelled script's activity is retried elsewhere, where the target lock keeps runs apart.
-    shutdownGraceTime: '60 seconds',
+    shutdownGraceTime: SHUTDOWN_GRACE,
+    shutdownForceTime: SHUTDOWN_FORCE,
     ...o.tuning,
   });
+  const shutdown = worker.shutdown.bind(worker);
+  worker.shutdown = () => {
+    handBack.abort();
+    shutdown();
+  };
+  return worker;
+}
+
+export interface ScriptWorkerOptions extends Omit<RolloutWorkerOptions, 'deps'> {
+  /** Lost-contact bound and retries of the script activity (see activities/scripts.ts). */
+  runs?: RunSettings;
+  /** SSH transport settings (keepalive, stale connection detection, run retention). */
+  ssh?: SshTransportOptions;
 }
 
 /**
  * The worker every entry point runs (CLI `worker`, `dev`, the local stack): rollout workflows plus the script
  * activity over the SSH and local transports. close() releases the transports' connections.
  */
-export async function createScriptWorker(
-  o: Omit<RolloutWorkerOptions, 'deps'>,
-): Promise<{ worker: Worker; close(): Promise<void> }> {
-  const ssh = new SshTransport();
-  const local = new LocalTransport();
+export async function createScriptWorker(o: ScriptWorkerOptions): Promise<{ worker: Worker; close(): Promise<void> }> {
+  const { runs, ssh: sshOptions, ...rest } = o;
+  const ssh = new SshTransport(sshOptions);
+  const local = new LocalTransport(
+    sshOptions?.staleMs !== undefined || sshOptions?.runRetentionMs !== undefined
+      ? {
+          ...(sshOptions.staleMs !== undefined ? { staleMs: sshOptions.staleMs } : {}),
+          ...(sshOptions.runRetentionMs !== undefined ? { runRetentionMs: sshOptions.runRetentionMs } : {}),
+        }
+      : {},
+  );
   const close = async () => {
     await ssh.close().catch(() => undefined);
     await local.close().catch(() => undefined);
   };
   try {
-    return { worker: await createRolloutWorker({ ...o, deps: { transports: { ssh, local } } }), close };
+    return {
+      worker: await createRolloutWorker({ ...rest, deps: { transports: { ssh, local }, ...(runs ? { runs } : {}) } }),
+      close,
+    };
   } catch (e) {
     await close();
     throw e;

@@ -48,7 +48,9 @@ describe('remoteCommand', { timeout: 30_000 }, () => {
     expect(command).toContain("mkdir -p -- '/srv/app'");
     expect(command).toContain('flock 9');
     expect(command).toContain('setsid -w');
-    expect(command).toContain('.rollout-r1.pgid');
+    // Run files moved from `.rollout-<runId>.*` to a directory per run (issue 9: detached runs).
+    expect(command).toContain('.rollout/runs/r1');
+    expect(command).toContain('/pgid');
     expect(command).toContain('.rollout.lock');
     const kill = buildKillCommand('/srv/app', 'r1', 500);
     expect(kill).toContain('kill -TERM');

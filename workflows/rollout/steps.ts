@@ -1,7 +1,7 @@
 // Running a rollout's steps: approvers expanded once, then each step in turn. A script or rolling step runs its
 // targets in a sliding window, each target's chain as a child workflow, a failure handed to a human as a
 // decision; a manual step waits for its answer (or its timeout).
-import { condition, executeChild, proxyActivities } from '@temporalio/workflow';
+import { condition, executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ifHolds, runConditionHolds, type RunStatus } from '../../domain/conditions';
 import { FAILURE_CHOICES, MANUAL_CHOICES, type DecisionChoice } from '../../domain/decisions';
@@ -105,6 +105,8 @@ async function runTarget(
   let chainStatus: RunStatus = runStatus;
   let attempt = 1;
   let run = 0;
+  // Set by Retry on an "outcome unknown" (or nothing-ran) card: the chain re-attaches to that run first.
+  let reattachRunId: string | undefined;
   for (;;) {
     const input: ChainInput = {
       rolloutId,
@@ -120,11 +122,13 @@ async function runTarget(
       requestedBy: plan.requestedBy,
       variables: plan.variables,
       outputs: state.outputsByTarget.get(t.name) ?? {},
+      ...(reattachRunId ? { reattachRunId } : {}),
     };
     const res = await executeChild(targetChainWorkflow, {
       args: [input],
       workflowId: `${rolloutId}/${si}-${step.name}/${t.name}/${++run}`,
     });
+    reattachRunId = undefined;
     state.outputsByTarget.set(t.name, res.outputs);
     for (const c of res.children) {
       const { index, ...child } = c;
@@ -183,6 +187,14 @@ async function runTarget(
         startIndex = res.pausedAt;
         attempt++;
         state.failedTargets.delete(t.name);
+        // Retry when the outcome is unknown (or nothing ran) re-attaches to the original run first: it may have
+        // finished, and then its outcome counts (run-once: a script is started at most once per attempt).
+        if (
+          (failed.outcome === 'unknown' || failed.outcome === 'not-started') &&
+          failed.runId &&
+          patched('rollout-retry-reattach')
+        )
+          reattachRunId = failed.runId;
         break;
       case 'ignore':
         failed.state = 'ignored';

@@ -1,5 +1,6 @@
 // `rollout worker [--config f]`: runs the rollout workflows and their activities (SSH and local transports) on the
 // task queue until the signal aborts (main wires SIGINT/SIGTERM), then shuts down gracefully.
+import { GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
 import { createScriptWorker } from '../../temporal/worker';
 import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, type CliContext } from '../context';
 import { temporalSettings } from '../../temporal/settings';
@@ -26,6 +27,9 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
     taskQueue: settings.taskQueue,
     logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
     ...(ctx.env.ROLLOUT_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: ctx.env.ROLLOUT_WORKFLOW_BUNDLE } } : {}),
+    ...(ctx.env.ROLLOUT_LOST_CONTACT_BOUND_SEC !== undefined
+      ? { runs: { lostContactBoundMs: ctx.env.ROLLOUT_LOST_CONTACT_BOUND_SEC * 1000 } }
+      : {}),
   });
   try {
     let signals = 0;
@@ -34,7 +38,7 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
       if (worker.getState() === 'RUNNING') {
         err(
           ctx,
-          'rollout: shutting down the worker (finishing in-flight tasks; rollouts continue on other workers or when one is back)',
+          'rollout: shutting down the worker: running scripts are handed back (they keep running on their targets and the next worker re-attaches); other in-flight tasks get a short grace',
         );
         worker.shutdown();
       }
@@ -48,6 +52,10 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
     );
     try {
       await running;
+    } catch (e) {
+      // shutdownForceTime passed with some task still in flight: it is retried on another worker.
+      if (!(e instanceof GracefulShutdownPeriodExpiredError)) throw e;
+      err(ctx, `rollout: ${e.message}; the tasks still in flight are retried by the next worker`);
     } finally {
       ctx.signal?.removeEventListener('abort', onAbort);
     }
