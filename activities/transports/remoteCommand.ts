@@ -347,10 +347,12 @@ export function buildKillCommand(workdir: string, runId: string, graceMs = 2000)
     KILL_GROUP_FN,
     ': > "$_r_d/cancel"',
     '[ -e "$_r_d/status" ] && { rm -f "$_r_tomb"; exit 0; }',
+    // Read who to kill BEFORE publishing: once the outcome is out, a follower may remove the run directory.
+    '_r_sup=$(cat "$_r_d/supervisor" 2>/dev/null); _r_pg=$(cat "$_r_d/pgid" 2>/dev/null)',
     '_r_publish cancelled ""',
-    '_r_sup=$(cat "$_r_d/supervisor" 2>/dev/null)',
     'case "$_r_sup" in ""|*[!0-9]*) ;; *) kill -KILL -- "-$_r_sup" 2>/dev/null;; esac',
-    '_r_pg=$(cat "$_r_d/pgid" 2>/dev/null)',
+    // The script's launcher writes pgid before it looks for `cancel`: read again in case it started meanwhile.
+    '[ -n "$_r_pg" ] || _r_pg=$(cat "$_r_d/pgid" 2>/dev/null)',
     'case "$_r_pg" in ""|*[!0-9]*) ;; *) _r_killgroup "$_r_pg";; esac',
     'rm -f "$_r_d/script" "$_r_tomb"',
     'exit 0',
