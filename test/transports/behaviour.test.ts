@@ -303,7 +303,8 @@ describe.each(setups)('$name transport', ({ make }) => {
 
   it('a run aborted while waiting for the lock never starts', async () => {
     const target = s.target('queued abort');
-    const first = run(target, 'echo first > first.txt; sleep 1.2');
+    // Holds the lock well past the abort below, even when the abort takes seconds to arrive on a loaded machine.
+    const first = run(target, 'echo first > first.txt; sleep 6');
     // first holds the lock once its script has started (under load that can take a while)
     for (let i = 0; i < 200 && !existsSync(join(target.workdir, 'first.txt')); i++) await sleep(25);
     const ac = new AbortController();
