@@ -20,6 +20,7 @@ import {
   type TargetState,
   type TargetStepDetail,
 } from '../messages';
+import { decisionAnswered, decisionOpened } from './telemetry';
 import type { ThreadNote } from './outbox';
 
 export type StopKind = NonNullable<CarriedRolloutState['stopKind']>;
@@ -110,12 +111,14 @@ export class RolloutState {
   openDecision(d: Omit<Decision, 'id'>): Decision {
     const decision: Decision = { id: `d${++this.decisionSeq}`, ...d };
     this.decisions.set(decision.id, decision);
+    decisionOpened(this.plan, decision);
     return decision;
   }
 
   /** Records an answer: on the decision, in the answered order, and in the thread. */
   recordAnswer(d: Decision, answer: DecisionAnswer): void {
     d.answer = answer;
+    decisionAnswered(this.plan, d, answer);
     this.answeredOrder.push(d.id);
     this.notify({ type: 'answered', decisionId: d.id });
   }
