@@ -68,7 +68,8 @@ export interface Bot {
   worker?: Worker;
   /**
    * Starts Bolt (HTTP on `port`, default 3000, 0 = any; or Socket Mode), the Slack worker and the root updater.
-   * `/healthz` and `/readyz` are served on `port` in both modes (in Socket Mode on a small server of their own).
+   * `/healthz` and `/readyz` are served on `port`: in HTTP mode beside /slack/events, in Socket Mode (only when
+   * a port is given) on a small server of their own.
    */
   start(port?: number, host?: string): Promise<{ port?: number; url?: string }>;
   stop(): Promise<void>;
@@ -91,7 +92,7 @@ export function createBot(o: BotOptions): Bot {
   let receiverUp = false;
   let worker: Worker | undefined;
   const checks: ReadinessChecks = {
-    temporal: temporalCheck(o.client.connection, o.temporalAddress ?? 'the Temporal frontend'),
+    temporal: temporalCheck(o.workerConnection ?? o.client.connection, o.temporalAddress ?? 'the Temporal frontend'),
     receiver: () => ({ ok: receiverUp, detail: receiverUp ? 'started' : 'not started' }),
     ...(o.workerConnection
       ? {
@@ -180,7 +181,7 @@ export function createBot(o: BotOptions): Bot {
     app,
     context,
     ...(rootUpdater ? { rootUpdater } : {}),
-    async start(port = 3000, host) {
+    async start(port, host) {
       if (o.workerConnection) {
         worker = await Worker.create({
           connection: o.workerConnection,
@@ -189,6 +190,7 @@ export function createBot(o: BotOptions): Bot {
           activities: {
             ...createSlackActivities({
               web: activityWeb,
+              temporalNamespace: o.client.options.namespace,
               ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
             }),
             ...createApproverActivities({ directory }),
@@ -201,11 +203,12 @@ export function createBot(o: BotOptions): Bot {
       }
       let result: { port?: number; url?: string } = {};
       if (socket) {
-        healthServer = await serveHealth({ port, ...(host ? { host } : {}), checks });
+        // Socket Mode needs no HTTP listener; the health endpoints get one when a port is given (`rollout bot`).
+        if (port !== undefined) healthServer = await serveHealth({ port, ...(host ? { host } : {}), checks });
         await app.start();
-        result = { port: healthServer.port };
+        if (healthServer) result = { port: healthServer.port };
       } else {
-        const server = (await app.start({ port, ...(host ? { host } : {}) })) as unknown as Server;
+        const server = (await app.start({ port: port ?? 3000, ...(host ? { host } : {}) })) as unknown as Server;
         const addr = server.address() as AddressInfo;
         const h = host ?? '127.0.0.1';
         result = { port: addr.port, url: `http://${h.includes(':') ? `[${h}]` : h}:${addr.port}/slack/events` };

@@ -97,20 +97,34 @@ export function serveHealth(o: { port: number; host?: string; checks: ReadinessC
   });
 }
 
-/** What a readiness check needs of a Temporal connection (a client Connection or a worker's NativeConnection). */
+/** What a readiness check needs of a Temporal connection (a worker's NativeConnection, or a client Connection). */
 export interface TemporalReachable {
   workflowService: { getSystemInfo(request: object): Promise<unknown> };
   withDeadline<T>(deadline: number | Date, fn: () => Promise<T>): Promise<T>;
 }
 
-/** Temporal answers (GetSystemInfo: cheap, allowed for every client, Temporal Cloud included). */
+/**
+ * Temporal answers (GetSystemInfo: cheap, allowed for every client, Temporal Cloud included). Prefer a worker's
+ * NativeConnection: the client Connection's retry interceptor keeps retrying an unanswered call on its own
+ * timers, past the deadline and even past the connection's close.
+ */
 export function temporalCheck(connection: TemporalReachable, address: string): () => Promise<CheckResult> {
+  // A little under the check's own limit, so that the answer names the address.
+  const limitMs = CHECK_TIMEOUT_MS - 250;
   return async () => {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.workflowService.getSystemInfo({}));
+      await Promise.race([
+        connection.withDeadline(Date.now() + limitMs, () => connection.workflowService.getSystemInfo({})),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer in ${limitMs} ms`)), limitMs);
+        }),
+      ]);
       return { ok: true, detail: address };
     } catch (e) {
       return { ok: false, detail: `Temporal at ${address} does not answer: ${(e as Error)?.message ?? String(e)}` };
+    } finally {
+      clearTimeout(timer);
     }
   };
 }
