@@ -99,9 +99,12 @@ describe('rollout worker: health, metrics, logs', () => {
     const targets0 = metricValue(before, 'rollout_targets_total', { ...labels, outcome: 'succeeded' });
     const waits0 = metricValue(before, 'rollout_decision_wait_seconds_count', { ...labels, kind: 'manual' });
 
-    const r = await cli('start', 'web', 'v1');
+    const r = await runCli(['start', 'web', 'v1'], { ...env, ROLLOUT_TEMPORAL_UI_URL: 'http://ui.example:8080/' });
     expect(r.code, r.stderr).toBe(0);
     const id = r.stdout.trim();
+    // stdout is the id alone (for scripts); the Temporal UI link, in the rollout's namespace, on stderr.
+    expect(r.stdout).toBe(`${id}\n`);
+    expect(r.stderr).toContain(`rollout: Temporal UI: http://ui.example:8080/namespaces/default/workflows/${id}`);
     const s = await waitForStatus(id, (x) => x.pendingDecisions.length > 0);
 
     // Mid-rollout (the manual step waits): started and the deploy step's targets counted, not the end.
