@@ -40,7 +40,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   const continueAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const outbox = new ThreadOutbox(plan.slack, workflowInfo().workflowId);
   const state = new RolloutState(input, workflowInfo().workflowId, outbox);
-  const threadPosted = outbox.pump(state.decisions);
+  const threadPosted = outbox.pump(state.decisions, (d) => state.answerersOf(d));
   if (!carried) rolloutStarted(plan);
 
   setHandler(summaryQuery, () => state.summary());

@@ -128,6 +128,12 @@ export class RolloutState {
     return this.manualApproverSets.get(step) ?? this.approvers;
   }
 
+  /** Who a decision's card asks: those who may answer it, or the requester when anyone may. */
+  answerersOf(d: Decision): string[] {
+    const allowed = d.kind === 'manual' ? this.manualApprovers(d.step) : this.approvers;
+    return allowed.size > 0 ? [...allowed] : [this.plan.requestedBy];
+  }
+
   private recentDecisions(): Decision[] {
     return this.answeredOrder
       .slice(-SUMMARY_LIST_LIMIT)
