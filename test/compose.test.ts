@@ -81,6 +81,16 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.yml and the processes it runs', () => {
+  it("healthchecks probe the ports the worker and the bot serve /readyz on; the worker's metrics port is set", () => {
+    const worker = svc('worker');
+    expect(worker.healthcheck?.test.join(' ')).toContain(`:${worker.environment?.ROLLOUT_HEALTH_PORT}/readyz`);
+    expect(worker.environment?.ROLLOUT_METRICS_PORT).toMatch(/^\d+$/);
+    const bot = svc('bot');
+    expect(bot.healthcheck?.test.join(' ')).toContain(`:${bot.environment?.PORT}/readyz`);
+  });
+});
+
 describe('Dockerfile', () => {
   const dockerfile = readFileSync('Dockerfile', 'utf8');
   const ignore = existsSync('.dockerignore')
