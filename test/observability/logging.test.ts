@@ -70,6 +70,35 @@ describe('the Temporal Runtime logger over pino', () => {
   });
 });
 
+describe('the process logger', () => {
+  it('prints pino-pretty lines for people when its stdout is a terminal, JSON otherwise', () => {
+    const written: string[] = [];
+    const tty = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          written.push(chunk.toString());
+          done();
+        },
+      }),
+      { isTTY: true },
+    );
+    createLogger({ level: 'info', service: 'worker', destination: tty }).info({ rolloutId: 'r1' }, 'rollout started');
+    const text = written.join('');
+    expect(text).not.toMatch(/^\{/);
+    expect(text).toMatch(/INFO.*rollout started/);
+    expect(text).toMatch(/rolloutId: "r1"/);
+    const plain: string[] = [];
+    const pipe = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        plain.push(chunk.toString());
+        done();
+      },
+    });
+    createLogger({ level: 'info', service: 'worker', destination: pipe }).info('x'); // not a terminal: JSON
+    expect(JSON.parse(plain.join(''))).toMatchObject({ msg: 'x', level: 'info', service: 'worker' });
+  });
+});
+
 describe("Slack's logger over pino", () => {
   it('a leading object is fields; strings and errors are joined into the message', () => {
     const { lines, log } = memory();

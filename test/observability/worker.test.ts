@@ -126,6 +126,8 @@ describe('rollout worker: health, metrics, logs', () => {
     expect(after).toMatch(/^rollout_decision_wait_seconds_bucket\{.*le="3600".*\} \d+/m);
 
     // Every line on stdout is JSON; the rollout's lines (workflow, chains, script activities) carry its id.
+    // (Log lines reach stdout a little after the state does: the Runtime buffers them ~100 ms to order them.)
+    await worker.waitFor(new RegExp(`"rolloutId":"${id}"[^\\n]*"msg":"rollout succeeded"`), 10_000);
     const lines = logLines().map((l) => JSON.parse(l) as Record<string, unknown>);
     const ours = lines.filter((l) => l.rolloutId === id);
     const msgs = ours.map((l) => l.msg);
