@@ -63,7 +63,6 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       connection: await conn.nativeConnection(),
       namespace: conn.namespace,
       taskQueue: o.env.ROLLOUT_TASK_QUEUE,
-      logLevel: o.env.ROLLOUT_LOG_LEVEL,
     });
     const workerDone = worker.run();
     stops.push(async () => {

@@ -11,6 +11,16 @@ const portBase = z
   .refine((n) => n >= 1024 && n + 1000 <= 65535, 'must be between 1024 and 64535 (the UI listens on base+1000)')
   .optional();
 
+/** A TCP port, or `off`. */
+const portOrOff = z
+  .string()
+  .regex(/^(\d{1,5}|off)$/, 'must be a port number or off')
+  .transform((s) => (s === 'off' ? ('off' as const) : Number(s)))
+  .refine((p) => p === 'off' || (p >= 1 && p <= 65535), 'must be between 1 and 65535 (or off)')
+  .optional();
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
 export const envSchema = z.object({
   /** `host:port` of a Temporal frontend; unset = the embedded dev server. */
   TEMPORAL_ADDRESS: z
@@ -42,7 +52,18 @@ export const envSchema = z.object({
   ROLLOUT_STATE_DIR: z.string().min(1).default('.rollout'),
   /** Base port of the embedded dev server (gRPC base, HTTP +10, metrics +20, UI +1000). */
   ROLLOUT_DEV_PORT_BASE: portBase,
-  /** Temporal SDK log level of workers started by the CLI. */
+  /** Level of every log line (pino's levels); the Temporal SDK's own messages also need ROLLOUT_LOG_LEVEL. */
+  LOG_LEVEL: z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(LOG_LEVELS))
+    .default('info'),
+  /** `json` (one JSON object a line) or `pretty` (for people); default: pretty when stdout is a terminal. */
+  ROLLOUT_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  /**
+   * Level of the Temporal SDK's own messages (worker lifecycle, Core), which log every state change at INFO; what
+   * rollout code logs (workflows, activities, bot) follows LOG_LEVEL alone.
+   */
   ROLLOUT_LOG_LEVEL: z
     .string()
     .transform((s) => s.toUpperCase())
@@ -57,6 +78,10 @@ export const envSchema = z.object({
     .regex(/^\d+$/, 'must be a whole number of seconds')
     .transform(Number)
     .optional(),
+  /** Port of the worker's Prometheus endpoint (`/metrics`, default 9464), or `off`. */
+  ROLLOUT_METRICS_PORT: portOrOff,
+  /** Port of the worker's `/healthz` and `/readyz` (default 9090), or `off`. The bot serves them on PORT. */
+  ROLLOUT_HEALTH_PORT: portOrOff,
   // Slack (used by the bot; optional until it exists).
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,

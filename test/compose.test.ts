@@ -61,13 +61,14 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('worker and bot run the CLI against the compose Temporal with a mounted config', () => {
+  it('worker and bot run the CLI against the compose Temporal with a mounted config, with healthchecks', () => {
     for (const name of ['worker', 'bot'] as const) {
       const s = svc(name);
       expect(s.build).toBe('.');
       expect(s.command?.slice(0, 2)).toEqual(['node', 'bin/rollout.mjs']);
       expect(s.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
       expect(s.environment?.ROLLOUT_CONFIG).toBe('/config/rollout.yaml');
+      expect(s.healthcheck?.test.join(' ')).toMatch(/\/readyz/);
     }
     expect(svc('worker').command?.[2]).toBe('worker');
     expect(svc('bot').command?.[2]).toBe('bot');
@@ -77,6 +78,16 @@ describe('docker-compose.yml', () => {
     for (const script of ['deploy/temporal/setup-postgres.sh', 'deploy/temporal/create-namespace.sh']) {
       expect(existsSync(script), script).toBe(true);
     }
+  });
+});
+
+describe('docker-compose.yml and the processes it runs', () => {
+  it("healthchecks probe the ports the worker and the bot serve /readyz on; the worker's metrics port is set", () => {
+    const worker = svc('worker');
+    expect(worker.healthcheck?.test.join(' ')).toContain(`:${worker.environment?.ROLLOUT_HEALTH_PORT}/readyz`);
+    expect(worker.environment?.ROLLOUT_METRICS_PORT).toMatch(/^\d+$/);
+    const bot = svc('bot');
+    expect(bot.healthcheck?.test.join(' ')).toContain(`:${bot.environment?.PORT}/readyz`);
   });
 });
 

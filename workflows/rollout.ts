@@ -21,6 +21,7 @@ import {
   type RolloutResult,
 } from './messages';
 import { judge, validateCancel, validateDecision } from './rollout/judge';
+import { rolloutEnded, rolloutStarted } from './rollout/telemetry';
 import { ThreadOutbox } from './rollout/outbox';
 import { now, RolloutState } from './rollout/state';
 import { resolveApprovers, runStep } from './rollout/steps';
@@ -39,7 +40,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   const continueAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const outbox = new ThreadOutbox(plan.slack, workflowInfo().workflowId);
   const state = new RolloutState(input, workflowInfo().workflowId, outbox);
-  const threadPosted = outbox.pump(state.decisions);
+  const threadPosted = outbox.pump(state.decisions, (d) => state.answerersOf(d));
+  if (!carried) rolloutStarted(plan);
 
   setHandler(summaryQuery, () => state.summary());
   setHandler(decisionsQuery, () => state.pendingDecisions().slice(0, 100));
@@ -95,6 +97,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   });
 
   const summary = state.finish();
+  rolloutEnded(plan, summary);
   outbox.notify({ type: 'ended', summary });
   outbox.close();
   await threadPosted;

@@ -20,13 +20,21 @@ export interface SlackRoot {
 
 export type ThreadEvent =
   | { type: 'stepStarted'; step: string; targets: string[]; window?: number }
-  | { type: 'decision'; rolloutId: string; decision: Decision }
+  | {
+      type: 'decision';
+      rolloutId: string;
+      decision: Decision;
+      /** Who may answer, mentioned on the card (absent in events recorded before cards mentioned anyone). */
+      answerers?: string[];
+    }
   | { type: 'decisionAnswered'; rolloutId: string; decision: Decision; cardTs: string }
   | { type: 'ended'; summary: RolloutSummary };
 
 export interface SlackActivityDeps {
   web: WebClient;
   temporalUiUrl?: string;
+  /** The namespace rollouts run in, for the UI link. */
+  temporalNamespace?: string;
   /** Injected clock for the rendered times. */
   now?: () => Date;
 }
@@ -51,8 +59,8 @@ export function createSlackActivities(deps: SlackActivityDeps) {
           return post(
             root,
             event.decision.kind === 'manual'
-              ? manualCard(event.rolloutId, event.decision)
-              : failureCard(event.rolloutId, event.decision),
+              ? manualCard(event.rolloutId, event.decision, event.answerers)
+              : failureCard(event.rolloutId, event.decision, event.answerers),
           );
         case 'decisionAnswered': {
           const m = decisionOutcome(event.rolloutId, event.decision);
@@ -64,6 +72,7 @@ export function createSlackActivities(deps: SlackActivityDeps) {
           const r = rootMessage(event.summary, {
             now: now(),
             ...(deps.temporalUiUrl ? { temporalUiUrl: deps.temporalUiUrl } : {}),
+            ...(deps.temporalNamespace ? { temporalNamespace: deps.temporalNamespace } : {}),
           });
           await deps.web.chat.update({ channel: root.channel, ts: root.ts, text: r.text, blocks: r.blocks });
           return post(root, rolloutEnded(event.summary, now()));

@@ -3,13 +3,25 @@
 // bot knows it reads from Temporal; it keeps no state of its own, so it can be restarted at any time.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, type Logger } from '@slack/bolt';
+import { App, SocketModeReceiver, type Logger } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createApproverActivities } from '../../activities/approvers';
 import { createSlackActivities } from '../../activities/slack/notifier';
 import type { Config } from '../config/load';
+import { rolloutActivityLogging } from '../observability/activityLog';
+import { slackLogger } from '../observability/boltLogger';
+import {
+  HEALTH_PATH,
+  healthHandlers,
+  READY_PATH,
+  serveHealth,
+  temporalCheck,
+  type HealthServer,
+  type ReadinessChecks,
+} from '../observability/health';
+import { createLogger } from '../observability/logger';
 import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../temporal/client';
 import type { BotContext } from './context';
 import { slackDirectory } from './directory';
@@ -18,7 +30,8 @@ import { createRootUpdater, type RootUpdater, type RootUpdaterOptions } from './
 
 export interface BotSlackOptions {
   botToken: string;
-  signingSecret: string;
+  /** Verifies Slack's HTTP requests: required in HTTP mode; Socket Mode needs none (the socket is authenticated). */
+  signingSecret?: string;
   /** Socket Mode when set (no public URL needed). */
   appToken?: string;
   /** Web API base URL (default Slack's own); tests point it at the stand-in. */
@@ -32,6 +45,8 @@ export interface BotOptions {
   taskQueue: string;
   slack: BotSlackOptions;
   temporalUiUrl?: string;
+  /** For /readyz's message only. */
+  temporalAddress?: string;
   logger?: Logger;
   /** Connection for the bot's own worker on the Slack task queue; without it no such worker runs. */
   workerConnection?: NativeConnection;
@@ -51,7 +66,11 @@ export interface Bot {
   context: BotContext;
   rootUpdater?: RootUpdater;
   worker?: Worker;
-  /** Starts Bolt (HTTP on `port`, default 3000, 0 = any; or Socket Mode), the Slack worker and the root updater. */
+  /**
+   * Starts Bolt (HTTP on `port`, default 3000, 0 = any; or Socket Mode), the Slack worker and the root updater.
+   * `/healthz` and `/readyz` are served on `port`: in HTTP mode beside /slack/events, in Socket Mode (only when
+   * a port is given) on a small server of their own.
+   */
   start(port?: number, host?: string): Promise<{ port?: number; url?: string }>;
   stop(): Promise<void>;
 }
@@ -60,38 +79,56 @@ export function slackTaskQueueOf(taskQueue: string): string {
   return `${taskQueue}-slack`;
 }
 
-const consoleLogger = (): Logger => {
-  let level = LogLevel.INFO;
-  const order = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
-  const at =
-    (l: LogLevel, f: (...a: unknown[]) => void) =>
-    (...msg: unknown[]) => {
-      if (order.indexOf(l) >= order.indexOf(level)) f('[rollout bot]', ...msg);
-    };
-  return {
-    debug: at(LogLevel.DEBUG, console.debug),
-    info: at(LogLevel.INFO, console.info),
-    warn: at(LogLevel.WARN, console.warn),
-    error: at(LogLevel.ERROR, console.error),
-    setLevel: (l) => {
-      level = l;
-    },
-    getLevel: () => level,
-    setName: () => undefined,
-  };
-};
+export class BotOptionsError extends Error {}
 
 export function createBot(o: BotOptions): Bot {
-  const logger = o.logger ?? consoleLogger();
+  const logger = o.logger ?? slackLogger(createLogger({ level: 'info', service: 'bot' }));
   const apiUrl = o.slack.apiUrl;
   const slackTaskQueue = o.slackTaskQueue ?? slackTaskQueueOf(o.taskQueue);
-  const app = new App({
-    token: o.slack.botToken,
-    signingSecret: o.slack.signingSecret,
-    logger,
-    ...(o.slack.appToken ? { socketMode: true, appToken: o.slack.appToken } : {}),
-    clientOptions: { ...(apiUrl ? { slackApiUrl: apiUrl } : {}) },
-  });
+  const clientOptions = { ...(apiUrl ? { slackApiUrl: apiUrl } : {}) };
+
+  // Readiness: Temporal answers, the Slack worker runs (when the bot has one), the receiver is started (in
+  // Socket Mode: its WebSocket is connected; it reconnects by itself after a drop).
+  let receiverUp = false;
+  let worker: Worker | undefined;
+  const checks: ReadinessChecks = {
+    temporal: temporalCheck(o.workerConnection ?? o.client.connection, o.temporalAddress ?? 'the Temporal frontend'),
+    receiver: () => ({ ok: receiverUp, detail: receiverUp ? 'started' : 'not started' }),
+    ...(o.workerConnection
+      ? {
+          slackWorker: () => {
+            const state = worker?.getState() ?? 'not created';
+            return { ok: state === 'RUNNING', detail: state };
+          },
+        }
+      : {}),
+  };
+  const health = healthHandlers(checks);
+
+  let app: App;
+  let socket: SocketModeReceiver | undefined;
+  if (o.slack.appToken) {
+    // Built here (not by App) to watch its connection.
+    socket = new SocketModeReceiver({ appToken: o.slack.appToken, logger, installerOptions: { clientOptions } });
+    socket.client.on('connected', () => (receiverUp = true));
+    for (const down of ['disconnected', 'reconnecting'])
+      socket.client.on(down, () => {
+        receiverUp = false;
+      });
+    app = new App({ token: o.slack.botToken, receiver: socket, logger, clientOptions });
+  } else {
+    if (!o.slack.signingSecret) throw new BotOptionsError('HTTP mode needs the signing secret (or an app token)');
+    app = new App({
+      token: o.slack.botToken,
+      signingSecret: o.slack.signingSecret,
+      logger,
+      clientOptions,
+      customRoutes: [
+        { path: HEALTH_PATH, method: ['GET'], handler: (req, res) => health.healthz(req, res) },
+        { path: READY_PATH, method: ['GET'], handler: (req, res) => void health.readyz(req, res) },
+      ],
+    });
+  }
   // The thread is posted from activities: retries stay well inside the activity's 30 s so that a timed-out
   // attempt never posts late next to its retry; Temporal retries the activity itself.
   const activityWeb = new WebClient(o.slack.botToken, {
@@ -138,13 +175,13 @@ export function createBot(o: BotOptions): Bot {
           ...o.rootUpdater,
         });
 
-  let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
+  let healthServer: HealthServer | undefined;
   const bot: Bot = {
     app,
     context,
     ...(rootUpdater ? { rootUpdater } : {}),
-    async start(port = 3000, host) {
+    async start(port, host) {
       if (o.workerConnection) {
         worker = await Worker.create({
           connection: o.workerConnection,
@@ -153,30 +190,38 @@ export function createBot(o: BotOptions): Bot {
           activities: {
             ...createSlackActivities({
               web: activityWeb,
+              temporalNamespace: o.client.options.namespace,
               ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
             }),
             ...createApproverActivities({ directory }),
           },
+          interceptors: { activity: [rolloutActivityLogging] },
         });
         bot.worker = worker;
         workerRun = worker.run();
         workerRun.catch((e: unknown) => logger.error(`rollout bot: Slack worker stopped: ${String(e)}`));
       }
       let result: { port?: number; url?: string } = {};
-      if (o.slack.appToken) {
+      if (socket) {
+        // Socket Mode needs no HTTP listener; the health endpoints get one when a port is given (`rollout bot`).
+        if (port !== undefined) healthServer = await serveHealth({ port, ...(host ? { host } : {}), checks });
         await app.start();
+        if (healthServer) result = { port: healthServer.port };
       } else {
-        const server = (await app.start({ port, ...(host ? { host } : {}) })) as unknown as Server;
+        const server = (await app.start({ port: port ?? 3000, ...(host ? { host } : {}) })) as unknown as Server;
         const addr = server.address() as AddressInfo;
         const h = host ?? '127.0.0.1';
         result = { port: addr.port, url: `http://${h.includes(':') ? `[${h}]` : h}:${addr.port}/slack/events` };
+        receiverUp = true;
       }
       rootUpdater?.start();
       return result;
     },
     async stop() {
+      receiverUp = false;
       await rootUpdater?.stop();
       await app.stop().catch(() => undefined);
+      await healthServer?.close();
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun?.catch(() => undefined);
     },

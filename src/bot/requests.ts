@@ -69,6 +69,7 @@ export async function requestRollout(
     result = await enqueueRollout(ctx.client, ctx.taskQueue, plan, rolloutId);
   } catch (e) {
     const reason = (e as Error).message;
+    ctx.logger.warn({ rolloutId, user: req.user, reason }, 'rollout bot: rollout request not confirmed or refused');
     if (e instanceof NotConfirmedError) {
       // Not refused, just not confirmed: it may still start when a worker is back, so the root stays "requested".
       await replyEphemeral(respond, `${req.deployable} ${req.release}: ${reason}`);
@@ -80,6 +81,10 @@ export async function requestRollout(
     await replyEphemeral(respond, `${req.deployable} ${req.release} was not started: ${reason}`);
     return;
   }
+  ctx.logger.info(
+    { rolloutId, deployable: plan.deployable, release: plan.release, user: req.user, position: result.position },
+    'rollout bot: rollout requested',
+  );
   if (result.position > 0) {
     const q = queuedRoot(pending, result.position, result.runningRolloutId);
     // The root updater takes over once it runs; a queued rollout has no workflow yet.

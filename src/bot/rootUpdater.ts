@@ -18,6 +18,8 @@ export interface RootUpdaterOptions {
   /** Only rollouts on this task queue (the bot's own); default all. */
   taskQueue?: string;
   temporalUiUrl?: string;
+  /** The namespace of the rollouts, for the UI link (default: the client's). */
+  temporalNamespace?: string;
   logger?: Logger;
   /** How often running rollouts are looked at. Default 1000 ms. */
   intervalMs?: number;
@@ -107,7 +109,11 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
 
   const refreshMs = o.refreshMs ?? 30_000;
   const render = (s: RolloutSummary) => {
-    const opts = { showCancel: true, ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}) };
+    const opts = {
+      showCancel: true,
+      temporalNamespace: o.temporalNamespace ?? o.client.options.namespace,
+      ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
+    };
     const m = rootMessage(s, { now: now(), ...opts });
     // The elapsed time alone changes every second: it does not count as a change (see refreshMs).
     const key = JSON.stringify(rootMessage(s, { now: new Date(s.startedAt), ...opts }));
@@ -147,7 +153,7 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
       }
       stats.errors++;
       if (err.data?.error === 'message_not_found' || err.data?.error === 'channel_not_found') k.rendered = key;
-      o.logger?.warn(`rollout bot: updating the root of ${id} failed: ${(e as Error).message}`);
+      o.logger?.warn({ rolloutId: id }, `rollout bot: updating the root of ${id} failed: ${(e as Error).message}`);
     }
     return true;
   }

@@ -2,7 +2,6 @@
 // Exit codes: 0 ok, 1 failed/rejected, 2 bad usage or request (nothing started or changed), 3 not delivered.
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EnvError, loadEnv, type Env } from '../env';
-import { installRuntimeLogging } from '../temporal/worker';
 import { cancelCommand } from './commands/cancel';
 import { botCommand } from './commands/bot';
 import { bundleCommand } from './commands/bundle';
@@ -192,7 +191,8 @@ async function main(): Promise<void> {
     process.stderr.write(`rollout: ${e.message}\n`);
     process.exit(EXIT.USAGE);
   }
-  installRuntimeLogging(env.ROLLOUT_LOG_LEVEL);
+  // No Temporal Runtime here: the commands that run a worker (worker, bot, dev) install theirs, with their logger
+  // (and the worker's metrics endpoint), before their first worker connection.
   // SIGINT/SIGTERM: long-running commands (worker, start --wait) stop gracefully; a second signal, or a signal
   // during a short command, exits at once.
   const controller = new AbortController();

@@ -1,10 +1,13 @@
 // Builds a Temporal worker for the rollout workflows and the activities built from injected dependencies.
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { RunSettings } from '../../activities/scripts';
 import { LocalTransport } from '../../activities/transports/local';
 import { SshTransport, type SshTransportOptions } from '../../activities/transports/ssh';
+import { rolloutActivityLogging } from '../observability/activityLog';
+import { createLogger } from '../observability/logger';
+import { installRuntime } from '../observability/runtime';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -15,7 +18,6 @@ export interface RolloutWorkerOptions {
   deps: ActivityDeps;
   /** A prebuilt workflow bundle (tests bundle once); otherwise the worker bundles workflows/ itself. */
   workflowBundle?: { code: string } | { codePath: string };
-  logLevel?: LogLevel;
   /** Passed through for tuning (e.g. max concurrent activities). */
   tuning?: Pick<
     WorkerOptions,
@@ -30,15 +32,12 @@ export interface RolloutWorkerOptions {
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 /**
- * The SDK logs every state change at INFO; by default workers show warnings and errors (ROLLOUT_LOG_LEVEL).
- * Must run before the first connection is made in the process (the runtime is created then).
+ * A Runtime for callers with no logger of their own (benchmarks): JSON logs at info, the SDK's own messages from
+ * `level` up (they log every state change at INFO). Call it before the first connection: the first install wins
+ * (entry points use installRuntime with the process's logger and, on `rollout worker`, metrics).
  */
 export function installRuntimeLogging(level: LogLevel): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger(level) });
-  } catch {
-    // Already installed (tests install their own).
-  }
+  installRuntime({ logger: createLogger({ level: 'info', service: 'worker' }), sdkLevel: level });
 }
 
 /** After SIGTERM (worker.shutdown()), other activities (Slack posts, approver look-ups) get this long to finish. */
@@ -52,7 +51,6 @@ export const SHUTDOWN_FORCE = '30 seconds';
  * worker re-attaches; no shutdown grace is spent waiting for scripts.
  */
 export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Worker> {
-  installRuntimeLogging(o.logLevel ?? 'WARN');
   const handBack = new AbortController();
   const outer = o.deps.shutdownSignal;
   if (outer?.aborted) handBack.abort();
@@ -62,6 +60,7 @@ export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Work
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     activities: createActivities({ ...o.deps, shutdownSignal: handBack.signal }),
+    interceptors: { activity: [rolloutActivityLogging] },
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Scripts run for minutes; many targets run at once. Activities mostly wait on the network.
     maxConcurrentActivityTaskExecutions: 200,

@@ -9,14 +9,17 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const NODE = path.join(ROOT, 'node_modules/.bin/node');
 export const BIN = path.join(ROOT, 'bin/rollout.mjs');
 
-/** The test process's environment without anything that steers the CLI, plus `extra`. */
+/**
+ * The test process's environment without anything that steers the CLI, plus `extra`. A worker's metrics and
+ * health ports are off unless `extra` sets them: their fixed defaults would collide between test runs.
+ */
 export function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('ROLLOUT_') || k.startsWith('TEMPORAL_') || k.startsWith('SLACK_')) continue;
+    if (k.startsWith('ROLLOUT_') || k.startsWith('TEMPORAL_') || k.startsWith('SLACK_') || k === 'LOG_LEVEL') continue;
     env[k] = v;
   }
-  return { ...env, ...extra };
+  return { ...env, ROLLOUT_METRICS_PORT: 'off', ROLLOUT_HEALTH_PORT: 'off', ...extra };
 }
 
 export interface CliResult {

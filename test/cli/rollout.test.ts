@@ -75,7 +75,8 @@ afterAll(async () => {
     const r = await worker.stop('SIGTERM');
     // Graceful: the worker exits by itself on SIGTERM, with code 0.
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/shutting down the worker/);
+    // A log line now (JSON on stdout, like every line of the worker's).
+    expect(r.stdout).toMatch(/"msg":"rollout: shutting down the worker/);
   }
   await killAllCli();
   await connection?.close();

@@ -4,6 +4,8 @@
 // the point of the files is that they were made by EARLIER code.
 //
 //   node --import tsx test/replay/record.ts            (or TEMPORAL_TEST_ADDRESS=host:port to use a running server)
+//   REPLAY_RECORD_ONLY=slack-mentions node --import tsx test/replay/record.ts   (one later case alone: the cases
+//   recorded before it stay as they were)
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -156,6 +158,31 @@ async function main(): Promise<void> {
   await Promise.all([
     worker.runUntil(async () => {
       await slackWorker.runUntil(async () => {
+        // Cases added later can be recorded alone (REPLAY_RECORD_ONLY), leaving the earlier files as they were.
+        const only = process.env.REPLAY_RECORD_ONLY;
+        // 9. From Slack, cards that mention who may answer: a failure (the rollout's approvers) answered Retry,
+        // then a manual step with approvers of its own answered Proceed.
+        if (!only || only === 'slack-mentions') {
+          const targets = localTargets(3);
+          const plan = {
+            ...planOf(targets, 'guided', {
+              process: [
+                ...guidedProcess,
+                { type: 'manual', name: 'verify', instructions: 'Look.', approvers: ['U_CAROL'] },
+              ],
+            }),
+            slack,
+          };
+          const h = await startRollout(client, taskQueue, plan, 'replay-slack-mentions');
+          const s = await until(client, h.workflowId, (x) => x.pendingDecisions.length === 1);
+          writeFileSync(path.join(targets[1]!.workdir, 'fixed'), '');
+          await decide(client, h.workflowId, s.pendingDecisions[0]!.id, 'retry', 'U_BOB');
+          const m = await until(client, h.workflowId, (x) => x.pendingDecisions[0]?.kind === 'manual');
+          await decide(client, h.workflowId, m.pendingDecisions[0]!.id, 'proceed', 'U_CAROL');
+          await h.result();
+          await save(client, 'slack-mentions', h.workflowId);
+        }
+        if (only) return;
         // 1. A guided failure answered Retry (once the cause is fixed): the chain re-runs from the failed child.
         {
           const targets = localTargets(3);

@@ -35,8 +35,14 @@ export class ThreadOutbox {
     this.closed = true;
   }
 
-  /** Posts the notes in order until closed; a decision's card ts is written back onto the decision. */
-  async pump(decisions: ReadonlyMap<string, Decision>): Promise<void> {
+  /**
+   * Posts the notes in order until closed; a decision's card ts is written back onto the decision. A card
+   * mentions `answerersOf(decision)`, so that someone is notified.
+   */
+  async pump(
+    decisions: ReadonlyMap<string, Decision>,
+    answerersOf: (d: Decision) => string[] = () => [],
+  ): Promise<void> {
     const slack = this.slack;
     if (!slack) return;
     const { slackThreadEvent } = proxyActivities<SlackActivities>({
@@ -60,7 +66,7 @@ export class ThreadOutbox {
         }
         event =
           n.type === 'asked'
-            ? { type: 'decision', rolloutId: this.rolloutId, decision: { ...d } }
+            ? { type: 'decision', rolloutId: this.rolloutId, decision: { ...d }, answerers: answerersOf(d) }
             : { type: 'decisionAnswered', rolloutId: this.rolloutId, decision: { ...d }, cardTs: d.cardTs ?? '' };
       } else {
         event = n as ThreadEvent;

@@ -20,6 +20,7 @@ import {
   type TargetState,
   type TargetStepDetail,
 } from '../messages';
+import { decisionAnswered, decisionOpened } from './telemetry';
 import type { ThreadNote } from './outbox';
 
 export type StopKind = NonNullable<CarriedRolloutState['stopKind']>;
@@ -110,12 +111,14 @@ export class RolloutState {
   openDecision(d: Omit<Decision, 'id'>): Decision {
     const decision: Decision = { id: `d${++this.decisionSeq}`, ...d };
     this.decisions.set(decision.id, decision);
+    decisionOpened(this.plan, decision);
     return decision;
   }
 
   /** Records an answer: on the decision, in the answered order, and in the thread. */
   recordAnswer(d: Decision, answer: DecisionAnswer): void {
     d.answer = answer;
+    decisionAnswered(this.plan, d, answer);
     this.answeredOrder.push(d.id);
     this.notify({ type: 'answered', decisionId: d.id });
   }
@@ -123,6 +126,12 @@ export class RolloutState {
   /** Who may answer a manual step: its own approvers, or the rollout's. */
   manualApprovers(step: string): Set<string> {
     return this.manualApproverSets.get(step) ?? this.approvers;
+  }
+
+  /** Who a decision's card asks: those who may answer it, or the requester when anyone may. */
+  answerersOf(d: Decision): string[] {
+    const allowed = d.kind === 'manual' ? this.manualApprovers(d.step) : this.approvers;
+    return allowed.size > 0 ? [...allowed] : [this.plan.requestedBy];
   }
 
   private recentDecisions(): Decision[] {

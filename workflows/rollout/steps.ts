@@ -11,6 +11,7 @@ import { substituteText } from '../../domain/variables';
 import { windowSize } from '../../domain/window';
 import type { ChildResult, TargetStepDetail } from '../messages';
 import { targetChainWorkflow, type ChainInput } from '../targetChain';
+import { targetFinished } from './telemetry';
 import { now, type RolloutState } from './state';
 
 /** Who may answer: the rollout's approvers and each manual step's own, `@group`s expanded (first run only). */
@@ -83,10 +84,19 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
       continue;
     }
     flying.add(t.name);
-    running.push(runTarget(state, si, step, t, rec, runStatus).finally(() => flying.delete(t.name)));
+    running.push(
+      runTarget(state, si, step, t, rec, runStatus).finally(() => {
+        flying.delete(t.name);
+        targetFinished(state.plan, step.name, t.name, rec.state);
+      }),
+    );
   }
   await Promise.all(running);
-  for (const rec of recs.values()) if (rec.state === 'pending') rec.state = 'skipped';
+  for (const [name, rec] of recs) {
+    if (rec.state === 'pending') rec.state = 'skipped';
+    // Targets that never started (skipped by `if:`, excluded earlier, left when the rollout stopped).
+    if (rec.startedAt === undefined) targetFinished(state.plan, step.name, name, rec.state);
+  }
 }
 
 /** One target's chain, run again from the failed child step on Retry, on from the next on Ignore or Fail. */

@@ -5,6 +5,7 @@ import type { Decision } from '../../../workflows/messages';
 import {
   ACTION_FOR_CHOICE,
   BLOCK_DECISION_ACTIONS,
+  BLOCK_DECISION_ASKING,
   BLOCK_DECISION_FACTS,
   BLOCK_DECISION_INSTRUCTIONS,
   BLOCK_DECISION_OUTCOME,
@@ -12,6 +13,7 @@ import {
   encodeButtonValue,
   nthBlockId,
 } from './ids';
+import { mentionList } from './mentions';
 import {
   button,
   chunkEscaped,
@@ -173,11 +175,25 @@ function choiceButton(rolloutId: string, d: Decision, choice: DecisionChoice): B
   return button({ text, actionId, value, ...(style ? { style } : {}), ...(confirm ? { confirm } : {}) });
 }
 
-function card(rolloutId: string, d: Decision, order: readonly DecisionChoice[], text: string): SlackMessage {
+/** `Waiting for <@U1>, <@U2>`: the people who may answer, mentioned so that Slack notifies them. */
+function askingBlock(mentions: string): Block {
+  return mrkdwnSection(`:bell: Waiting for ${mentions}`, BLOCK_DECISION_ASKING);
+}
+
+function card(
+  rolloutId: string,
+  d: Decision,
+  order: readonly DecisionChoice[],
+  text: string,
+  answerers: readonly string[],
+): SlackMessage {
+  const mentions = mentionList(answerers);
   return {
-    text: fallback(text),
+    // The fallback text is what a notification shows: the mentions go there too.
+    text: fallback(mentions ? `${text} ${mentions}` : text),
     blocks: [
       ...facts(d),
+      ...(mentions ? [askingBlock(mentions)] : []),
       footer(rolloutId, d),
       {
         type: 'actions',
@@ -188,20 +204,24 @@ function card(rolloutId: string, d: Decision, order: readonly DecisionChoice[], 
   };
 }
 
-/** A failed child step waiting for Fail / Retry / Ignore / Exclude machine. */
-export function failureCard(rolloutId: string, decision: Decision): SlackMessage {
+/**
+ * A failed child step waiting for Fail / Retry / Ignore / Exclude machine. `answerers`: who may answer (the
+ * approvers, or the requester when anyone may), mentioned on the card.
+ */
+export function failureCard(rolloutId: string, decision: Decision, answerers: readonly string[] = []): SlackMessage {
   const d = decision;
   const on = d.target !== undefined ? ` on ${plainFallbackName(d.target)}` : '';
-  return card(rolloutId, d, FAILURE_CHOICES, `Step ${plainFallbackName(d.step)} failed${on}: what now?`);
+  return card(rolloutId, d, FAILURE_CHOICES, `Step ${plainFallbackName(d.step)} failed${on}: what now?`, answerers);
 }
 
-/** A manual step waiting for Proceed / Abort. */
-export function manualCard(rolloutId: string, decision: Decision): SlackMessage {
+/** A manual step waiting for Proceed / Abort; `answerers` as for failureCard. */
+export function manualCard(rolloutId: string, decision: Decision, answerers: readonly string[] = []): SlackMessage {
   return card(
     rolloutId,
     decision,
     MANUAL_CHOICES,
     `Manual step ${plainFallbackName(decision.step)}: proceed or abort?`,
+    answerers,
   );
 }
 

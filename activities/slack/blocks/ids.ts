@@ -37,6 +37,8 @@ export const BLOCK_DECISION_FACTS = 'rollout.decision.facts';
 export const BLOCK_DECISION_TAIL = 'rollout.decision.tail';
 export const BLOCK_DECISION_INSTRUCTIONS = 'rollout.decision.instructions';
 export const BLOCK_DECISION_ACTIONS = 'rollout.decision.actions';
+/** Who the card waits for (mentions). */
+export const BLOCK_DECISION_ASKING = 'rollout.decision.asking';
 export const BLOCK_DECISION_OUTCOME = 'rollout.decision.outcome';
 export const BLOCK_THREAD_EVENT = 'rollout.thread.event';
 export const BLOCK_STATUS_REPLY = 'rollout.thread.status';

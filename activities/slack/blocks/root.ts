@@ -27,6 +27,8 @@ import {
 export interface RootMessageOptions {
   /** Base URL of the Temporal UI (e.g. `http://localhost:8233`); adds a link to the workflow. */
   temporalUiUrl?: string;
+  /** The namespace the rollout runs in, for that link (default `default`). */
+  temporalNamespace?: string;
   /** The time elapsed time is counted to while the rollout runs. */
   now: Date;
   /** Adds a Cancel button (with a confirmation) while the rollout runs. Off by default. */
@@ -50,7 +52,7 @@ export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): 
       ...packLines(flying, BLOCK_ROOT_IN_FLIGHT, 1, (n) => `_+${n} more steps with targets in flight_`, nthBlockId),
     );
   }
-  blocks.push(contextBlock(footerTexts(s, opts.temporalUiUrl), BLOCK_ROOT_FOOTER));
+  blocks.push(contextBlock(footerTexts(s, opts.temporalUiUrl, opts.temporalNamespace), BLOCK_ROOT_FOOTER));
   if (opts.showCancel && s.status === 'running' && !s.stopReason) {
     blocks.push({
       type: 'actions',

@@ -1,4 +1,5 @@
 // Pieces of a RolloutSummary shared by the root message, the status reply and the end-of-rollout reply.
+import { DEFAULT_NAMESPACE, workflowUiUrl } from '../../../domain/links';
 import type { Decision, RolloutStatus, RolloutSummary, StepSummary, TargetState } from '../../../workflows/messages';
 import { nthBlockId } from './ids';
 import {
@@ -159,15 +160,13 @@ export function inFlightLines(s: RolloutSummary): string[] {
     );
 }
 
-export function temporalUrl(base: string, rolloutId: string): string {
-  // `|` and `>` would end a mrkdwn link early; encodeURIComponent covers the id, the base is configuration.
-  const b = base.replace(/\/+$/, '').replace(/[|<>\s]/g, encodeURIComponent);
-  return `${b}/namespaces/default/workflows/${encodeURIComponent(rolloutId)}`;
+export function temporalUrl(base: string, rolloutId: string, namespace: string = DEFAULT_NAMESPACE): string {
+  return workflowUiUrl(base, namespace, rolloutId);
 }
 
-export function footerTexts(s: RolloutSummary, temporalUiUrl: string | undefined): string[] {
+export function footerTexts(s: RolloutSummary, temporalUiUrl: string | undefined, namespace?: string): string[] {
   const texts = [`Rollout \`${name(s.rolloutId, 200)}\``];
-  if (temporalUiUrl) texts.push(`<${temporalUrl(temporalUiUrl, s.rolloutId)}|Open in Temporal UI>`);
+  if (temporalUiUrl) texts.push(`<${temporalUrl(temporalUiUrl, s.rolloutId, namespace)}|Open in Temporal UI>`);
   return texts;
 }
 

@@ -3,6 +3,8 @@
 // a worker and the real bot, against the configured (or embedded) Temporal.
 import path from 'node:path';
 import { runBot } from '../../bot/main';
+import { processLogger, type Logger } from '../../observability/logger';
+import { installRuntime } from '../../observability/runtime';
 import { configFileOf, connectWith, EXIT, err, loadConfigOrReport, out, type CliContext } from '../context';
 import { temporalSettings } from '../../temporal/settings';
 import { createScriptWorker } from '../../temporal/worker';
@@ -18,7 +20,10 @@ const untilAborted = (signal?: AbortSignal) =>
   });
 
 export async function devCommand(ctx: CliContext, opts: DevCommandOptions): Promise<number> {
-  if (ctx.env.SLACK_BOT_TOKEN) return withSlack(ctx, opts);
+  // One Runtime for the worker and the bot of this process, before either connects; no metrics endpoint here.
+  const log = processLogger(ctx.env, 'dev', ctx.stdout);
+  installRuntime({ logger: log, sdkLevel: ctx.env.ROLLOUT_LOG_LEVEL });
+  if (ctx.env.SLACK_BOT_TOKEN) return withSlack(ctx, opts, log);
   try {
     const configFile = configFileOf(ctx, opts.config);
     // The dev harness (dev/) is loaded only here, so the product code never depends on it.
@@ -50,7 +55,7 @@ export async function devCommand(ctx: CliContext, opts: DevCommandOptions): Prom
 }
 
 /** With real Slack tokens: a worker plus the real bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT). */
-async function withSlack(ctx: CliContext, opts: DevCommandOptions): Promise<number> {
+async function withSlack(ctx: CliContext, opts: DevCommandOptions, log: Logger): Promise<number> {
   const file = configFileOf(ctx, opts.config);
   if (!file) {
     err(ctx, 'rollout dev: with SLACK_BOT_TOKEN set, give your config with --config or ROLLOUT_CONFIG');
@@ -64,7 +69,6 @@ async function withSlack(ctx: CliContext, opts: DevCommandOptions): Promise<numb
     connection: await conn.nativeConnection(),
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    logLevel: ctx.env.ROLLOUT_LOG_LEVEL,
   });
   try {
     const running = worker.run();
@@ -73,6 +77,7 @@ async function withSlack(ctx: CliContext, opts: DevCommandOptions): Promise<numb
       {
         configPath: file,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
+        log,
         onReady: (i) => out(ctx, `rollout dev: bot ready (${i.url ?? 'socket mode'}), worker on ${settings.taskQueue}`),
       },
     );

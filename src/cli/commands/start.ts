@@ -1,7 +1,9 @@
 // `rollout start <deployable> <release> [--var K=V ...] [--as who] [--wait]`: validates the request against the
-// config, starts the rollout and prints its id (stdout: the id alone, so scripts can capture it). With --wait it
+// config, starts the rollout and prints its id (stdout: the id alone, so scripts can capture it; its Temporal UI
+// link, when the UI is known, goes to stderr). With --wait it
 // follows progress on stderr until the rollout ends: exit 0 if it succeeded, 1 otherwise.
 import type { Client } from '@temporalio/client';
+import { workflowUiUrl } from '../../../domain/links';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
@@ -120,6 +122,9 @@ export async function startCommand(
         ` ${deployable} ${release} on ${plan.targets.length} target${plan.targets.length === 1 ? '' : 's'} ` +
         `as ${requestedBy} (task queue ${settings.taskQueue}, temporal ${conn.address})`,
     );
+    // The link goes to stderr: stdout stays exactly the id, for scripts.
+    const ui = ctx.env.ROLLOUT_TEMPORAL_UI_URL ?? conn.uiUrl;
+    if (ui) err(ctx, `rollout: Temporal UI: ${workflowUiUrl(ui, conn.namespace, rolloutId)}`);
     if (!opts.wait) {
       err(ctx, `rollout: follow it with: rollout status ${rolloutId}`);
       return EXIT.OK;

@@ -25,6 +25,14 @@ import {
 const UI = 'http://localhost:8233/';
 
 describe('rootMessage', () => {
+  it('the Temporal link names the rollout’s namespace', () => {
+    const m = rootMessage(runningSummary(), { now: NOW, temporalUiUrl: UI, temporalNamespace: 'prod ops' });
+    expect(JSON.stringify(m.blocks)).toContain('http://localhost:8233/namespaces/prod%20ops/workflows/');
+    expect(JSON.stringify(rootMessage(runningSummary(), { now: NOW, temporalUiUrl: UI }).blocks)).toContain(
+      '/namespaces/default/workflows/',
+    );
+  });
+
   it('running: progress, step counts, in flight, pending decision, Temporal link', () => {
     const m = rootMessage(runningSummary(), { now: NOW, temporalUiUrl: UI });
     expect(m).toMatchSnapshot();
@@ -75,9 +83,26 @@ describe('rootMessage', () => {
 });
 
 describe('decision cards', () => {
-  it('failureCard: facts, tail, four buttons with confirms on Fail and Exclude', () => {
-    const m = failureCard('rollout-1', failureDecision());
+  it('failureCard: facts, tail, who may answer (mentioned), four buttons with confirms on Fail and Exclude', () => {
+    const m = failureCard('rollout-1', failureDecision(), ['U1', 'U2']);
     expect(m).toMatchSnapshot();
+    // The fallback text is what a notification shows: the mentions are in it.
+    expect(m.text).toMatch(/<@U1>, <@U2>$/);
+  });
+
+  it('failureCard without anyone to mention has no waiting-for line', () => {
+    const m = failureCard('rollout-1', failureDecision());
+    expect(JSON.stringify(m)).not.toContain('Waiting for');
+    expect(JSON.stringify(failureCard('rollout-1', failureDecision(), ['U1']))).toContain('Waiting for <@U1>');
+  });
+
+  it('mentions: Slack ids as <@…>, CLI identities plainly and escaped, at most 10 then a count', () => {
+    const many = Array.from({ length: 13 }, (_, i) => `U${i + 10}`);
+    const m = manualCard('rollout-1', manualDecision(), ['cli:ops<x>', 'W123', ...many, 'U10']);
+    const asking = m.blocks.find((b) => b.block_id === 'rollout.decision.asking');
+    expect(asking).toMatchSnapshot();
+    expect(JSON.stringify(asking)).toContain('cli:ops&lt;x&gt;, <@W123>, <@U10>');
+    expect(JSON.stringify(asking)).toContain('<@U17> +5 more');
   });
 
   it('failureCard offers only the choices the decision allows', () => {
@@ -108,8 +133,8 @@ describe('decision cards', () => {
     expect(m.blocks.at(-1)).toMatchSnapshot();
   });
 
-  it('manualCard: instructions, Proceed / Abort (Abort confirmed)', () => {
-    expect(manualCard('rollout-1', manualDecision())).toMatchSnapshot();
+  it('manualCard: instructions, who may answer (mentioned), Proceed / Abort (Abort confirmed)', () => {
+    expect(manualCard('rollout-1', manualDecision(), ['U9', 'cli:bob'])).toMatchSnapshot();
   });
 
   it('manual outcome, chosen by a person and on timeout', () => {

@@ -26,6 +26,7 @@ export function cancelClicked(ctx: BotContext) {
         `You may not cancel ${rolloutId}: only its requester or an approver may.`,
       ));
     const r = await cancelRollout(ctx.client, rolloutId, user, undefined, ctx.deliveryTimeoutMs);
+    ctx.logger.info({ rolloutId, user, outcome: r.outcome }, 'rollout bot: cancel clicked');
     await replyDelivery(
       respond,
       r,

@@ -48,5 +48,16 @@ async function answer(
     ));
   }
   const r = await decide(ctx.client, rolloutId, decisionId, choice, user, ctx.deliveryTimeoutMs);
+  ctx.logger.info(
+    {
+      rolloutId,
+      decisionId,
+      choice,
+      user,
+      outcome: r.outcome,
+      ...(r.outcome !== 'accepted' ? { reason: r.reason } : {}),
+    },
+    'rollout bot: decision clicked',
+  );
   await replyDelivery(respond, r);
 }

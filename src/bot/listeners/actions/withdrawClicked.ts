@@ -21,6 +21,7 @@ export function withdrawClicked(ctx: BotContext) {
       return void (await replyEphemeral(respond, `${v.rolloutId} is not a rollout of a deployable this bot knows.`));
     }
     const r = await withdrawRollout(ctx.client, ctx.taskQueue, v.deployable, v.rolloutId, user, ctx.deliveryTimeoutMs);
+    ctx.logger.info({ rolloutId: v.rolloutId, user, outcome: r.outcome }, 'rollout bot: withdraw clicked');
     if (r.outcome === 'accepted') await markWithdrawn(ctx, client, body.channel?.id, v, user);
     await replyDelivery(respond, r, () => `Withdrawn: ${v.rolloutId} will not start.`);
   };
@@ -50,6 +51,9 @@ async function markWithdrawn(
     );
     await web.chat.update({ channel, ts: root.ts, text: m.text, blocks: m.blocks });
   } catch (e) {
-    ctx.logger.warn(`rollout bot: could not mark ${v.rolloutId} withdrawn in ${channel}: ${(e as Error).message}`);
+    ctx.logger.warn(
+      { rolloutId: v.rolloutId },
+      `rollout bot: could not mark ${v.rolloutId} withdrawn in ${channel}: ${(e as Error).message}`,
+    );
   }
 }
