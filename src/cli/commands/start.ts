@@ -2,6 +2,8 @@
 // config, starts the rollout and prints its id (stdout: the id alone, so scripts can capture it). With --wait it
 // follows progress on stderr until the rollout ends: exit 0 if it succeeded, 1 otherwise.
 import type { Client } from '@temporalio/client';
+import { expandList } from '../../../activities/approvers';
+import { mayAct, ownValue } from '../../../domain/access';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
@@ -50,18 +52,13 @@ function parseVars(ctx: CliContext, pairs: string[]): Record<string, string> | u
 }
 
 /**
- * The deployable's `starters` (empty = anyone), expanded through the config's static groups. `@group` entries the
- * config does not define (Slack user groups) cannot be resolved here and grant nothing.
+ * The deployable's `starters` under the one rule (domain/access.ts): empty = anyone; otherwise the list expanded
+ * through the config's groups. Slack user groups (`{ slack: … }`) cannot be expanded here and grant nothing.
  */
-function checkStarter(config: Config, deployable: string, who: string): string | undefined {
-  const starters = config.raw.deployables[deployable]?.starters ?? [];
-  if (starters.length === 0) return undefined;
-  const allowed = new Set<string>();
-  for (const s of starters) {
-    if (s.startsWith('@')) for (const m of config.raw.groups[s.slice(1)] ?? []) allowed.add(m);
-    else allowed.add(s);
-  }
-  if (allowed.has(who)) return undefined;
+async function checkStarter(config: Config, deployable: string, who: string): Promise<string | undefined> {
+  const starters = ownValue(config.raw.deployables, deployable)?.starters ?? [];
+  const { members } = await expandList(starters, config.raw.groups, undefined);
+  if (mayAct(who, starters, members)) return undefined;
   return `${who} may not start ${deployable} (starters: ${starters.join(', ')}); use --as with an allowed identity`;
 }
 
@@ -91,7 +88,7 @@ export async function startCommand(
     for (const p of e.problems) err(ctx, p);
     return EXIT.USAGE;
   }
-  const denied = checkStarter(config, deployable, requestedBy);
+  const denied = await checkStarter(config, deployable, requestedBy);
   if (denied) {
     err(ctx, `rollout start: not started: ${denied}`);
     return EXIT.USAGE;
