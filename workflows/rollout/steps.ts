@@ -57,6 +57,9 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
     (t) => !state.excluded.has(t.name) && (step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag))),
   );
   for (const t of targets) recs.set(t.name, { step: step.name, state: 'pending', children: [] });
+  const candidates = state.plan.targets.filter(
+    (t) => step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag)),
+  );
   const window = windowSize(step.window, targets.length);
   state.stepWindows[si] = window;
   state.notify({
@@ -87,6 +90,17 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
   }
   await Promise.all(running);
   for (const rec of recs.values()) if (rec.state === 'pending') rec.state = 'skipped';
+  // A step that deployed nowhere (every target excluded, now or earlier, or not reachable and ignored) is not a
+  // success, whatever the answers were: the rollout fails, saying so.
+  if (state.honest && !state.stopKind && candidates.length > 0) {
+    const nowhere = candidates.every((t) => {
+      const rec = recs.get(t.name);
+      return state.excluded.has(t.name) || rec?.state === 'excluded' || (rec?.state === 'skipped' && rec.notRun);
+    });
+    if (nowhere) {
+      state.stop('failed', `${step.name}: nothing deployed (every target was excluded or could not be reached)`);
+    }
+  }
 }
 
 /** One target's chain, run again from the failed child step on Retry, on from the next on Ignore or Fail. */
@@ -143,6 +157,11 @@ async function runTarget(
     }
     if (res.pausedAt === undefined) {
       rec.state = res.status === 'success' ? 'succeeded' : 'failed';
+      // Nothing ran on this target (its failures were never-run ones, ignored): skipped, not deployed.
+      if (state.honest && rec.state === 'succeeded' && nothingRan(rec)) {
+        rec.state = 'skipped';
+        rec.notRun = true;
+      }
       rec.endedAt = now();
       if (res.status === 'failure') state.stop('failed', `${step.name} failed on ${t.name}`);
       return;
@@ -171,6 +190,7 @@ async function runTarget(
           : {}),
         createdAt: now(),
         choices: [...FAILURE_CHOICES],
+        ...(state.honest && failed.notRun ? { notRun: true } : {}),
       });
       state.notify({ type: 'asked', decisionId: d.id });
       rec.state = 'waiting';
@@ -185,7 +205,8 @@ async function runTarget(
         state.failedTargets.delete(t.name);
         break;
       case 'ignore':
-        failed.state = 'ignored';
+        // A script that never started is not "ignored as if it succeeded": it is recorded as skipped (not run).
+        failed.state = state.honest && failed.notRun ? 'skipped' : 'ignored';
         startIndex = res.pausedAt + 1;
         break;
       case 'exclude':
@@ -200,6 +221,12 @@ async function runTarget(
         chainStatus = 'failure';
     }
   }
+}
+
+/** No child step of this target's chain ran: every one is skipped, at least one because it could not run. */
+function nothingRan(rec: TargetStepDetail): boolean {
+  const children = rec.children.filter(Boolean);
+  return children.some((c) => c.notRun) && children.every((c) => c.state === 'skipped');
 }
 
 async function runManualStep(state: RolloutState, step: ManualStepPlan, runStatus: RunStatus): Promise<void> {
