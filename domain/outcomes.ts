@@ -24,3 +24,12 @@ export const PATCHES = {
   /** The queue's position answer waits for the rest of the activation (a rollout that just ended is not ahead). */
   queuePositionSettled: 'queue-position-settled',
 } as const;
+
+/** `3 deployed · 1 excluded · 1 not run` (excluded and not run only when there are any). */
+export function outcomeCountsText(o: { deployed: number; excluded: number; notRun: number }): string {
+  return [
+    `${o.deployed} deployed`,
+    ...(o.excluded ? [`${o.excluded} excluded`] : []),
+    ...(o.notRun ? [`${o.notRun} not run`] : []),
+  ].join(' · ');
+}

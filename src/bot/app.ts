@@ -14,6 +14,7 @@ import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../temporal/client';
 import type { BotContext } from './context';
 import { slackDirectory } from './directory';
 import { registerListeners } from './listeners';
+import { TimestampCheckedReceiver } from './requestTimestamp';
 import { createRootUpdater, type RootUpdater, type RootUpdaterOptions } from './rootUpdater';
 
 export interface BotSlackOptions {
@@ -87,9 +88,12 @@ export function createBot(o: BotOptions): Bot {
   const slackTaskQueue = o.slackTaskQueue ?? slackTaskQueueOf(o.taskQueue);
   const app = new App({
     token: o.slack.botToken,
-    signingSecret: o.slack.signingSecret,
     logger,
-    ...(o.slack.appToken ? { socketMode: true, appToken: o.slack.appToken } : {}),
+    // Socket Mode requests are not signed; HTTP requests go through Bolt's receiver with a timestamp bound in
+    // both directions in front of it (requestTimestamp.ts).
+    ...(o.slack.appToken
+      ? { socketMode: true, appToken: o.slack.appToken, signingSecret: o.slack.signingSecret }
+      : { receiver: new TimestampCheckedReceiver({ signingSecret: o.slack.signingSecret, logger }) }),
     clientOptions: { ...(apiUrl ? { slackApiUrl: apiUrl } : {}) },
   });
   // The thread is posted from activities: retries stay well inside the activity's 30 s so that a timed-out

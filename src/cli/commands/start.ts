@@ -4,6 +4,7 @@
 import type { Client } from '@temporalio/client';
 import { expandList } from '../../../activities/approvers';
 import { mayAct, ownValue } from '../../../domain/access';
+import { outcomeCountsText } from '../../../domain/outcomes';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
@@ -196,6 +197,7 @@ async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs
   }
   const { summary } = final.result;
   show(summary);
-  err(ctx, `rollout: ${rolloutId} ${summary.status}${summary.stopReason ? `: ${summary.stopReason}` : ''}`);
+  const counts = summary.targetOutcomes ? ` (${outcomeCountsText(summary.targetOutcomes)})` : '';
+  err(ctx, `rollout: ${rolloutId} ${summary.status}${counts}${summary.stopReason ? `: ${summary.stopReason}` : ''}`);
   return summary.status === 'succeeded' ? EXIT.OK : EXIT.FAILED;
 }
