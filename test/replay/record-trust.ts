@@ -9,7 +9,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import type { TargetPlan } from '../../domain/plan';
 import { validateConfig } from '../../src/config/load';
 import { buildPlan } from '../../src/config/plan';
 import {
