@@ -40,16 +40,18 @@ export interface StartCommandOptions {
 
 /** `K=V` strings → a record; undefined (after printing why) when one is malformed. */
 function parseVars(ctx: CliContext, pairs: string[]): Record<string, string> | undefined {
-  const vars: Record<string, string> = {};
+  const entries: Array<[string, string]> = [];
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) {
       err(ctx, `rollout: --var expects NAME=VALUE, got ${JSON.stringify(pair)}`);
       return undefined;
     }
-    vars[pair.slice(0, eq)] = pair.slice(eq + 1);
+    entries.push([pair.slice(0, eq), pair.slice(eq + 1)]);
   }
-  return vars;
+  // Own properties for every name (`vars[name] = …` would drop `__proto__` silently, and start the rollout
+  // without telling the user); buildPlan then refuses names the deployable does not declare.
+  return Object.fromEntries(entries);
 }
 
 /**
