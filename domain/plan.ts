@@ -1,5 +1,6 @@
 // Domain types shared by the client (src/), the workflows and the activities.
 // Everything here is plain data: it travels as workflow/activity input and must stay JSON-serialisable.
+import type { GroupSpec } from './access';
 
 /** How the worker reaches a target. */
 export type TransportKind = 'ssh' | 'local';
@@ -84,8 +85,8 @@ export interface RolloutPlan {
   failureBudget?: Window;
   /** Who may answer decisions: user ids, `@group` names (expanded when the rollout starts). Empty = anyone. */
   approvers: string[];
-  /** Statically configured groups (name → members), merged with any the notifier can expand. */
-  groups: Record<string, string[]>;
+  /** The config's declared groups: name → members, or `{ slack: handle }` (expanded by the bot's directory). */
+  groups: Record<string, GroupSpec>;
   /** Set for rollouts started from Slack: where the root message is, and the bot's task queue that posts. */
   slack?: SlackPlan;
 }

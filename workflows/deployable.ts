@@ -6,6 +6,7 @@ import {
   condition,
   continueAsNew,
   ParentClosePolicy,
+  patched,
   setHandler,
   startChild,
   workflowInfo,
@@ -17,6 +18,7 @@ import {
   type FinishedRollout,
   type QueueEntry,
 } from './queueMessages';
+import { PATCHES } from '../domain/outcomes';
 import { RolloutQueue } from './deployable/queue';
 import { rolloutWorkflow } from './rollout';
 
@@ -36,13 +38,32 @@ export interface DeployableInput {
  */
 const HISTORY_LIMIT = 2_000;
 
+/**
+ * Lets every job of the current activation (and what it resumes) run first. The SDK applies an activation's
+ * updates before its resolutions (a child's end) and runs no microtask until all jobs are applied; the code a
+ * resolution resumes (here: `await child.result()`, then `rollouts.finish`) is a handful of microtasks deep.
+ * Fifty turns are far more than that, cost no command and replay identically.
+ */
+async function restOfActivation(): Promise<void> {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+}
+
 export async function deployableWorkflow(input: DeployableInput): Promise<void> {
   const rollouts = new RolloutQueue(input);
 
   setHandler(deployableStateQuery, () => rollouts.state());
-  setHandler(enqueueUpdate, (entry) => rollouts.enqueue(entry), {
-    validator: (entry) => rollouts.validateEnqueue(entry),
-  });
+  setHandler(
+    enqueueUpdate,
+    (entry) => {
+      const taken = rollouts.enqueue(entry);
+      if (!patched(PATCHES.queuePositionSettled)) return taken;
+      // A worker that picks this workflow up after a restart gets the running rollout's end and this request in
+      // one activation, the request first: its position is told once the rest of the activation has run, so a
+      // rollout that already ended is not counted as ahead.
+      return restOfActivation().then(() => rollouts.positionOf(entry.rolloutId));
+    },
+    { validator: (entry) => rollouts.validateEnqueue(entry) },
+  );
   setHandler(withdrawUpdate, (request) => rollouts.withdraw(request), {
     validator: (request) => rollouts.validateWithdraw(request),
   });

@@ -26,11 +26,18 @@ export interface ChildResult {
   outcome?: 'unknown' | 'not-started';
   /** When the target was last heard from, with outcome unknown. */
   lostContactAt?: string;
+  /**
+   * The script never started on the target (it could not be reached, or run-once's outcome `not-started`); see
+   * domain/outcomes.ts.
+   */
+  notRun?: boolean;
 }
 
 export interface TargetStepDetail {
   step: string;
   state: TargetState;
+  /** With state skipped: nothing ran on this target in this step because it could not be reached. */
+  notRun?: boolean;
   startedAt?: string;
   endedAt?: string;
   children: ChildResult[];
@@ -75,6 +82,8 @@ export interface Decision {
   answer?: DecisionAnswer;
   /** The Slack card showing this decision, once posted. */
   cardTs?: string;
+  /** The failed child step never started on the target: Ignore records it as skipped (not run). */
+  notRun?: boolean;
 }
 
 export interface RolloutSummary {
@@ -97,6 +106,8 @@ export interface RolloutSummary {
   slack?: { channel: string; ts: string };
   /** The first failure that stopped the rollout, if any. */
   failure?: { step: string; target: string; childStep: string; exitCode?: number | null; error?: string };
+  /** Per target, over the whole rollout: deployed (succeeded), excluded, and skipped because nothing ran. */
+  targetOutcomes?: { deployed: number; excluded: number; notRun: number };
 }
 
 export const SUMMARY_LIST_LIMIT = 20;

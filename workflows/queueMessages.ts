@@ -7,6 +7,11 @@ export interface QueueEntry {
   rolloutId: string;
   plan: RolloutPlan;
   requestedAt: string;
+  /**
+   * The plan's approvers expanded when the request was enqueued (groups included), for the queue's own check of
+   * who may withdraw it. Absent on entries enqueued before it existed: then only plain user ids count.
+   */
+  approverMembers?: string[];
 }
 
 export interface QueuedRollout {

@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,6 +21,7 @@ import {
   type RolloutInput,
   type RolloutResult,
 } from './messages';
+import { PATCHES } from '../domain/outcomes';
 import { judge, validateCancel, validateDecision } from './rollout/judge';
 import { rolloutEnded, rolloutStarted } from './rollout/telemetry';
 import { ThreadOutbox } from './rollout/outbox';
@@ -40,6 +42,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   const continueAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const outbox = new ThreadOutbox(plan.slack, workflowInfo().workflowId);
   const state = new RolloutState(input, workflowInfo().workflowId, outbox);
+  // Rollouts recorded before honest outcomes (domain/outcomes.ts) replay as they ran; every new run has them.
+  state.honest = patched(PATCHES.honestOutcomes);
   const threadPosted = outbox.pump(state.decisions, (d) => state.answerersOf(d));
   if (!carried) rolloutStarted(plan);
 

@@ -4,6 +4,7 @@
 import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { conditionScope, ifHolds, runConditionHolds, type RunStatus } from '../domain/conditions';
+import { NOT_RUN_FAILURE_TYPES } from '../domain/outcomes';
 import type { ChildResult } from './messages';
 import type { ScriptAction, TargetPlan } from '../domain/plan';
 
@@ -52,6 +53,15 @@ function describeFailure(err: unknown): string {
   while (e instanceof ActivityFailure && e.cause) e = e.cause;
   if (e instanceof ApplicationFailure) return e.type ? `${e.type}: ${e.message}` : e.message;
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The activity failed before the script could start (see NOT_RUN_FAILURE_TYPES). */
+function neverRan(err: unknown): boolean {
+  let e: unknown = err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  return (
+    e instanceof ApplicationFailure && e.type !== undefined && e.type !== null && NOT_RUN_FAILURE_TYPES.has(e.type)
+  );
 }
 
 export async function targetChainWorkflow(input: ChainInput): Promise<ChainResult> {
@@ -126,10 +136,17 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
         ...(out.error ? { error: out.error } : {}),
         ...(out.runId ? { runId: out.runId } : {}),
         ...(out.outcome ? { outcome: out.outcome } : {}),
+        ...(out.outcome === 'not-started' ? { notRun: true } : {}),
         ...(out.lostContactAt ? { lostContactAt: out.lostContactAt } : {}),
       };
     } catch (err) {
-      result = { name: child.name, state: 'failed', error: describeFailure(err), attempt: input.attempt };
+      result = {
+        name: child.name,
+        state: 'failed',
+        error: describeFailure(err),
+        attempt: input.attempt,
+        ...(neverRan(err) ? { notRun: true } : {}),
+      };
     }
     children.push({ ...result, index });
     if (result.state === 'failed') {

@@ -26,6 +26,7 @@ import { DEFAULT_DELIVERY_TIMEOUT_MS } from '../temporal/client';
 import type { BotContext } from './context';
 import { slackDirectory } from './directory';
 import { registerListeners } from './listeners';
+import { TimestampCheckedReceiver } from './requestTimestamp';
 import { createRootUpdater, type RootUpdater, type RootUpdaterOptions } from './rootUpdater';
 
 export interface BotSlackOptions {
@@ -118,16 +119,17 @@ export function createBot(o: BotOptions): Bot {
     app = new App({ token: o.slack.botToken, receiver: socket, logger, clientOptions });
   } else {
     if (!o.slack.signingSecret) throw new BotOptionsError('HTTP mode needs the signing secret (or an app token)');
-    app = new App({
-      token: o.slack.botToken,
+    // HTTP requests go through Bolt's receiver with a timestamp bound in both directions in front of it
+    // (requestTimestamp.ts); the health routes carry no Slack headers and pass through.
+    const receiver = new TimestampCheckedReceiver({
       signingSecret: o.slack.signingSecret,
       logger,
-      clientOptions,
       customRoutes: [
         { path: HEALTH_PATH, method: ['GET'], handler: (req, res) => health.healthz(req, res) },
         { path: READY_PATH, method: ['GET'], handler: (req, res) => void health.readyz(req, res) },
       ],
     });
+    app = new App({ token: o.slack.botToken, receiver, logger, clientOptions });
   }
   // The thread is posted from activities: retries stay well inside the activity's 30 s so that a timed-out
   // attempt never posts late next to its retry; Temporal retries the activity itself.

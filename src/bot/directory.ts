@@ -3,12 +3,15 @@
 // keeps no state of its own, and group membership changes in Slack take effect within a minute.
 import type { WebClient } from '@slack/web-api';
 import { expandList, type ApproverDirectory } from '../../activities/approvers';
+import { mayAct, type GroupSpec } from '../../domain/access';
+
+type Groups = Readonly<Record<string, GroupSpec>>;
 
 export interface Directory extends ApproverDirectory {
   /** Every user id the list names (ids, `@group`s); unknown groups expand to nobody. */
-  expand(list: readonly string[], groups: Record<string, string[]>): Promise<Set<string>>;
-  /** True when `user` may act for `list`; an empty list means anyone. */
-  allows(user: string, list: readonly string[], groups: Record<string, string[]>): Promise<boolean>;
+  expand(list: readonly string[], groups: Groups): Promise<Set<string>>;
+  /** The one rule (domain/access.ts mayAct): an empty list means anyone, a list resolving to nobody no one. */
+  allows(user: string, list: readonly string[], groups: Groups): Promise<boolean>;
 }
 
 // Approver checks run on every click and usergroups.* are Tier 2 (about 20 calls a minute): a minute's cache keeps
@@ -46,7 +49,7 @@ export function slackDirectory(web: WebClient, ttlMs = TTL_MS): Directory {
     return members;
   };
 
-  const expand = async (list: readonly string[], groups: Record<string, string[]>): Promise<Set<string>> =>
+  const expand = async (list: readonly string[], groups: Groups): Promise<Set<string>> =>
     (await expandList(list, groups, { groupMembers })).members;
 
   return {
@@ -54,8 +57,7 @@ export function slackDirectory(web: WebClient, ttlMs = TTL_MS): Directory {
     expand,
     async allows(user, list, groups) {
       if (list.length === 0) return true;
-      if (list.includes(user)) return true;
-      return (await expand(list, groups)).has(user);
+      return mayAct(user, list, await expand(list, groups));
     },
   };
 }

@@ -1,6 +1,7 @@
 // A rollout requested from Slack: check the request, post the root message (so the rollout has a thread from the
 // start), then put the rollout in its deployable's queue and keep the root message honest about what happened.
 import type { App, RespondFn } from '@slack/bolt';
+import { ownValue } from '../../domain/access';
 import { buildPlan, RequestError } from '../config/plan';
 import { enqueueRollout, newRolloutId, NotConfirmedError } from '../temporal/client';
 import { background, startableDeployables, type BotContext } from './context';
@@ -20,7 +21,7 @@ export async function requestRollout(
   respond: RespondFn,
   web: App['client'],
 ): Promise<void> {
-  const d = ctx.config.raw.deployables[req.deployable];
+  const d = ownValue(ctx.config.raw.deployables, req.deployable);
   if (!d) {
     await replyEphemeral(
       respond,
@@ -66,7 +67,7 @@ export async function requestRollout(
   plan.slack = { channel: req.channel, ts: rootTs, taskQueue: ctx.slackTaskQueue };
   let result;
   try {
-    result = await enqueueRollout(ctx.client, ctx.taskQueue, plan, rolloutId);
+    result = await enqueueRollout(ctx.client, ctx.taskQueue, plan, rolloutId, undefined, undefined, ctx.directory);
   } catch (e) {
     const reason = (e as Error).message;
     ctx.logger.warn({ rolloutId, user: req.user, reason }, 'rollout bot: rollout request not confirmed or refused');

@@ -1,6 +1,7 @@
 // Answers to "how is it going": `/rollout status [rollout | deployable]` (ephemeral) and `status` typed in a
 // rollout's thread (answered in the thread). Everything comes from the rollouts' summary queries.
 import type { App } from '@slack/bolt';
+import { ownValue } from '../../domain/access';
 import {
   BLOCK_STATUS_REPLY,
   ephemeral,
@@ -36,7 +37,7 @@ export async function statusAnswer(ctx: BotContext, target: string | undefined):
     };
   }
   let id = target;
-  if (ctx.config.raw.deployables[target]) {
+  if (ownValue(ctx.config.raw.deployables, target)) {
     const st = await bounded(ctx, QUERY_TIMEOUT_MS, () => getDeployableState(ctx.client, ctx.taskQueue, target)).catch(
       () => undefined,
     );

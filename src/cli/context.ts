@@ -1,7 +1,7 @@
 // What every command gets injected: the validated environment, output streams and a way to reach Temporal.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { ConfigError, loadConfigFile, parseConfigText, type Config } from '../config/load';
+import { ConfigError, loadConfigFile, parseConfigText, type Config, type LoadOptions } from '../config/load';
 import { configSchema } from '../config/schema';
 import type { Env } from '../env';
 import { connectTemporal, type ConnectOptions, type TemporalConnection } from '../temporal/connect';
@@ -58,10 +58,15 @@ export function printConfigError(ctx: CliContext, e: ConfigError): void {
   for (const p of e.problems) err(ctx, p);
 }
 
-/** Loads and validates a config file; prints its problems and returns undefined when it is invalid. */
-export function loadConfigOrReport(ctx: CliContext, file: string): Config | undefined {
+/**
+ * Loads and validates a config file; prints its problems and returns undefined when it is invalid, and prints
+ * its warnings (to stderr) when it is valid. `checkFiles`: see LoadOptions (validate and worker).
+ */
+export function loadConfigOrReport(ctx: CliContext, file: string, opts: LoadOptions = {}): Config | undefined {
   try {
-    return loadConfigFile(file);
+    const config = loadConfigFile(file, opts);
+    for (const w of config.warnings) err(ctx, `${config.source}: warning: ${w}`);
+    return config;
   } catch (e) {
     if (e instanceof ConfigError) {
       printConfigError(ctx, e);

@@ -1,13 +1,16 @@
 // Loads the config file, validates it with zod and then checks what a schema cannot (references between
 // fields, expressions, variables). Every problem names the path of the bad field; nothing is half-loaded.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { ownValue } from '../../domain/access';
 import { ExpressionError, outputStepsReferenced } from '../../domain/expressions';
 import type { TargetPlan } from '../../domain/plan';
 import { checkVariableName, checkVariableValue, referencedVariables } from '../../domain/variables';
+import { duplicateKeyProblems } from './duplicateKeys';
+import { bareHost } from './safeValues';
 import { configSchema, type ParsedConfig } from './schema';
 
 export class ConfigError extends Error {
@@ -25,6 +28,16 @@ export interface Config {
   raw: ParsedConfig;
   /** Every target, resolved (paths absolute, defaults applied), in the order the file declares them. */
   targets: TargetPlan[];
+  /** What is allowed but probably a mistake (an empty group), each naming its path. */
+  warnings: string[];
+}
+
+export interface LoadOptions {
+  /**
+   * Also check the files this machine will read when it connects (known_hosts with strict checking on): for
+   * `rollout validate` and `rollout worker`, not for the bot, which never connects to a target.
+   */
+  checkFiles?: boolean;
 }
 
 const SIMPLE_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -66,13 +79,19 @@ function zodProblems(error: z.ZodError): string[] {
 
 export function parseConfigText(text: string, source: string): unknown {
   if (source.endsWith('.json')) {
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch (e) {
       throw new ConfigError(source, [`cannot parse: ${(e as Error).message}`]);
     }
+    // JSON.parse lets the last of two equal keys win silently; JSON is YAML, so YAML's parser finds them.
+    const dup = duplicateKeyProblems(YAML.parseDocument(text, { uniqueKeys: false }));
+    if (dup.length > 0) throw new ConfigError(source, dup);
+    return value;
   }
-  const doc = YAML.parseDocument(text);
+  // Duplicate keys are reported by path below (YAML's own check names only a line).
+  const doc = YAML.parseDocument(text, { uniqueKeys: false });
   if (doc.errors.length > 0)
     throw new ConfigError(
       source,
@@ -94,17 +113,40 @@ export function parseConfigText(text: string, source: string): unknown {
     },
   });
   if (cut.length > 0) throw new ConfigError(source, cut);
+  const dup = duplicateKeyProblems(doc);
+  if (dup.length > 0) throw new ConfigError(source, dup);
   return doc.toJS();
 }
 
-export function loadConfigFile(file: string): Config {
+export function loadConfigFile(file: string, opts: LoadOptions = {}): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new ConfigError(file, [`cannot read: ${(e as Error).message}`]);
   }
-  return validateConfig(parseConfigText(text, file), file, path.dirname(path.resolve(file)));
+  const config = validateConfig(parseConfigText(text, file), file, path.dirname(path.resolve(file)));
+  if (opts.checkFiles) {
+    const missing = missingFileProblems(config);
+    if (missing.length > 0) throw new ConfigError(file, missing);
+  }
+  return config;
+}
+
+/** ssh targets with strict host-key checking whose known_hosts file is not there: every connection would fail. */
+export function missingFileProblems(config: Config): string[] {
+  const problems: string[] = [];
+  for (const t of config.targets) {
+    if (t.transport !== 'ssh' || !t.strictHostKeyChecking || !t.knownHostsPath) continue;
+    if (existsSync(t.knownHostsPath)) continue;
+    const own = ownValue(config.raw.targets, t.name)?.knownHostsPath !== undefined;
+    problems.push(
+      `${formatPath(own ? ['targets', t.name, 'knownHostsPath'] : ['ssh', 'knownHostsPath'])}: known_hosts file ` +
+        `${t.knownHostsPath} does not exist (target ${t.name} checks host keys strictly): add the host keys ` +
+        '(ssh-keyscan) or set strictHostKeyChecking: false',
+    );
+  }
+  return problems;
 }
 
 const BUILTIN_VARIABLES = new Set(['Release', 'Deployable', 'RequestedBy', 'Step.Name', 'Machine.Name']);
@@ -137,7 +179,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
     const plan: TargetPlan = {
       name: tname,
       transport: t.transport,
-      host: t.host ?? 'localhost',
+      host: bareHost(t.host ?? 'localhost'),
       port: t.port,
       user: t.user ?? cfg.ssh.user ?? '',
       tags: t.tags,
@@ -157,9 +199,37 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
   }
   const byName = new Map(targets.map((t) => [t.name, t]));
 
+  // Groups: every `@name` must be declared (so a typo never silently means nobody, or anybody); an empty
+  // member list is allowed (a team between members) but a list naming only it lets nobody act.
+  const warnings: string[] = [];
+  for (const [gname, g] of Object.entries(cfg.groups)) {
+    if (Array.isArray(g) && g.length === 0) {
+      warnings.push(
+        `${formatPath(['groups', gname])}: empty group: a starters or approvers list naming only it lets nobody act`,
+      );
+    }
+  }
+  const checkWho = (list: readonly string[], p: PropertyKey[]) =>
+    list.forEach((entry, i) => {
+      if (!entry.startsWith('@')) return;
+      const g = entry.slice(1);
+      if (ownValue(cfg.groups, g) === undefined) {
+        const known = Object.keys(cfg.groups).join(', ') || 'none';
+        at(
+          [...p, i],
+          `undefined group "${entry}": declare it under groups (members, or { slack: <handle> }); known: ${known}`,
+        );
+      }
+    });
+
   // Deployables
   for (const [dname, d] of Object.entries(cfg.deployables)) {
     const dp = ['deployables', dname];
+    checkWho(d.starters, [...dp, 'starters']);
+    checkWho(d.approvers, [...dp, 'approvers']);
+    d.process.forEach((s, i) => {
+      if (s.type === 'manual') checkWho(s.approvers, [...dp, 'process', i, 'approvers']);
+    });
     for (const [k, v] of Object.entries(d.variables)) {
       const bad = checkVariableName(k) ?? checkVariableValue(k, v);
       if (bad) at([...dp, 'variables', k], bad);
@@ -202,7 +272,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
       };
       const checkScript = (script: string, p: PropertyKey[], visible: Set<string>) => {
         for (const ref of referencedVariables(script)) {
-          if (BUILTIN_VARIABLES.has(ref) || ref in d.variables) continue;
+          if (BUILTIN_VARIABLES.has(ref) || ownValue(d.variables, ref) !== undefined) continue;
           if (ref.startsWith('Output.')) {
             const rest = ref.slice(7);
             const dot = rest.lastIndexOf('.');
@@ -210,7 +280,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
             at(p, `#{${ref}} reads the output of a step that does not run earlier`);
             continue;
           }
-          if (stepTargets.length > 0 && stepTargets.every((t) => ref in t.variables)) continue;
+          if (stepTargets.length > 0 && stepTargets.every((t) => ownValue(t.variables, ref) !== undefined)) continue;
           at(p, `unknown variable #{${ref}} (declare it under deployables.${dname}.variables or on every target)`);
         }
       };
@@ -229,7 +299,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
   }
 
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return { source, raw: cfg, targets };
+  return { source, raw: cfg, targets, warnings };
 }
 
 /** Targets a deployable reaches, in the file's order. */

@@ -1,4 +1,5 @@
 // Turns a validated config plus a request ("web-farm v2 by U123") into the plan a rollout captures at start.
+import { ownValue } from '../../domain/access';
 import type { ExecStepPlan, RolloutPlan, StepPlan, Window } from '../../domain/plan';
 import { checkRelease, checkVariableValue } from '../../domain/variables';
 import { selectTargets, type Config } from './load';
@@ -25,7 +26,7 @@ function toWindow(w: number | string | undefined): Window | undefined {
 }
 
 export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
-  const d = config.raw.deployables[req.deployable];
+  const d = ownValue(config.raw.deployables, req.deployable);
   if (!d) {
     const known = Object.keys(config.raw.deployables).join(', ') || 'none';
     throw new RequestError([`unknown deployable "${req.deployable}" (known: ${known})`]);
@@ -35,7 +36,7 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   if (badRelease) problems.push(badRelease);
   const variables: Record<string, string> = { ...d.variables };
   for (const [k, v] of Object.entries(req.variables ?? {})) {
-    if (!(k in d.variables)) {
+    if (ownValue(d.variables, k) === undefined) {
       problems.push(
         `unknown variable "${k}": ${req.deployable} declares ${Object.keys(d.variables).join(', ') || 'none'}`,
       );

@@ -1,5 +1,6 @@
 // The config file's shape. One file (YAML or JSON) declares targets, groups and deployables.
 import { z } from 'zod';
+import { hostProblem, keyMaterialProblem, USER_PATTERN, USER_RULE, WORKDIR_PATTERN, WORKDIR_RULE } from './safeValues';
 
 const name = z
   .string()
@@ -7,6 +8,34 @@ const name = z
     /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
     'must start with a letter or digit and hold only letters, digits, _ . - (at most 63)',
   );
+
+/** A host, a user, a workdir, a key or known_hosts path: values that reach ssh and the shell (see safeValues.ts). */
+const host = z.string().superRefine((v, ctx) => {
+  const problem = hostProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const user = z.string().regex(USER_PATTERN, USER_RULE);
+const workdir = z.string().regex(WORKDIR_PATTERN, WORKDIR_RULE);
+const filePath = z.string().superRefine((v, ctx) => {
+  const problem = keyMaterialProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Who: a user id (Slack `U…`, or `cli:<name>` style identities) or `@group` (a name declared under groups:). */
+const who = z
+  .string()
+  .regex(/^@?[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}$/, 'must be a user id or @group (letters, digits, . _ : + -)');
+
+/**
+ * A group: its members, or a Slack user group `{ slack: <handle or S… id> }` (expanded by the bot through Slack).
+ * Declaring Slack groups makes an `@name` that is not declared decidable: it is a config error.
+ */
+const group = z.union([
+  z.array(who.regex(/^[^@]/, 'a group lists user ids, not other groups')),
+  z.strictObject({
+    slack: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'must be a Slack user group handle or id'),
+  }),
+]);
 
 export const DEFAULT_SCRIPT_TIMEOUT_SEC = 600;
 
@@ -63,7 +92,7 @@ const manualStep = z.strictObject({
   type: z.literal('manual'),
   name,
   instructions: z.string().min(1, 'must not be empty'),
-  approvers: z.array(z.string().min(1)).default([]),
+  approvers: z.array(who).default([]),
   timeoutSec: z.number().int().min(1, 'must be ≥ 1').optional(),
   onTimeout: z.enum(['proceed', 'abort']).default('abort'),
   runCondition: runCondition.default('success'),
@@ -80,17 +109,17 @@ const variables = z.record(z.string(), z.union([z.string(), z.number(), z.boolea
 
 const target = z.strictObject({
   transport: z.enum(['ssh', 'local']).default('ssh'),
-  host: z.string().min(1).optional(),
+  host: host.optional(),
   port: z.number().int().min(1).max(65535).default(22),
-  user: z.string().min(1).optional(),
+  user: user.optional(),
   tags: z.array(name).default([]),
-  workdir: z.string().min(1).optional(),
-  privateKeyPath: z.string().min(1).optional(),
+  workdir: workdir.optional(),
+  privateKeyPath: filePath.optional(),
   privateKeyEnv: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
     .optional(),
-  knownHostsPath: z.string().min(1).optional(),
+  knownHostsPath: filePath.optional(),
   strictHostKeyChecking: z.boolean().optional(),
   variables,
 });
@@ -103,9 +132,9 @@ const deployable = z.strictObject({
   onFailure: onFailure.default('guided'),
   failureBudget: windowSpec.optional(),
   /** Who may start this deployable (Slack user ids, `@group`, `cli:<name>`); empty = anyone. */
-  starters: z.array(z.string().min(1)).default([]),
+  starters: z.array(who).default([]),
   /** Who may answer its decisions; empty = anyone who may start it. */
-  approvers: z.array(z.string().min(1)).default([]),
+  approvers: z.array(who).default([]),
   process: z.array(step).min(1, 'a process needs at least one step'),
 });
 
@@ -119,23 +148,23 @@ export const configSchema = z.strictObject({
     .default({ namespace: 'default', taskQueue: 'rollout' }),
   ssh: z
     .strictObject({
-      user: z.string().min(1).optional(),
-      privateKeyPath: z.string().min(1).optional(),
+      user: user.optional(),
+      privateKeyPath: filePath.optional(),
       privateKeyEnv: z
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
         .optional(),
-      knownHostsPath: z.string().min(1).optional(),
+      knownHostsPath: filePath.optional(),
       strictHostKeyChecking: z.boolean().default(true),
     })
     .default({ strictHostKeyChecking: true }),
   defaults: z
     .strictObject({
       scriptTimeoutSec: z.number().int().min(1).default(DEFAULT_SCRIPT_TIMEOUT_SEC),
-      workdir: z.string().min(1).default('.rollout'),
+      workdir: workdir.default('.rollout'),
     })
     .default({ scriptTimeoutSec: DEFAULT_SCRIPT_TIMEOUT_SEC, workdir: '.rollout' }),
-  groups: z.record(z.string(), z.array(z.string().min(1))).default({}),
+  groups: z.record(name, group).default({}),
   targets: z.record(name, target),
   deployables: z.record(name, deployable),
 });

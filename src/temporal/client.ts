@@ -36,6 +36,7 @@ import {
   type TargetsPage,
   type TargetsQueryInput,
 } from '../../workflows/messages';
+import { expandList, type ApproverDirectory } from '../../activities/approvers';
 import type { DecisionChoice } from '../../domain/decisions';
 import { REFUSAL, type RefusalType } from '../../domain/failures';
 import type { RolloutPlan } from '../../domain/plan';
@@ -61,7 +62,8 @@ export async function startRollout(
 
 /**
  * Puts a rollout in its deployable's queue (one rollout per deployable at a time, first come first served),
- * starting the deployable's long-lived workflow if it is not running yet (Update-with-Start).
+ * starting the deployable's long-lived workflow if it is not running yet (Update-with-Start). The plan's approvers
+ * are expanded here (through `directory` when given: the bot's Slack groups) for the queue's withdraw check.
  */
 export async function enqueueRollout(
   client: Client,
@@ -70,7 +72,9 @@ export async function enqueueRollout(
   rolloutId = newRolloutId(plan),
   requestedAt = new Date(),
   timeoutMs = DEFAULT_DELIVERY_TIMEOUT_MS,
+  directory?: ApproverDirectory,
 ): Promise<EnqueueResult> {
+  const approverMembers = [...(await expandList(plan.approvers, plan.groups, directory)).members];
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof deployableWorkflow>('deployableWorkflow', {
     workflowId: deployableWorkflowId(plan.deployable, taskQueue),
     taskQueue,
@@ -80,7 +84,7 @@ export async function enqueueRollout(
   try {
     return await client.withDeadline(Date.now() + timeoutMs, () =>
       client.workflow.executeUpdateWithStart(enqueueUpdate, {
-        args: [{ rolloutId, plan, requestedAt: requestedAt.toISOString() }],
+        args: [{ rolloutId, plan, requestedAt: requestedAt.toISOString(), approverMembers }],
         updateId: `enqueue/${rolloutId}`,
         startWorkflowOperation,
       }),

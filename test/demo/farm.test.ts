@@ -189,6 +189,70 @@ describe('demo farm over SSH, behind HAProxy', () => {
     expect(t.failures).toEqual([]);
     expect(t.seen.web3?.has('v3-broken') ?? false).toBe(false);
   });
+
+  /**
+   * The deploy with a gap a real deploy has (an app restart): `current` is missing for 1.5 s, so the server
+   * answers 503 meanwhile. With the drain steps nobody sees it; without them the load balancer keeps sending
+   * requests to the server in the gap, so the zero-failure measurement must see failures.
+   */
+  function gappedPlan(release: string, drain: boolean) {
+    const plan = planFor(farm, release);
+    const step = plan.steps[0];
+    if (step?.type !== 'rolling') throw new Error('the demo config starts with a rolling step');
+    step.childSteps = step.childSteps
+      .filter((c) => drain || (c.name !== 'remove-from-lb' && c.name !== 'wait-for-drain'))
+      .map((c) =>
+        c.name === 'deploy' ? { ...c, script: c.script.replace('ln -sfn', 'rm -f current; sleep 1.5\nln -sfn') } : c,
+      );
+    return plan;
+  }
+
+  async function rollOutUnderLoad(plan: ReturnType<typeof planFor>) {
+    const load = traffic(farm.lbUrl);
+    const result = await (await startRollout(env.client, env.taskQueue, plan)).result();
+    const t = await load.stop();
+    return { result, t };
+  }
+
+  it('(d) negative control: the same gapped deploy fails requests without the drain steps, and none with them', async () => {
+    // Start from a farm where every server is up (b left web3 broken and out of the pool).
+    expect((await rollOutUnderLoad(planFor(farm, 'v4'))).result.status).toBe('succeeded');
+    expect(await farm.poolState()).toEqual({ web1: 'UP', web2: 'UP', web3: 'UP', web4: 'UP' });
+
+    const withDrain = await rollOutUnderLoad(gappedPlan('v5', true));
+    expect(withDrain.result.status).toBe('succeeded');
+    expect(withDrain.t.failures).toEqual([]);
+    expect(withDrain.t.count).toBeGreaterThan(40);
+
+    const noDrain = await rollOutUnderLoad(gappedPlan('v6', false));
+    expect(noDrain.result.status).toBe('succeeded');
+    expect(await farm.versions()).toEqual({ web1: 'v6', web2: 'v6', web3: 'v6', web4: 'v6' });
+    // The measurement can fail: the same load, the same deploy, no drain: requests fail.
+    expect(noDrain.t.failures.length).toBeGreaterThan(0);
+    console.log(
+      `[demo farm control] with drain: 0 of ${withDrain.t.count} failed; without: ${noDrain.t.failures.length} of ${noDrain.t.count}`,
+    );
+  });
+
+  it('(e) a failing sanity check answered Ignore keeps that server out of the pool, with zero failed requests', async () => {
+    expect(await farm.poolState()).toEqual({ web1: 'UP', web2: 'UP', web3: 'UP', web4: 'UP' });
+    const load = traffic(farm.lbUrl);
+    const handle = await startRollout(env.client, env.taskQueue, planFor(farm, 'v7-broken'));
+    const s = await waitForSummary(env.client, handle.workflowId, (x) => x.pendingDecisions.length === 1);
+    const d = s.pendingDecisions[0]!;
+    expect(d).toMatchObject({ target: 'web3', childStep: 'sanity-test' });
+    expect(d.notRun).toBeUndefined(); // the script ran and failed: Ignore is an ordinary ignore
+    expect((await decide(env.client, handle.workflowId, d.id, 'ignore', 'U_DEMO')).outcome).toBe('accepted');
+    const result = await handle.result();
+    const t = await load.stop();
+    expect(result.status).toBe('succeeded');
+    // add-back-to-lb is skipped for web3 (its `if` reads the failed sanity test's output): web3 stays out.
+    const pool = await farm.poolState();
+    expect(['DRAIN', 'MAINT']).toContain(pool.web3);
+    expect(pool).toMatchObject({ web1: 'UP', web2: 'UP', web4: 'UP' });
+    expect(t.failures).toEqual([]);
+    expect(t.seen.web3?.has('v7-broken') ?? false).toBe(false);
+  });
 });
 
 /** Pids of this process's child processes (but the `ps` that lists them). */

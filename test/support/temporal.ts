@@ -60,12 +60,17 @@ export async function temporalTestEnv(prefix = 'tq'): Promise<TemporalTestEnv> {
         workflowBundle: workflowBundle(),
       });
       const running = worker.run();
+      let stopped: Promise<void> | undefined;
       const handle: RunningWorker = {
         worker,
-        async stop() {
-          if (worker.getState() === 'RUNNING') worker.shutdown();
-          await running.catch(() => undefined);
-          await nativeConnection.close();
+        // Idempotent: a test may stop a worker itself (a restart) before close() stops every worker.
+        stop() {
+          stopped ??= (async () => {
+            if (worker.getState() === 'RUNNING') worker.shutdown();
+            await running.catch(() => undefined);
+            await nativeConnection.close();
+          })();
+          return stopped;
         },
       };
       workers.push(handle);

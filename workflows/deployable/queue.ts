@@ -1,6 +1,7 @@
 // A deployable's queue: the rollouts waiting (first come, first served), the one running, the latest finished,
 // and the rules for joining and leaving it. Every refusal is an ApplicationFailure of a REFUSAL type.
 import { ApplicationFailure } from '@temporalio/workflow';
+import { mayAct } from '../../domain/access';
 import { REFUSAL } from '../../domain/failures';
 import {
   RECENT_LIMIT,
@@ -75,6 +76,15 @@ export class RolloutQueue {
     };
   }
 
+  /** Where a taken rollout stands now: how many rollouts are really ahead of it (0 = it starts or started). */
+  positionOf(rolloutId: string): EnqueueResult {
+    if (this.running?.rolloutId === rolloutId) return { rolloutId, position: 0 };
+    const i = this.queue.findIndex((q) => q.rolloutId === rolloutId);
+    const ahead = Math.max(i, 0) + (this.running ? 1 : 0);
+    const blocking = this.running?.rolloutId ?? this.queue[0]?.rolloutId;
+    return { rolloutId, position: ahead, ...(ahead > 0 && blocking ? { runningRolloutId: blocking } : {}) };
+  }
+
   validateWithdraw({ rolloutId, by }: WithdrawInput): void {
     if (this.running?.rolloutId === rolloutId) {
       throw ApplicationFailure.nonRetryable(
@@ -85,7 +95,11 @@ export class RolloutQueue {
     const entry = this.queue.find((q) => q.rolloutId === rolloutId);
     if (!entry)
       throw ApplicationFailure.nonRetryable(`${rolloutId} is not queued for ${this.deployable}`, REFUSAL.notQueued);
-    const may = by === entry.plan.requestedBy || entry.plan.approvers.includes(by);
+    // The one rule (domain/access.ts) over the expanded approvers; an empty approver list lets only the requester
+    // withdraw (a withdraw drops someone else's request, so "no restriction" does not extend to it).
+    const { approvers } = entry.plan;
+    const members = entry.approverMembers ?? approvers.filter((a) => !a.startsWith('@'));
+    const may = by === entry.plan.requestedBy || (approvers.length > 0 && mayAct(by, approvers, members));
     if (!may) {
       throw ApplicationFailure.nonRetryable(
         `${by} may not withdraw ${rolloutId} (only ${entry.plan.requestedBy} or an approver)`,

@@ -2,11 +2,10 @@
 // handlers apply. Every refusal is an ApplicationFailure of a REFUSAL type (callers branch on the type; the
 // message is for humans and is shown as it is).
 import { ApplicationFailure } from '@temporalio/workflow';
+import { mayAct } from '../../domain/access';
 import { REFUSAL } from '../../domain/failures';
 import type { CancelInput, DecideInput, Decision } from '../messages';
 import type { RolloutState } from './state';
-
-const isAllowed = (by: string, list: Set<string>) => list.size === 0 || list.has(by);
 
 const refuseDecision = (message: string) => ApplicationFailure.nonRetryable(message, REFUSAL.decisionRefused);
 
@@ -33,8 +32,10 @@ export function judge(state: RolloutState, { decisionId, choice, by }: DecideInp
   }
   if (!d.choices.includes(choice))
     throw refuseDecision(`"${choice}" is not an answer to ${decisionId} (${d.choices.join(', ')})`);
-  const allowed = d.kind === 'manual' ? state.manualApprovers(d.step) : state.approvers;
-  if (!isAllowed(by, allowed)) throw refuseDecision(`${by} is not allowed to answer ${decisionId}`);
+  // The one rule (domain/access.ts): the configured list decides whether there is a restriction at all, its
+  // expansion (resolved when the rollout started) who is in it; a list that resolves to nobody allows nobody.
+  const { list, members } = d.kind === 'manual' ? state.manualApprovers(d.step) : state.rolloutApprovers();
+  if (!mayAct(by, list, members)) throw refuseDecision(`${by} is not allowed to answer ${decisionId}`);
   return d;
 }
 
@@ -50,6 +51,7 @@ export function validateCancel(state: RolloutState, { by }: CancelInput): void {
   const { rolloutId } = state;
   if (state.status !== 'running') throw refuse(`rollout ${rolloutId} already ended (${state.status})`);
   if (state.stopKind) throw refuse(`rollout ${rolloutId} is already stopping: ${state.stopReason}`);
-  if (by !== state.plan.requestedBy && !isAllowed(by, state.approvers))
+  const { list, members } = state.rolloutApprovers();
+  if (by !== state.plan.requestedBy && !mayAct(by, list, members))
     throw refuse(`${by} is not allowed to cancel ${rolloutId}`);
 }

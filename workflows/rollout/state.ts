@@ -69,6 +69,8 @@ export class RolloutState {
   approvers: Set<string>;
   readonly manualApproverSets: Map<string, Set<string>>;
   readonly budgetLimit: number | undefined;
+  /** PATCHES.honestOutcomes holds for this run (false while replaying rollouts recorded before it). */
+  honest = false;
 
   constructor(
     input: RolloutInput,
@@ -123,15 +125,24 @@ export class RolloutState {
     this.notify({ type: 'answered', decisionId: d.id });
   }
 
-  /** Who may answer a manual step: its own approvers, or the rollout's. */
-  manualApprovers(step: string): Set<string> {
-    return this.manualApproverSets.get(step) ?? this.approvers;
+  /** Who may answer the rollout's failures (and cancel it): the configured list and its expansion. */
+  rolloutApprovers(): { list: readonly string[]; members: ReadonlySet<string> } {
+    return { list: this.plan.approvers, members: this.approvers };
+  }
+
+  /** Who may answer a manual step: its own approvers (when it names any), or the rollout's. */
+  manualApprovers(step: string): { list: readonly string[]; members: ReadonlySet<string> } {
+    const own = this.plan.steps.find((s) => s.type === 'manual' && s.name === step);
+    if (own?.type === 'manual' && own.approvers.length > 0) {
+      return { list: own.approvers, members: this.manualApproverSets.get(step) ?? new Set() };
+    }
+    return this.rolloutApprovers();
   }
 
   /** Who a decision's card asks: those who may answer it, or the requester when anyone may. */
   answerersOf(d: Decision): string[] {
-    const allowed = d.kind === 'manual' ? this.manualApprovers(d.step) : this.approvers;
-    return allowed.size > 0 ? [...allowed] : [this.plan.requestedBy];
+    const { members } = d.kind === 'manual' ? this.manualApprovers(d.step) : this.rolloutApprovers();
+    return members.size > 0 ? [...members] : [this.plan.requestedBy];
   }
 
   private recentDecisions(): Decision[] {
@@ -241,7 +252,20 @@ export class RolloutState {
       recentDecisions: this.recentDecisions(),
       ...(this.firstFailure ? { failure: this.firstFailure } : {}),
       ...(plan.slack ? { slack: { channel: plan.slack.channel, ts: plan.slack.ts } } : {}),
+      ...(this.honest ? { targetOutcomes: this.targetOutcomes() } : {}),
     };
+  }
+
+  /** Targets deployed (overall succeeded), excluded, and skipped because nothing could run on them. */
+  private targetOutcomes(): NonNullable<RolloutSummary['targetOutcomes']> {
+    const out = { deployed: 0, excluded: 0, notRun: 0 };
+    for (const t of this.plan.targets) {
+      const s = this.targetState(t);
+      if (s === 'succeeded') out.deployed++;
+      else if (s === 'excluded') out.excluded++;
+      else if (s === 'skipped' && this.records.some((r) => r.get(t.name)?.notRun)) out.notRun++;
+    }
+    return out;
   }
 
   /** One target (tails up to TAIL_LIMITS.targetDetail), or a page of targets (smaller tails). */

@@ -58,6 +58,9 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
     (t) => !state.excluded.has(t.name) && (step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag))),
   );
   for (const t of targets) recs.set(t.name, { step: step.name, state: 'pending', children: [] });
+  const candidates = state.plan.targets.filter(
+    (t) => step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag)),
+  );
   const window = windowSize(step.window, targets.length);
   state.stepWindows[si] = window;
   state.notify({
@@ -96,6 +99,17 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
     if (rec.state === 'pending') rec.state = 'skipped';
     // Targets that never started (skipped by `if:`, excluded earlier, left when the rollout stopped).
     if (rec.startedAt === undefined) targetFinished(state.plan, step.name, name, rec.state);
+  }
+  // A step that deployed nowhere (every target excluded, now or earlier, or not reachable and ignored) is not a
+  // success, whatever the answers were: the rollout fails, saying so.
+  if (state.honest && !state.stopKind && candidates.length > 0) {
+    const nowhere = candidates.every((t) => {
+      const rec = recs.get(t.name);
+      return state.excluded.has(t.name) || rec?.state === 'excluded' || (rec?.state === 'skipped' && rec.notRun);
+    });
+    if (nowhere) {
+      state.stop('failed', `${step.name}: nothing deployed (every target was excluded or could not be reached)`);
+    }
   }
 }
 
@@ -157,6 +171,11 @@ async function runTarget(
     }
     if (res.pausedAt === undefined) {
       rec.state = res.status === 'success' ? 'succeeded' : 'failed';
+      // Nothing ran on this target (its failures were never-run ones, ignored): skipped, not deployed.
+      if (state.honest && rec.state === 'succeeded' && nothingRan(rec)) {
+        rec.state = 'skipped';
+        rec.notRun = true;
+      }
       rec.endedAt = now();
       if (res.status === 'failure') state.stop('failed', `${step.name} failed on ${t.name}`);
       return;
@@ -185,6 +204,7 @@ async function runTarget(
           : {}),
         createdAt: now(),
         choices: [...FAILURE_CHOICES],
+        ...(state.honest && failed.notRun ? { notRun: true } : {}),
       });
       state.notify({ type: 'asked', decisionId: d.id });
       rec.state = 'waiting';
@@ -207,7 +227,8 @@ async function runTarget(
           reattachRunId = failed.runId;
         break;
       case 'ignore':
-        failed.state = 'ignored';
+        // A script that never started is not "ignored as if it succeeded": it is recorded as skipped (not run).
+        failed.state = state.honest && failed.notRun ? 'skipped' : 'ignored';
         startIndex = res.pausedAt + 1;
         break;
       case 'exclude':
@@ -222,6 +243,12 @@ async function runTarget(
         chainStatus = 'failure';
     }
   }
+}
+
+/** No child step of this target's chain ran: every one is skipped, at least one because it could not run. */
+function nothingRan(rec: TargetStepDetail): boolean {
+  const children = rec.children.filter(Boolean);
+  return children.some((c) => c.notRun) && children.every((c) => c.state === 'skipped');
 }
 
 async function runManualStep(state: RolloutState, step: ManualStepPlan, runStatus: RunStatus): Promise<void> {

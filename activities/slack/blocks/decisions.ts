@@ -8,6 +8,7 @@ import {
   BLOCK_DECISION_ASKING,
   BLOCK_DECISION_FACTS,
   BLOCK_DECISION_INSTRUCTIONS,
+  BLOCK_DECISION_NOT_RUN,
   BLOCK_DECISION_OUTCOME,
   BLOCK_DECISION_TAIL,
   encodeButtonValue,
@@ -89,8 +90,16 @@ function failureFacts(d: Decision): Block[] {
       ],
     },
     mrkdwnSection(tailBlock(d.tail), BLOCK_DECISION_TAIL),
+    // Said before anyone clicks: Ignore on a script that never started is not a success.
+    ...(d.notRun ? [mrkdwnSection(NOT_RUN_NOTE, BLOCK_DECISION_NOT_RUN)] : []),
   ];
 }
+
+/** What a failure card adds when the script never started on the target (domain/outcomes.ts). */
+export const NOT_RUN_NOTE =
+  ':warning: *The script did not run on this target* (it could not be reached or trusted). ' +
+  '*Ignore* records this child step as _skipped (not run)_, not as succeeded; a target where nothing ran is not ' +
+  'counted as deployed.';
 
 function manualFacts(d: Decision): Block[] {
   const blocks: Block[] = [mrkdwnSection(`:raised_hand: Manual step *${name(d.step, 80)}*`, BLOCK_DECISION_FACTS)];
@@ -211,7 +220,14 @@ function card(
 export function failureCard(rolloutId: string, decision: Decision, answerers: readonly string[] = []): SlackMessage {
   const d = decision;
   const on = d.target !== undefined ? ` on ${plainFallbackName(d.target)}` : '';
-  return card(rolloutId, d, FAILURE_CHOICES, `Step ${plainFallbackName(d.step)} failed${on}: what now?`, answerers);
+  const notRun = d.notRun ? ' (the script did not run)' : '';
+  return card(
+    rolloutId,
+    d,
+    FAILURE_CHOICES,
+    `Step ${plainFallbackName(d.step)} failed${on}${notRun}: what now?`,
+    answerers,
+  );
 }
 
 /** A manual step waiting for Proceed / Abort; `answerers` as for failureCard. */

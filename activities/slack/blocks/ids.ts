@@ -34,6 +34,8 @@ export const BLOCK_ROOT_STEPS = 'rollout.root.steps';
 export const BLOCK_ROOT_IN_FLIGHT = 'rollout.root.in_flight';
 export const BLOCK_ROOT_FOOTER = 'rollout.root.footer';
 export const BLOCK_DECISION_FACTS = 'rollout.decision.facts';
+/** A failure card's note that the script never ran on the target. */
+export const BLOCK_DECISION_NOT_RUN = 'rollout.decision.not_run';
 export const BLOCK_DECISION_TAIL = 'rollout.decision.tail';
 export const BLOCK_DECISION_INSTRUCTIONS = 'rollout.decision.instructions';
 export const BLOCK_DECISION_ACTIONS = 'rollout.decision.actions';

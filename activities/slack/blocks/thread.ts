@@ -1,4 +1,5 @@
 // Replies in the rollout's thread (the story of the rollout) and ephemeral answers.
+import { outcomeCountsText } from '../../../domain/outcomes';
 import type { RolloutSummary } from '../../../workflows/messages';
 import { BLOCK_EPHEMERAL, BLOCK_STATUS_REPLY, BLOCK_THREAD_EVENT, nthBlockId } from './ids';
 import {
@@ -53,7 +54,7 @@ export function rolloutEnded(summary: RolloutSummary, now: Date): SlackMessage {
   const s = summary;
   const label = statusLabel(s).toLowerCase();
   const duration = durationText(s, now);
-  const head = `${STATUS_EMOJI[s.status]} ${titleMrkdwn(s)} *${label}*${duration ? ` (${duration})` : ''} · ${plural(s.totalTargets, 'target')}`;
+  const head = `${STATUS_EMOJI[s.status]} ${titleMrkdwn(s)} *${label}*${duration ? ` (${duration})` : ''} · ${outcomeCounts(s)}`;
   const lines = [head];
   if (s.stopReason) lines.push(`*Reason:* ${reasonText(s.stopReason)}`);
   if (s.failure) {
@@ -67,6 +68,14 @@ export function rolloutEnded(summary: RolloutSummary, now: Date): SlackMessage {
     text: fallback(`${escapeMrkdwn(title(s))} ${label}${duration ? ` (${duration})` : ''}`),
     blocks: [mrkdwnSection(lines.join('\n'), BLOCK_THREAD_EVENT), ...stepSections(s, `${BLOCK_THREAD_EVENT}.steps`, 2)],
   };
+}
+
+/**
+ * `3 deployed · 1 excluded · 1 not run` when the rollout counted its targets' outcomes (zeros but deployed left
+ * out), else the number of targets, as rollouts recorded before those counts report it.
+ */
+export function outcomeCounts(s: RolloutSummary): string {
+  return s.targetOutcomes ? outcomeCountsText(s.targetOutcomes) : plural(s.totalTargets, 'target');
 }
 
 /** The answer to `status` typed in the thread: everything the root message shows, plus the pending decisions. */

@@ -4,6 +4,9 @@
 // follows progress on stderr until the rollout ends: exit 0 if it succeeded, 1 otherwise.
 import type { Client } from '@temporalio/client';
 import { workflowUiUrl } from '../../../domain/links';
+import { expandList } from '../../../activities/approvers';
+import { mayAct, ownValue } from '../../../domain/access';
+import { outcomeCountsText } from '../../../domain/outcomes';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
@@ -39,31 +42,28 @@ export interface StartCommandOptions {
 
 /** `K=V` strings → a record; undefined (after printing why) when one is malformed. */
 function parseVars(ctx: CliContext, pairs: string[]): Record<string, string> | undefined {
-  const vars: Record<string, string> = {};
+  const entries: Array<[string, string]> = [];
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) {
       err(ctx, `rollout: --var expects NAME=VALUE, got ${JSON.stringify(pair)}`);
       return undefined;
     }
-    vars[pair.slice(0, eq)] = pair.slice(eq + 1);
+    entries.push([pair.slice(0, eq), pair.slice(eq + 1)]);
   }
-  return vars;
+  // Own properties for every name (`vars[name] = …` would drop `__proto__` silently, and start the rollout
+  // without telling the user); buildPlan then refuses names the deployable does not declare.
+  return Object.fromEntries(entries);
 }
 
 /**
- * The deployable's `starters` (empty = anyone), expanded through the config's static groups. `@group` entries the
- * config does not define (Slack user groups) cannot be resolved here and grant nothing.
+ * The deployable's `starters` under the one rule (domain/access.ts): empty = anyone; otherwise the list expanded
+ * through the config's groups. Slack user groups (`{ slack: … }`) cannot be expanded here and grant nothing.
  */
-function checkStarter(config: Config, deployable: string, who: string): string | undefined {
-  const starters = config.raw.deployables[deployable]?.starters ?? [];
-  if (starters.length === 0) return undefined;
-  const allowed = new Set<string>();
-  for (const s of starters) {
-    if (s.startsWith('@')) for (const m of config.raw.groups[s.slice(1)] ?? []) allowed.add(m);
-    else allowed.add(s);
-  }
-  if (allowed.has(who)) return undefined;
+async function checkStarter(config: Config, deployable: string, who: string): Promise<string | undefined> {
+  const starters = ownValue(config.raw.deployables, deployable)?.starters ?? [];
+  const { members } = await expandList(starters, config.raw.groups, undefined);
+  if (mayAct(who, starters, members)) return undefined;
   return `${who} may not start ${deployable} (starters: ${starters.join(', ')}); use --as with an allowed identity`;
 }
 
@@ -93,7 +93,7 @@ export async function startCommand(
     for (const p of e.problems) err(ctx, p);
     return EXIT.USAGE;
   }
-  const denied = checkStarter(config, deployable, requestedBy);
+  const denied = await checkStarter(config, deployable, requestedBy);
   if (denied) {
     err(ctx, `rollout start: not started: ${denied}`);
     return EXIT.USAGE;
@@ -204,6 +204,7 @@ async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs
   }
   const { summary } = final.result;
   show(summary);
-  err(ctx, `rollout: ${rolloutId} ${summary.status}${summary.stopReason ? `: ${summary.stopReason}` : ''}`);
+  const counts = summary.targetOutcomes ? ` (${outcomeCountsText(summary.targetOutcomes)})` : '';
+  err(ctx, `rollout: ${rolloutId} ${summary.status}${counts}${summary.stopReason ? `: ${summary.stopReason}` : ''}`);
   return summary.status === 'succeeded' ? EXIT.OK : EXIT.FAILED;
 }

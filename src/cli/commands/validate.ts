@@ -4,7 +4,7 @@ import { EXIT, loadConfigOrReport, out, type CliContext } from '../context';
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export async function validateCommand(ctx: CliContext, file: string): Promise<number> {
-  const config = loadConfigOrReport(ctx, file);
+  const config = loadConfigOrReport(ctx, file, { checkFiles: true });
   if (!config) return EXIT.FAILED;
   const deployables = Object.keys(config.raw.deployables);
   out(

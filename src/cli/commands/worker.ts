@@ -20,7 +20,7 @@ export async function workerCommand(ctx: CliContext, opts: WorkerCommandOptions)
   const file = configFileOf(ctx, opts.config);
   let section;
   if (file) {
-    const config = loadConfigOrReport(ctx, file);
+    const config = loadConfigOrReport(ctx, file, { checkFiles: true });
     if (!config) return EXIT.FAILED;
     section = config.raw.temporal;
   }

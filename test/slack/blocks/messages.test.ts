@@ -105,6 +105,15 @@ describe('decision cards', () => {
     expect(JSON.stringify(asking)).toContain('<@U17> +5 more');
   });
 
+  it('failureCard of a script that never ran says, before the click, what Ignore will record', () => {
+    const m = failureCard(
+      'rollout-1',
+      failureDecision({ exitCode: null, notRun: true, tail: 'connection-refused: web3: connection refused' }),
+    );
+    expect(m.text).toContain('the script did not run');
+    expect(m).toMatchSnapshot();
+  });
+
   it('failureCard offers only the choices the decision allows', () => {
     const m = failureCard(
       'rollout-1',
@@ -175,6 +184,17 @@ describe('thread events', () => {
       failure: undefined,
     };
     expect(rolloutEnded(aborted, NOW).text).toBe('web-farm v2 aborted (took 5m 30s)');
+  });
+
+  it('rolloutEnded counts deployed, excluded and not-run targets', () => {
+    const ok = { ...succeededSummary(), targetOutcomes: { deployed: 3, excluded: 1, notRun: 0 } };
+    expect(rolloutEnded(ok, NOW)).toMatchSnapshot();
+    const nowhere = {
+      ...failedSummary(),
+      stopReason: 'deploy: nothing deployed (every target was excluded or could not be reached)',
+      targetOutcomes: { deployed: 0, excluded: 2, notRun: 1 },
+    };
+    expect(JSON.stringify(rolloutEnded(nowhere, NOW).blocks[0])).toContain('0 deployed · 2 excluded · 1 not run');
   });
 
   it('statusReply lists the pending decisions', () => {

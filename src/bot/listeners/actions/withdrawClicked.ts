@@ -2,6 +2,7 @@
 // rollout before it starts; when it did, the root message says so.
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { decodeRolloutValue, type RolloutButtonValue } from '../../../../activities/slack/blocks';
+import { ownValue } from '../../../../domain/access';
 import { withdrawRollout } from '../../../temporal/client';
 import { clickOf } from '../../clicks';
 import type { BotContext } from '../../context';
@@ -17,7 +18,7 @@ export function withdrawClicked(ctx: BotContext) {
     const { user, value } = clickOf(body);
     const v = decodeRolloutValue(value);
     if (!v) return void (await replyEphemeral(respond, NOT_UNDERSTOOD));
-    if (!ctx.config.raw.deployables[v.deployable]) {
+    if (!ownValue(ctx.config.raw.deployables, v.deployable)) {
       return void (await replyEphemeral(respond, `${v.rolloutId} is not a rollout of a deployable this bot knows.`));
     }
     const r = await withdrawRollout(ctx.client, ctx.taskQueue, v.deployable, v.rolloutId, user, ctx.deliveryTimeoutMs);
