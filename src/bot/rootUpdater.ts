@@ -3,11 +3,14 @@
 // only when the rendering changed. chat.update is limited per workspace, so ONE token bucket serves all
 // rollouts, taken round-robin so that with many rollouts every one gets its turn; a 429 pauses everything for
 // its Retry-After. Nothing here is state that matters: after a restart the next tick finds everything again.
+// A rollout's final rendering carries a Roll back button when its deployable has an earlier release that succeeded.
 import type { Logger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Client } from '@temporalio/client';
 import { rootMessage } from '../../activities/slack/blocks';
+import { previousRelease } from '../../domain/releases';
 import { getSummary } from '../temporal/client';
+import { getReleaseHistory } from '../temporal/deployables';
 import type { RolloutSummary } from '../../workflows/messages';
 import { listRunningRollouts } from './rollouts';
 
@@ -106,8 +109,12 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
   let stopped = false;
 
   const refreshMs = o.refreshMs ?? 30_000;
-  const render = (s: RolloutSummary) => {
-    const opts = { showCancel: true, ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}) };
+  const render = (s: RolloutSummary, rollbackTo: string | undefined) => {
+    const opts = {
+      showCancel: true,
+      ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
+      ...(rollbackTo !== undefined ? { rollbackTo } : {}),
+    };
     const m = rootMessage(s, { now: now(), ...opts });
     // The elapsed time alone changes every second: it does not count as a change (see refreshMs).
     const key = JSON.stringify(rootMessage(s, { now: new Date(s.startedAt), ...opts }));
@@ -129,7 +136,7 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
       k = { channel: s.slack.channel, ts: s.slack.ts };
       known.set(id, k);
     }
-    const { m, key } = render(s);
+    const { m, key } = render(s, s.status === 'running' ? undefined : await rollbackTo(s));
     if (key === k.rendered && (s.status !== 'running' || Date.now() - (k.sentAt ?? 0) < refreshMs)) return true;
     if (!bucket.tryTake()) return false;
     try {
@@ -150,6 +157,20 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
       o.logger?.warn(`rollout bot: updating the root of ${id} failed: ${(e as Error).message}`);
     }
     return true;
+  }
+
+  /** The release a finished rollout's Roll back button restores: the last that succeeded before it, if any. */
+  async function rollbackTo(s: RolloutSummary): Promise<string | undefined> {
+    const taskQueue = o.taskQueue;
+    if (!taskQueue) return undefined;
+    try {
+      const h = await o.client.withDeadline(Date.now() + queryTimeoutMs, () =>
+        getReleaseHistory(o.client, taskQueue, s.deployable),
+      );
+      return h ? previousRelease(h.releases, s.rolloutId, s.release)?.release : undefined;
+    } catch {
+      return undefined; // no worker to ask: the final rendering goes without the button
+    }
   }
 
   async function tick(): Promise<void> {

@@ -53,7 +53,7 @@ function parseVars(ctx: CliContext, pairs: string[]): Record<string, string> | u
  * The deployable's `starters` (empty = anyone), expanded through the config's static groups. `@group` entries the
  * config does not define (Slack user groups) cannot be resolved here and grant nothing.
  */
-function checkStarter(config: Config, deployable: string, who: string): string | undefined {
+export function checkStarter(config: Config, deployable: string, who: string): string | undefined {
   const starters = config.raw.deployables[deployable]?.starters ?? [];
   if (starters.length === 0) return undefined;
   const allowed = new Set<string>();
