@@ -9,6 +9,7 @@ import {
   enqueueRollout,
   newRolloutId,
   NotConfirmedError,
+  refusalOf,
   rolloutHandle,
   waitUntilStarted,
 } from '../../temporal/client';
@@ -106,6 +107,12 @@ export async function startCommand(
     try {
       queued = await enqueueRollout(conn.client, settings.taskQueue, plan, rolloutId);
     } catch (e) {
+      // Refused by the queue (the deployable is locked by someone else, the id was taken): nothing started.
+      const refused = refusalOf(e);
+      if (refused) {
+        err(ctx, `rollout start: not started: ${refused.reason}`);
+        return EXIT.USAGE;
+      }
       if (!(e instanceof NotConfirmedError)) throw e;
       out(ctx, rolloutId);
       err(ctx, `not confirmed: ${e.message}`);
