@@ -11,6 +11,14 @@ export const REFUSAL = {
   notQueued: 'NotQueued',
   /** A withdraw that cannot take effect: the rollout runs already, or the caller may not. */
   withdrawRefused: 'WithdrawRefused',
+  /** Someone else holds the deployable's lock: a rollout request, a lock without take-over, an unlock. */
+  locked: 'Locked',
+  /** An unlock of a deployable nobody holds. */
+  notLocked: 'NotLocked',
+  /** A lock request that cannot take effect (no reason given). */
+  lockRefused: 'LockRefused',
+  /** A rollback that cannot take effect: stale (a later release came), nothing to roll back to, queue not idle. */
+  rollbackRefused: 'RollbackRefused',
 } as const;
 
 export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];

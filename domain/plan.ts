@@ -89,6 +89,17 @@ export interface RolloutPlan {
   groups: Record<string, GroupSpec>;
   /** Set for rollouts started from Slack: where the root message is, and the bot's task queue that posts. */
   slack?: SlackPlan;
+  /** Set when this rollout rolls a deployable back (see domain/releases.ts): what it undoes. */
+  rollback?: RollbackPlan;
+}
+
+export interface RollbackPlan {
+  /** The rollout being rolled back: the deployable's latest release when the rollback was requested. */
+  of: string;
+  /** The release it had rolled out (the one being replaced). */
+  fromRelease: string;
+  /** Only the targets that began receiving `fromRelease`, in reverse start order (it failed or was stopped). */
+  partial: boolean;
 }
 
 export interface SlackPlan {

@@ -1,6 +1,7 @@
 // One long-lived workflow per deployable: a first-come-first-served queue of rollouts, one running at a time.
 // Reached with Update-with-Start; continues as new between rollouts so its history stays small for ever.
-// The queue and its rules are in deployable/queue.ts; this function wires the messages and runs the rollouts.
+// The queue and its rules are in deployable/queue.ts, the release history and the lock in deployable/releases.ts;
+// this function wires the messages and runs the rollouts.
 import {
   allHandlersFinished,
   condition,
@@ -19,10 +20,13 @@ import {
   type QueueEntry,
 } from './queueMessages';
 import { PATCHES } from '../domain/outcomes';
+import { lockUpdate, releaseHistoryQuery, unlockUpdate } from './releaseMessages';
+import type { RolloutResult } from './messages';
 import { RolloutQueue } from './deployable/queue';
+import { DeployableRecords, type CarriedReleases } from './deployable/releases';
 import { rolloutWorkflow } from './rollout';
 
-export interface DeployableInput {
+export interface DeployableInput extends CarriedReleases {
   deployable: string;
   /** Carried over continue-as-new. */
   queue?: QueueEntry[];
@@ -50,8 +54,11 @@ async function restOfActivation(): Promise<void> {
 
 export async function deployableWorkflow(input: DeployableInput): Promise<void> {
   const rollouts = new RolloutQueue(input);
+  const records = new DeployableRecords(input.deployable, input);
+  const now = () => new Date().toISOString();
+  const busy = () => rollouts.running !== undefined || rollouts.queue.length > 0;
 
-  setHandler(deployableStateQuery, () => rollouts.state());
+  setHandler(deployableStateQuery, () => ({ ...rollouts.state(), ...(records.lock ? { lock: records.lock } : {}) }));
   setHandler(
     enqueueUpdate,
     (entry) => {
@@ -62,16 +69,46 @@ export async function deployableWorkflow(input: DeployableInput): Promise<void> 
       // rollout that already ended is not counted as ahead.
       return restOfActivation().then(() => rollouts.positionOf(entry.rolloutId));
     },
-    { validator: (entry) => rollouts.validateEnqueue(entry) },
+    {
+      validator: (entry) => {
+        rollouts.validateEnqueue(entry);
+        records.validateRequest(entry, busy());
+      },
+    },
   );
   setHandler(withdrawUpdate, (request) => rollouts.withdraw(request), {
     validator: (request) => rollouts.validateWithdraw(request),
   });
+  setHandler(releaseHistoryQuery, () => records.history());
+  setHandler(lockUpdate, (request) => records.takeLock(request, now()), {
+    validator: (request) => records.validateLock(request),
+  });
+  setHandler(unlockUpdate, (request) => records.unlock(request, now()), {
+    validator: (request) => records.validateUnlock(request),
+  });
+
+  // Lock changes cost history too: an idle deployable also continues as new once its history is long.
+  const historyFull = () => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT;
+  };
+  const carryOn = async () => {
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof deployableWorkflow>({
+      deployable: input.deployable,
+      queue: rollouts.queue,
+      recent: rollouts.recent,
+      ...records.carried(),
+    });
+  };
 
   for (;;) {
-    await condition(() => rollouts.queue.length > 0);
-    const next = rollouts.start(new Date().toISOString());
+    await condition(() => rollouts.queue.length > 0 || historyFull());
+    if (rollouts.queue.length === 0) await carryOn();
+    const startedAt = now();
+    const next = rollouts.start(startedAt);
     let status: FinishedRollout['status'] = 'failed';
+    let result: RolloutResult | undefined;
     try {
       const child = await startChild(rolloutWorkflow, {
         workflowId: next.rolloutId,
@@ -79,20 +116,15 @@ export async function deployableWorkflow(input: DeployableInput): Promise<void> 
         // The rollout outlives this workflow's continue-as-new and any termination of the queue.
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
-      status = (await child.result()).status;
+      result = await child.result();
+      status = result.status;
     } catch {
       status = 'failed';
     }
-    rollouts.finish(next, status, new Date().toISOString());
+    const endedAt = now();
+    rollouts.finish(next, status, endedAt);
+    records.record(next, startedAt, endedAt, result);
 
-    const info = workflowInfo();
-    if ((info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) && rollouts.queue.length === 0) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof deployableWorkflow>({
-        deployable: input.deployable,
-        queue: rollouts.queue,
-        recent: rollouts.recent,
-      });
-    }
+    if (historyFull() && rollouts.queue.length === 0) await carryOn();
   }
 }

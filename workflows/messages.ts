@@ -2,6 +2,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DecisionChoice } from '../domain/decisions';
 import type { RolloutPlan } from '../domain/plan';
+import type { TargetOutcome } from '../domain/releases';
 
 export type TargetState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'excluded';
 export type RolloutStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'aborted';
@@ -148,6 +149,12 @@ export interface DecideResult {
 export interface RolloutResult {
   status: RolloutStatus;
   summary: RolloutSummary;
+  /**
+   * Every target that began receiving the release, in the order it began, and whether it received it (every step
+   * that ran on it succeeded). The deployable's release history is made from this. Absent in results of rollouts
+   * that ended before it was reported.
+   */
+  targets?: TargetOutcome[];
 }
 
 export interface RolloutInput {
@@ -179,6 +186,8 @@ export interface CarriedRolloutState {
   outputsByTarget: Array<[string, Record<string, Record<string, string>>]>;
   excluded: string[];
   failedTargets: string[];
+  /** Targets in the order they began receiving the release (absent in runs carried before it was kept). */
+  startOrder?: string[];
   approvers: string[];
   manualApprovers: Array<[string, string[]]>;
 }

@@ -1,6 +1,7 @@
 // Messages of the per-deployable workflow (queue of rollouts), defined once for the workflow, bot and CLI.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { RolloutStatus } from './messages';
+import type { DeployableLock } from '../domain/locks';
 import type { RolloutPlan } from '../domain/plan';
 
 export interface QueueEntry {
@@ -33,6 +34,8 @@ export interface DeployableState {
   queued: QueuedRollout[];
   /** The latest finished rollouts, newest last (bounded). */
   recent: FinishedRollout[];
+  /** Who holds the deployable, and why (see releaseMessages.ts). */
+  lock?: DeployableLock;
 }
 
 export interface EnqueueResult {

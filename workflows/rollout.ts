@@ -105,5 +105,5 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   outbox.notify({ type: 'ended', summary });
   outbox.close();
   await threadPosted;
-  return { status: state.status, summary };
+  return { status: state.status, summary, targets: state.startedTargetOutcomes() };
 }

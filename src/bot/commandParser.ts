@@ -1,5 +1,6 @@
-// The text after `/rollout`: help, list, status [target], cancel <id>, or <deployable> <release>. Parsed with zod;
-// a problem comes back as the sentence to show.
+// The text after `/rollout`: help, list, status [target], cancel <id>, history <deployable>, rollback <deployable>,
+// lock <deployable> <reason...> [--take-over], unlock <deployable>, or <deployable> <release>. Parsed with zod; a
+// problem comes back as the sentence to show.
 import { z } from 'zod';
 import { checkRelease } from '../../domain/variables';
 
@@ -9,6 +10,10 @@ const commandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('list') }),
   z.object({ kind: z.literal('status'), target: word.optional() }),
   z.object({ kind: z.literal('cancel'), rolloutId: word }),
+  z.object({ kind: z.literal('history'), deployable: word }),
+  z.object({ kind: z.literal('rollback'), deployable: word }),
+  z.object({ kind: z.literal('lock'), deployable: word, reason: z.string().min(1).max(500), takeOver: z.boolean() }),
+  z.object({ kind: z.literal('unlock'), deployable: word }),
   z.object({
     kind: z.literal('start'),
     deployable: word,
@@ -47,6 +52,25 @@ export function parseCommand(text: string): { ok: true; command: RolloutCommand 
       if (tooMany(1)) return { ok: false, error: tooMany(1)! };
       raw = { kind: 'cancel', rolloutId: rest[0] };
       break;
+    case 'history':
+    case 'rollback':
+    case 'unlock': {
+      const kind = first.toLowerCase();
+      if (rest[0] === undefined) return { ok: false, error: `missing deployable: \`/rollout ${kind} <deployable>\`` };
+      if (tooMany(1)) return { ok: false, error: tooMany(1)! };
+      raw = { kind, deployable: rest[0] };
+      break;
+    }
+    case 'lock': {
+      const takeOver = rest.includes('--take-over');
+      const [deployable, ...reason] = rest.filter((w) => w !== '--take-over');
+      if (deployable === undefined)
+        return { ok: false, error: 'missing deployable: `/rollout lock <deployable> <reason> [--take-over]`' };
+      if (reason.length === 0)
+        return { ok: false, error: 'missing reason: say why you lock it: `/rollout lock <deployable> <reason>`' };
+      raw = { kind: 'lock', deployable, reason: reason.join(' '), takeOver };
+      break;
+    }
     default: {
       // A release never contains spaces: anything after it is an error, not part of it.
       const release = rest.length > 0 ? rest.join(' ') : undefined;

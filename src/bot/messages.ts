@@ -10,6 +10,7 @@ import {
   encodeRolloutValue,
   ephemeral,
   help,
+  lockNotice,
   nthBlockId,
   type Block,
   type SlackMessage,
@@ -134,6 +135,7 @@ export function cancelPrompt(r: { rolloutId: string; deployable: string; release
 export function listMessage(states: DeployableState[]): SlackMessage {
   const lines: string[] = [];
   for (const s of states) {
+    if (s.lock) lines.push(lockNotice(s.deployable, s.lock));
     if (!s.running && s.queued.length === 0) continue;
     const head = `*${name(s.deployable, 80)}*`;
     const run = s.running
@@ -144,7 +146,7 @@ export function listMessage(states: DeployableState[]): SlackMessage {
     );
     lines.push(`${head}: ${run}`, ...queued);
   }
-  if (lines.length === 0) return ephemeral('No rollout is running or queued.');
+  if (lines.length === 0) return ephemeral('No rollout is running or queued, and no deployable is locked.');
   const blocks: Block[] = packLines(lines, `${BLOCK_EPHEMERAL}.list`, 10, (n) => `_+${n} more_`, nthBlockId);
   return { text: fallback(`${lines.length} lines of running and queued rollouts`), blocks };
 }

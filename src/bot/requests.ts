@@ -1,12 +1,23 @@
 // A rollout requested from Slack: check the request, post the root message (so the rollout has a thread from the
 // start), then put the rollout in its deployable's queue and keep the root message honest about what happened.
+// A locked deployable is refused before anything is posted (the queue refuses it too, should the lock come later).
 import type { App, RespondFn } from '@slack/bolt';
 import { ownValue } from '../../domain/access';
+import { ephemeral, lockNotice } from '../../activities/slack/blocks';
+import { lockBlocks } from '../../domain/locks';
+import type { RolloutPlan } from '../../domain/plan';
 import { buildPlan, RequestError } from '../config/plan';
-import { enqueueRollout, newRolloutId, NotConfirmedError } from '../temporal/client';
+import { enqueueRollout, getDeployableState, newRolloutId, NotConfirmedError } from '../temporal/client';
 import { background, startableDeployables, type BotContext } from './context';
 import { errorWithHelp, notStartedRoot, queuedNotice, queuedRoot, requestedRoot, type PendingRoot } from './messages';
+import { bounded } from './queries';
 import { replyEphemeral } from './replies';
+
+/**
+ * How long the lock is looked up before a request is posted. A worker answers in milliseconds; without one the
+ * queue's own validator still refuses a locked request, so the person is not kept waiting for the look-up.
+ */
+const LOCK_LOOKUP_MS = 1500;
 
 export interface SlackRequest {
   user: string;
@@ -15,34 +26,49 @@ export interface SlackRequest {
   release: string;
 }
 
+/**
+ * Returns whether the rollout is in its deployable's queue. `prepared` is a plan already built (a rollback's);
+ * otherwise the plan is built from the config for the request.
+ */
 export async function requestRollout(
   ctx: BotContext,
   req: SlackRequest,
   respond: RespondFn,
   web: App['client'],
-): Promise<void> {
+  prepared?: RolloutPlan,
+): Promise<boolean> {
   const d = ownValue(ctx.config.raw.deployables, req.deployable);
   if (!d) {
     await replyEphemeral(
       respond,
       errorWithHelp(`unknown deployable \`${req.deployable}\``, await startableDeployables(ctx, req.user)),
     );
-    return;
+    return false;
   }
   if (!(await ctx.directory.allows(req.user, d.starters, ctx.config.raw.groups))) {
     await replyEphemeral(
       respond,
       errorWithHelp(`you may not roll out ${req.deployable}`, await startableDeployables(ctx, req.user)),
     );
-    return;
+    return false;
   }
-  let plan;
+  const state = await bounded(ctx, LOCK_LOOKUP_MS, () =>
+    getDeployableState(ctx.client, ctx.taskQueue, req.deployable),
+  ).catch(() => undefined);
+  if (state?.lock && lockBlocks(req.deployable, state.lock, req.user)) {
+    await replyEphemeral(
+      respond,
+      ephemeral(`${lockNotice(req.deployable, state.lock)}\nNothing was started.`, { mrkdwn: true }),
+    );
+    return false;
+  }
+  let plan = prepared;
   try {
-    plan = buildPlan(ctx.config, { deployable: req.deployable, release: req.release, requestedBy: req.user });
+    plan ??= buildPlan(ctx.config, { deployable: req.deployable, release: req.release, requestedBy: req.user });
   } catch (e) {
     if (!(e instanceof RequestError)) throw e;
     await replyEphemeral(respond, errorWithHelp(e.problems.join('; '), await startableDeployables(ctx, req.user)));
-    return;
+    return false;
   }
   const rolloutId = newRolloutId(plan);
   const pending: PendingRoot = { rolloutId, deployable: plan.deployable, release: plan.release, requestedBy: req.user };
@@ -62,7 +88,7 @@ export async function requestRollout(
       respond,
       `Could not post in this channel (${err}): invite the bot to the channel and try again. Nothing was started.`,
     );
-    return;
+    return false;
   }
   plan.slack = { channel: req.channel, ts: rootTs, taskQueue: ctx.slackTaskQueue };
   let result;
@@ -74,13 +100,13 @@ export async function requestRollout(
     if (e instanceof NotConfirmedError) {
       // Not refused, just not confirmed: it may still start when a worker is back, so the root stays "requested".
       await replyEphemeral(respond, `${req.deployable} ${req.release}: ${reason}`);
-      return;
+      return false;
     }
     background(ctx, 'marking a root message as not started', () =>
       web.chat.update({ channel: req.channel, ts: rootTs, ...notStartedRoot(pending, reason) }),
     );
     await replyEphemeral(respond, `${req.deployable} ${req.release} was not started: ${reason}`);
-    return;
+    return false;
   }
   ctx.logger.info(
     { rolloutId, deployable: plan.deployable, release: plan.release, user: req.user, position: result.position },
@@ -94,4 +120,5 @@ export async function requestRollout(
     );
     await replyEphemeral(respond, queuedNotice(pending, result.position, result.runningRolloutId));
   }
+  return true;
 }

@@ -3,11 +3,14 @@
 // only when the rendering changed. chat.update is limited per workspace, so ONE token bucket serves all
 // rollouts, taken round-robin so that with many rollouts every one gets its turn; a 429 pauses everything for
 // its Retry-After. Nothing here is state that matters: after a restart the next tick finds everything again.
+// A rollout's final rendering carries a Roll back button when its deployable has an earlier release that succeeded.
 import type { Logger } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Client } from '@temporalio/client';
 import { rootMessage } from '../../activities/slack/blocks';
+import { previousRelease } from '../../domain/releases';
 import { getSummary } from '../temporal/client';
+import { getReleaseHistory } from '../temporal/deployables';
 import type { RolloutSummary } from '../../workflows/messages';
 import { listRunningRollouts } from './rollouts';
 
@@ -108,11 +111,12 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
   let stopped = false;
 
   const refreshMs = o.refreshMs ?? 30_000;
-  const render = (s: RolloutSummary) => {
+  const render = (s: RolloutSummary, rollbackTo: string | undefined) => {
     const opts = {
       showCancel: true,
       temporalNamespace: o.temporalNamespace ?? o.client.options.namespace,
       ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
+      ...(rollbackTo !== undefined ? { rollbackTo } : {}),
     };
     const m = rootMessage(s, { now: now(), ...opts });
     // The elapsed time alone changes every second: it does not count as a change (see refreshMs).
@@ -135,7 +139,7 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
       k = { channel: s.slack.channel, ts: s.slack.ts };
       known.set(id, k);
     }
-    const { m, key } = render(s);
+    const { m, key } = render(s, s.status === 'running' ? undefined : await rollbackTo(s));
     if (key === k.rendered && (s.status !== 'running' || Date.now() - (k.sentAt ?? 0) < refreshMs)) return true;
     if (!bucket.tryTake()) return false;
     try {
@@ -156,6 +160,20 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
       o.logger?.warn({ rolloutId: id }, `rollout bot: updating the root of ${id} failed: ${(e as Error).message}`);
     }
     return true;
+  }
+
+  /** The release a finished rollout's Roll back button restores: the last that succeeded before it, if any. */
+  async function rollbackTo(s: RolloutSummary): Promise<string | undefined> {
+    const taskQueue = o.taskQueue;
+    if (!taskQueue) return undefined;
+    try {
+      const h = await o.client.withDeadline(Date.now() + queryTimeoutMs, () =>
+        getReleaseHistory(o.client, taskQueue, s.deployable),
+      );
+      return h ? previousRelease(h.releases, s.rolloutId, s.release)?.release : undefined;
+    } catch {
+      return undefined; // no worker to ask: the final rendering goes without the button
+    }
   }
 
   async function tick(): Promise<void> {

@@ -7,6 +7,10 @@ import { botCommand } from './commands/bot';
 import { bundleCommand } from './commands/bundle';
 import { devCommand } from './commands/dev';
 import { decideCommand } from './commands/decide';
+import { historyCommand } from './commands/history';
+import { listCommand } from './commands/list';
+import { lockCommand, unlockCommand } from './commands/lock';
+import { rollbackCommand } from './commands/rollback';
 import { DECISION_CHOICES, type DecisionChoice } from '../../domain/decisions';
 import { serverCommand, type ServerAction } from './commands/server';
 import { startCommand } from './commands/start';
@@ -114,6 +118,80 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
       ) => {
         setExit(await decideCommand(ctx, id, decisionId, choice as DecisionChoice, opts));
       },
+    );
+
+  const example = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+
+  program
+    .command('list')
+    .description('running and queued rollouts, locks and recent rollouts, per deployable')
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
+    .addOption(configOption())
+    .addHelpText('after', example(['rollout list', 'rollout list --json | jq ".deployables[].running"']))
+    .action(async (opts: { json?: boolean; config?: string }) => setExit(await listCommand(ctx, opts)));
+
+  program
+    .command('history')
+    .description("a deployable's releases, newest first, and the release each target last received")
+    .argument('<deployable>')
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
+    .addOption(configOption())
+    .addHelpText('after', example(['rollout history web-farm', 'rollout history web-farm --json | jq ".targets"']))
+    .action(async (deployable: string, opts: { json?: boolean; config?: string }) =>
+      setExit(await historyCommand(ctx, deployable, opts)),
+    );
+
+  program
+    .command('rollback')
+    .description(
+      'roll out the last release that succeeded before the latest one (after a failed or stopped rollout: only on the targets it reached, in reverse order)',
+    )
+    .argument('<deployable>')
+    .option('--of <rolloutId>', 'the rollout to roll back; refused unless it is still the latest (default: the latest)')
+    .addOption(asOption())
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
+    .addOption(configOption())
+    .addHelpText('after', example(['rollout rollback web-farm -c rollout.yaml', 'rollout rollback web-farm --json']))
+    .action(async (deployable: string, opts: { of?: string; as?: string; json?: boolean; config?: string }) =>
+      setExit(await rollbackCommand(ctx, deployable, opts)),
+    );
+
+  program
+    .command('lock')
+    .description('hold a deployable: nobody else can roll it out (they see who holds it and why)')
+    .argument('<deployable>')
+    .argument('<reason...>', 'why (shown to anyone who tries to roll it out)')
+    .option('--take-over', 'take the lock from whoever holds it (recorded: who took it from whom, when)')
+    .addOption(asOption())
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
+    .addOption(timeoutOption())
+    .addOption(configOption())
+    .addHelpText(
+      'after',
+      example([
+        'rollout lock web-farm investigating the 14:00 incident',
+        'rollout lock web-farm db migration --take-over',
+      ]),
+    )
+    .action(
+      async (
+        deployable: string,
+        reason: string[],
+        opts: { as?: string; takeOver?: boolean; json?: boolean; timeout?: number; config?: string },
+      ) => setExit(await lockCommand(ctx, deployable, reason, opts)),
+    );
+
+  program
+    .command('unlock')
+    .description('release your lock on a deployable')
+    .argument('<deployable>')
+    .addOption(asOption())
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
+    .addOption(timeoutOption())
+    .addOption(configOption())
+    .addHelpText('after', example(['rollout unlock web-farm']))
+    .action(async (deployable: string, opts: { as?: string; json?: boolean; timeout?: number; config?: string }) =>
+      setExit(await unlockCommand(ctx, deployable, opts)),
     );
 
   program

@@ -2,6 +2,7 @@
 // changed by the step runner and the update handlers, read by the queries. No commands are issued here.
 import { conditionScope, type RunStatus } from '../../domain/conditions';
 import type { RolloutPlan, TargetPlan } from '../../domain/plan';
+import type { TargetOutcome } from '../../domain/releases';
 import { keepTail, TAIL_LIMITS } from '../../domain/text';
 import { windowSize } from '../../domain/window';
 import {
@@ -63,6 +64,9 @@ export class RolloutState {
   readonly outputsByTarget: Map<string, Record<string, Record<string, string>>>;
   readonly excluded: Set<string>;
   readonly failedTargets: Set<string>;
+  /** Targets in the order they began receiving the release (their first step started): what a rollback undoes. */
+  private readonly startOrder: string[];
+  private readonly started: Set<string>;
   readonly decisions: Map<string, Decision>;
   private readonly answeredOrder: string[];
   decisionSeq: number;
@@ -91,6 +95,8 @@ export class RolloutState {
     this.outputsByTarget = new Map(carried?.outputsByTarget ?? []);
     this.excluded = new Set(carried?.excluded ?? []);
     this.failedTargets = new Set(carried?.failedTargets ?? []);
+    this.startOrder = [...(carried?.startOrder ?? [])];
+    this.started = new Set(this.startOrder);
     this.decisions = new Map((carried?.decisions ?? []).map((d) => [d.id, d]));
     this.answeredOrder = (carried?.decisions ?? []).map((d) => d.id);
     this.decisionSeq = carried?.decisionSeq ?? 0;
@@ -181,6 +187,18 @@ export class RolloutState {
     return conditionScope(this.plan, t, s, this.outputsByTarget.get(t.name) ?? {});
   }
 
+  /** A target began receiving the release (a step started on it); only its first start counts. */
+  noteStarted(target: string): void {
+    if (this.started.has(target)) return;
+    this.started.add(target);
+    this.startOrder.push(target);
+  }
+
+  /** The targets that began receiving the release, in start order; received when every step run on it succeeded. */
+  startedTargetOutcomes(): TargetOutcome[] {
+    return this.startOrder.map((name) => ({ name, received: this.targetState(name) === 'succeeded' }));
+  }
+
   /** Ends the run: the final status and time; returns the final summary. */
   finish(): RolloutSummary {
     this.status = this.stopKind ?? 'succeeded';
@@ -212,6 +230,7 @@ export class RolloutState {
       outputsByTarget: [...this.outputsByTarget.entries()],
       excluded: [...this.excluded],
       failedTargets: [...this.failedTargets],
+      startOrder: [...this.startOrder],
       approvers: [...this.approvers],
       manualApprovers: [...this.manualApproverSets.entries()].map(([k, v]) => [k, [...v]]),
     };
@@ -252,15 +271,15 @@ export class RolloutState {
       recentDecisions: this.recentDecisions(),
       ...(this.firstFailure ? { failure: this.firstFailure } : {}),
       ...(plan.slack ? { slack: { channel: plan.slack.channel, ts: plan.slack.ts } } : {}),
-      ...(this.honest ? { targetOutcomes: this.targetOutcomes() } : {}),
+      ...(this.honest ? { targetOutcomes: this.outcomeCounts() } : {}),
     };
   }
 
   /** Targets deployed (overall succeeded), excluded, and skipped because nothing could run on them. */
-  private targetOutcomes(): NonNullable<RolloutSummary['targetOutcomes']> {
+  private outcomeCounts(): NonNullable<RolloutSummary['targetOutcomes']> {
     const out = { deployed: 0, excluded: 0, notRun: 0 };
     for (const t of this.plan.targets) {
-      const s = this.targetState(t);
+      const s = this.targetState(t.name);
       if (s === 'succeeded') out.deployed++;
       else if (s === 'excluded') out.excluded++;
       else if (s === 'skipped' && this.records.some((r) => r.get(t.name)?.notRun)) out.notRun++;
@@ -292,13 +311,13 @@ export class RolloutState {
           .map((c) => ({ ...c, ...(c.tail !== undefined ? { tail: keepTail(c.tail, tailLimit) } : {}) })),
       });
     }
-    return { name: t.name, state: this.targetState(t), steps, outputs: this.outputsByTarget.get(t.name) ?? {} };
+    return { name: t.name, state: this.targetState(t.name), steps, outputs: this.outputsByTarget.get(t.name) ?? {} };
   }
 
   /** A target's overall state: excluded beats waiting beats running beats failed, and so on. */
-  private targetState(t: TargetPlan): TargetState {
-    if (this.excluded.has(t.name)) return 'excluded';
-    const states = this.records.map((r) => r.get(t.name)?.state).filter((s): s is TargetState => s !== undefined);
+  private targetState(target: string): TargetState {
+    if (this.excluded.has(target)) return 'excluded';
+    const states = this.records.map((r) => r.get(target)?.state).filter((s): s is TargetState => s !== undefined);
     for (const s of ['waiting', 'running', 'failed'] as const) if (states.includes(s)) return s;
     if (states.includes('pending')) return 'pending';
     if (states.includes('succeeded')) return 'succeeded';

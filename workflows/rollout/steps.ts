@@ -125,6 +125,7 @@ async function runTarget(
   const { plan, rolloutId } = state;
   rec.state = 'running';
   rec.startedAt = now();
+  state.noteStarted(t.name);
   let startIndex = 0;
   let chainStatus: RunStatus = runStatus;
   let attempt = 1;

@@ -8,6 +8,10 @@ const USAGE: ReadonlyArray<readonly [string, string]> = [
   ['/rollout status [id|deployable]', 'show a rollout (the latest of a deployable), or all running ones'],
   ['/rollout list', 'list the running rollouts'],
   ['/rollout cancel <id>', 'cancel a running rollout'],
+  ['/rollout history <deployable>', 'its releases and what each target runs'],
+  ['/rollout rollback <deployable>', 'roll back to the last release that succeeded before the latest'],
+  ['/rollout lock <deployable> <reason> [--take-over]', 'hold it: nobody else rolls it out'],
+  ['/rollout unlock <deployable>', 'release your lock'],
   ['/rollout help', 'show this help'],
 ];
 

@@ -13,6 +13,11 @@ export const ACTION_MANUAL_ABORT = 'rollout.manual.abort';
 export const ACTION_CANCEL = 'rollout.cancel';
 /** Withdraw a request the user made (button value: see encodeRolloutValue). */
 export const ACTION_WITHDRAW = 'rollout.withdraw';
+/**
+ * Roll a deployable back (button value: encodeRolloutValue, with `rolloutId` the rollout being rolled back and
+ * `release` the release the button restores).
+ */
+export const ACTION_ROLLBACK = 'rollout.rollback';
 
 /** The action id of the button for each decision choice. */
 export const ACTION_FOR_CHOICE: Readonly<Record<DecisionChoice, string>> = {
@@ -46,6 +51,8 @@ export const BLOCK_THREAD_EVENT = 'rollout.thread.event';
 export const BLOCK_STATUS_REPLY = 'rollout.thread.status';
 export const BLOCK_EPHEMERAL = 'rollout.ephemeral';
 export const BLOCK_HELP = 'rollout.help';
+export const BLOCK_HISTORY = 'rollout.history';
+export const BLOCK_ROLLBACK_PROMPT = 'rollout.rollback';
 
 /**
  * Block ids for a message made of several sections of the same kind: `prefix`, `prefix.2`, `prefix.3`...

@@ -1,6 +1,7 @@
 // Block Kit messages of the rollout bot: pure functions from workflow query results to `{ text, blocks }`.
 export * from './ids';
-export { rootMessage } from './root';
+export { rootMessage, rollbackButton } from './root';
+export { historyMessage, lockNotice, rollbackPrompt } from './releases';
 export { failureCard, manualCard, decisionOutcome, manualOutcome } from './decisions';
 export { stepStarted, rolloutEnded, statusReply, ephemeral } from './thread';
 export { help } from './help';

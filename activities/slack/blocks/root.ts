@@ -2,6 +2,7 @@
 import type { RolloutSummary } from '../../../workflows/messages';
 import {
   ACTION_CANCEL,
+  ACTION_ROLLBACK,
   BLOCK_ROOT_FOOTER,
   BLOCK_ROOT_HEADER,
   BLOCK_ROOT_IN_FLIGHT,
@@ -33,6 +34,8 @@ export interface RootMessageOptions {
   now: Date;
   /** Adds a Cancel button (with a confirmation) while the rollout runs. Off by default. */
   showCancel?: boolean;
+  /** Once the rollout has ended: the release a Roll back button restores (the last that succeeded before it). */
+  rollbackTo?: string;
 }
 
 export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): SlackMessage {
@@ -73,6 +76,13 @@ export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): 
       ],
     });
   }
+  if (opts.rollbackTo !== undefined && s.status !== 'running') {
+    blocks.push({
+      type: 'actions',
+      block_id: `${BLOCK_ROOT_FOOTER}.actions`,
+      elements: [rollbackButton(s, opts.rollbackTo)],
+    });
+  }
   const plainProgress = progressLine(s)
     .replace(/^[▰▱]+ /, '')
     .replace(/\*/g, '');
@@ -80,4 +90,23 @@ export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): 
     text: fallback(`${escapeMrkdwn(title(s))}: ${statusLabel(s).toLowerCase()}, ${plainProgress}`),
     blocks,
   };
+}
+
+/** `Roll back to v1`, confirmed first; a rollout that did not succeed is rolled back on the targets it reached. */
+export function rollbackButton(s: Pick<RolloutSummary, 'rolloutId' | 'deployable' | 'release' | 'status'>, to: string) {
+  const where =
+    s.status === 'succeeded'
+      ? `every target of ${s.deployable}`
+      : `only the targets that began receiving ${s.release}, the last one first`;
+  return button({
+    text: `Roll back to ${to}`,
+    actionId: ACTION_ROLLBACK,
+    value: encodeRolloutValue({ rolloutId: s.rolloutId, deployable: s.deployable, release: to }),
+    confirm: {
+      title: `Roll back to ${to}?`,
+      text: `${keepHead(`${s.deployable} ${s.release}`, 120)} is replaced by ${keepHead(to, 60)} on ${where}, through the deployable's usual steps.`,
+      confirm: 'Roll back',
+      deny: 'Keep it',
+    },
+  });
 }

@@ -14,6 +14,7 @@ import {
   enqueueRollout,
   newRolloutId,
   NotConfirmedError,
+  refusalOf,
   rolloutHandle,
   waitUntilStarted,
 } from '../../temporal/client';
@@ -60,7 +61,7 @@ function parseVars(ctx: CliContext, pairs: string[]): Record<string, string> | u
  * The deployable's `starters` under the one rule (domain/access.ts): empty = anyone; otherwise the list expanded
  * through the config's groups. Slack user groups (`{ slack: … }`) cannot be expanded here and grant nothing.
  */
-async function checkStarter(config: Config, deployable: string, who: string): Promise<string | undefined> {
+export async function checkStarter(config: Config, deployable: string, who: string): Promise<string | undefined> {
   const starters = ownValue(config.raw.deployables, deployable)?.starters ?? [];
   const { members } = await expandList(starters, config.raw.groups, undefined);
   if (mayAct(who, starters, members)) return undefined;
@@ -108,6 +109,12 @@ export async function startCommand(
     try {
       queued = await enqueueRollout(conn.client, settings.taskQueue, plan, rolloutId);
     } catch (e) {
+      // Refused by the queue (the deployable is locked by someone else, the id was taken): nothing started.
+      const refused = refusalOf(e);
+      if (refused) {
+        err(ctx, `rollout start: not started: ${refused.reason}`);
+        return EXIT.USAGE;
+      }
       if (!(e instanceof NotConfirmedError)) throw e;
       out(ctx, rolloutId);
       err(ctx, `not confirmed: ${e.message}`);

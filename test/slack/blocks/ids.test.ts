@@ -8,6 +8,7 @@ import {
   ACTION_FOR_CHOICE,
   ACTION_MANUAL_ABORT,
   ACTION_MANUAL_PROCEED,
+  ACTION_ROLLBACK,
   ACTION_WITHDRAW,
   decodeButtonValue,
   decodeRolloutValue,
@@ -26,6 +27,7 @@ describe('action ids', () => {
       ACTION_MANUAL_ABORT,
       ACTION_CANCEL,
       ACTION_WITHDRAW,
+      ACTION_ROLLBACK,
     ];
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) {

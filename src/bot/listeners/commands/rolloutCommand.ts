@@ -1,4 +1,5 @@
-// `/rollout …`: ack at once, then parse, and answer (help, list, status, a cancel prompt) or request a rollout.
+// `/rollout …`: ack at once, then parse, and answer (help, list, status, a cancel prompt, history, a rollback
+// prompt, lock, unlock) or request a rollout.
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { help } from '../../../../activities/slack/blocks';
 import { getSummary } from '../../../temporal/client';
@@ -6,6 +7,7 @@ import { parseCommand } from '../../commandParser';
 import { startableDeployables, type BotContext } from '../../context';
 import { cancelPrompt, errorWithHelp, listMessage } from '../../messages';
 import { bounded, deployableStates, QUERY_TIMEOUT_MS } from '../../queries';
+import { historyAnswer, lockAnswer, rollbackAnswer, unlockAnswer } from '../../releases';
 import { replyEphemeral } from '../../replies';
 import { requestRollout } from '../../requests';
 import { statusAnswer } from '../../status';
@@ -45,6 +47,18 @@ export function rolloutCommand(ctx: BotContext) {
           await replyEphemeral(respond, cancelPrompt(s));
           return;
         }
+        case 'history':
+          await replyEphemeral(respond, await historyAnswer(ctx, c.deployable));
+          return;
+        case 'rollback':
+          await replyEphemeral(respond, await rollbackAnswer(ctx, user, c.deployable));
+          return;
+        case 'lock':
+          await replyEphemeral(respond, await lockAnswer(ctx, user, c));
+          return;
+        case 'unlock':
+          await replyEphemeral(respond, await unlockAnswer(ctx, user, c.deployable));
+          return;
         case 'start':
           await requestRollout(
             ctx,
