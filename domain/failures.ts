@@ -11,6 +11,8 @@ export const REFUSAL = {
   notQueued: 'NotQueued',
   /** A withdraw that cannot take effect: the rollout runs already, or the caller may not. */
   withdrawRefused: 'WithdrawRefused',
+  /** A pause, resume or window change that cannot take effect: ended, stopping, a duplicate, or not allowed. */
+  steerRefused: 'SteerRefused',
 } as const;
 
 export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
