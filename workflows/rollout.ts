@@ -8,9 +8,11 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { maxParallelismOf } from '../domain/maxParallelism';
 import {
   cancelUpdate,
   decideUpdate,
@@ -20,10 +22,19 @@ import {
   type RolloutInput,
   type RolloutResult,
 } from './messages';
+import { pauseUpdate, resumeUpdate, windowUpdate } from './steeringMessages';
+import { watchFreezes } from './rollout/freezeWatch';
 import { judge, validateCancel, validateDecision } from './rollout/judge';
 import { ThreadOutbox } from './rollout/outbox';
 import { now, RolloutState } from './rollout/state';
 import { resolveApprovers, runStep } from './rollout/steps';
+import { validatePause, validateResume, validateWindow } from './rollout/steering';
+
+/**
+ * Ramped windows, MaxParallelism, pause / resume / window changes and deploy freezes. Rollouts started before
+ * this patch replay exactly as they ran (no ramp, no override, no freeze timers) and refuse to be steered.
+ */
+export const PATCH_STEERING = 'ops-steer.steering';
 
 /**
  * Continue as new at a step boundary past this many history events. Temporal's hard limit is 51,200 events (it
@@ -39,6 +50,15 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   const continueAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const outbox = new ThreadOutbox(plan.slack, workflowInfo().workflowId);
   const state = new RolloutState(input, workflowInfo().workflowId, outbox);
+  state.steerable = patched(PATCH_STEERING);
+  if (state.steerable && !carried) {
+    const mp = maxParallelismOf(plan.variables);
+    if (mp !== undefined && plan.steps.some((s) => s.type === 'rolling'))
+      state.steering.windowOverride = { window: mp, by: 'MaxParallelism', at: state.startedAt };
+    const o = plan.freezeOverride;
+    if (o)
+      state.steering.record({ kind: 'freezeOverridden', by: o.by, at: o.at, reason: o.reason, freezes: o.freezes });
+  }
   const threadPosted = outbox.pump(state.decisions);
 
   setHandler(summaryQuery, () => state.summary());
@@ -71,6 +91,21 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     },
     { validator: (cancel) => validateCancel(state, cancel) },
   );
+  setHandler(pauseUpdate, (input) => state.steering.pause(input), {
+    validator: (input) => validatePause(state, input),
+  });
+  setHandler(resumeUpdate, (input) => state.steering.resume(input), {
+    validator: (input) => validateResume(state, input),
+  });
+  setHandler(
+    windowUpdate,
+    (input) => {
+      const r = state.steering.setWindow(input);
+      state.showWindows();
+      return r;
+    },
+    { validator: (input) => validateWindow(state, input) },
+  );
   // Temporal's own cancellation (e.g. `temporal workflow cancel`) follows the same stopping rule.
   CancellationScope.current().cancelRequested.catch((err: unknown) => {
     if (isCancellation(err)) state.stop('cancelled', 'cancelled through Temporal');
@@ -78,6 +113,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
 
   await CancellationScope.nonCancellable(async () => {
     if (!carried) await resolveApprovers(state);
+    const freezesWatched = state.steerable ? watchFreezes(state) : Promise.resolve();
     const firstStep = carried?.nextStep ?? 0;
     for (let si = firstStep; si < plan.steps.length; si++) {
       if (si > firstStep && workflowInfo().historyLength > continueAfter) {
@@ -92,6 +128,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       await runStep(state, si);
     }
     state.currentStep = undefined;
+    state.done = true;
+    await freezesWatched;
   });
 
   const summary = state.finish();

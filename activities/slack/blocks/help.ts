@@ -8,6 +8,10 @@ const USAGE: ReadonlyArray<readonly [string, string]> = [
   ['/rollout status [id|deployable]', 'show a rollout (the latest of a deployable), or all running ones'],
   ['/rollout list', 'list the running rollouts'],
   ['/rollout cancel <id>', 'cancel a running rollout'],
+  ['/rollout pause <id> [reason]', 'pause a running rollout: targets in flight finish, nothing new starts'],
+  ['/rollout resume <id>', 'resume a paused rollout'],
+  ['/rollout window <id> <n>', 'change the window of a running rollout'],
+  ['/rollout <deployable> <release> --override-freeze <reason>', 'start during a deploy freeze (its overriders only)'],
   ['/rollout help', 'show this help'],
 ];
 
@@ -42,7 +46,7 @@ export function help(deployables: readonly string[]): SlackMessage {
   const example = first !== undefined ? `\`/rollout ${name(first, 80)} v2\`` : '`/rollout web-farm v2`';
   return {
     text: fallback(
-      `Usage: /rollout &lt;deployable&gt; &lt;release&gt; (e.g. ${example.replace(/`/g, '')}), status, list, cancel, help`,
+      `Usage: /rollout &lt;deployable&gt; &lt;release&gt; (e.g. ${example.replace(/`/g, '')}), status, list, cancel, pause, resume, window, help`,
     ),
     blocks: [
       mrkdwnSection(`${usage}\nExample: ${example}`, BLOCK_HELP),

@@ -13,6 +13,9 @@ export const ACTION_MANUAL_ABORT = 'rollout.manual.abort';
 export const ACTION_CANCEL = 'rollout.cancel';
 /** Withdraw a request the user made (button value: see encodeRolloutValue). */
 export const ACTION_WITHDRAW = 'rollout.withdraw';
+/** Pause / Resume a running rollout from its root message (button value: see encodeRolloutValue). */
+export const ACTION_PAUSE = 'rollout.pause';
+export const ACTION_RESUME = 'rollout.resume';
 
 /** The action id of the button for each decision choice. */
 export const ACTION_FOR_CHOICE: Readonly<Record<DecisionChoice, string>> = {

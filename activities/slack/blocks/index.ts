@@ -4,4 +4,5 @@ export { rootMessage } from './root';
 export { failureCard, manualCard, decisionOutcome, manualOutcome } from './decisions';
 export { stepStarted, rolloutEnded, statusReply, ephemeral } from './thread';
 export { help } from './help';
+export { rampStage, steered, steeringLine, type RampStageEvent, type StepRampInfo } from './steering';
 export type { Block, SlackMessage } from './text';
