@@ -1,6 +1,7 @@
 // A rollout requested from Slack: check the request, post the root message (so the rollout has a thread from the
 // start), then put the rollout in its deployable's queue and keep the root message honest about what happened.
 import type { App, RespondFn } from '@slack/bolt';
+import { judgeFreeze } from '../config/freezes';
 import { buildPlan, RequestError } from '../config/plan';
 import { enqueueRollout, newRolloutId, NotConfirmedError } from '../temporal/client';
 import { background, startableDeployables, type BotContext } from './context';
@@ -12,6 +13,8 @@ export interface SlackRequest {
   channel: string;
   deployable: string;
   release: string;
+  /** `--override-freeze <reason>`: start during a deploy freeze (the deployable's freezeOverriders only). */
+  overrideFreeze?: string;
 }
 
 export async function requestRollout(
@@ -43,6 +46,19 @@ export async function requestRollout(
     await replyEphemeral(respond, errorWithHelp(e.problems.join('; '), await startableDeployables(ctx, req.user)));
     return;
   }
+  // Deploy freezes, before anything is posted: a refused request leaves no root message behind.
+  const verdict = await judgeFreeze(
+    plan,
+    ctx.now(),
+    req.overrideFreeze !== undefined ? { by: req.user, reason: req.overrideFreeze } : undefined,
+    () => ctx.directory.allows(req.user, d.freezeOverriders, ctx.config.raw.groups),
+    d.freezeOverriders,
+  );
+  if (!verdict.ok) {
+    await replyEphemeral(respond, `:snowflake: ${req.deployable} ${req.release} was not started: ${verdict.reason}`);
+    return;
+  }
+  if (verdict.override) plan.freezeOverride = verdict.override;
   const rolloutId = newRolloutId(plan);
   const pending: PendingRoot = { rolloutId, deployable: plan.deployable, release: plan.release, requestedBy: req.user };
   const root = requestedRoot(pending);

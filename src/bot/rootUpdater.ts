@@ -107,7 +107,11 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
 
   const refreshMs = o.refreshMs ?? 30_000;
   const render = (s: RolloutSummary) => {
-    const opts = { showCancel: true, ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}) };
+    const opts = {
+      showCancel: true,
+      showSteering: true,
+      ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
+    };
     const m = rootMessage(s, { now: now(), ...opts });
     // The elapsed time alone changes every second: it does not count as a change (see refreshMs).
     const key = JSON.stringify(rootMessage(s, { now: new Date(s.startedAt), ...opts }));

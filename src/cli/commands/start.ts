@@ -3,6 +3,7 @@
 // follows progress on stderr until the rollout ends: exit 0 if it succeeded, 1 otherwise.
 import type { Client } from '@temporalio/client';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
+import { judgeFreeze } from '../../config/freezes';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
 import {
@@ -31,6 +32,8 @@ export interface StartCommandOptions {
   as?: string;
   wait?: boolean;
   config?: string;
+  /** Start during a deploy freeze (the deployable's freezeOverriders only): the reason, recorded by the rollout. */
+  overrideFreeze?: string;
   /** How often --wait polls (default 1000 ms). */
   pollMs?: number;
 }
@@ -56,13 +59,18 @@ function parseVars(ctx: CliContext, pairs: string[]): Record<string, string> | u
 function checkStarter(config: Config, deployable: string, who: string): string | undefined {
   const starters = config.raw.deployables[deployable]?.starters ?? [];
   if (starters.length === 0) return undefined;
+  if (listed(config, starters, who)) return undefined;
+  return `${who} may not start ${deployable} (starters: ${starters.join(', ')}); use --as with an allowed identity`;
+}
+
+/** Is `who` in `list`, `@group` entries expanded through the config's static groups? */
+function listed(config: Config, list: readonly string[], who: string): boolean {
   const allowed = new Set<string>();
-  for (const s of starters) {
+  for (const s of list) {
     if (s.startsWith('@')) for (const m of config.raw.groups[s.slice(1)] ?? []) allowed.add(m);
     else allowed.add(s);
   }
-  if (allowed.has(who)) return undefined;
-  return `${who} may not start ${deployable} (starters: ${starters.join(', ')}); use --as with an allowed identity`;
+  return allowed.has(who);
 }
 
 export async function startCommand(
@@ -96,6 +104,23 @@ export async function startCommand(
     err(ctx, `rollout start: not started: ${denied}`);
     return EXIT.USAGE;
   }
+  // Deploy freezes, on the wall clock at request time (a rollout that starts later, from the queue, during a
+  // freeze holds until it ends: the workflow judges that on its own clock).
+  const overriders = config.raw.deployables[deployable]?.freezeOverriders ?? [];
+  const verdict = await judgeFreeze(
+    plan,
+    new Date(),
+    opts.overrideFreeze !== undefined ? { by: requestedBy, reason: opts.overrideFreeze } : undefined,
+    () => listed(config, overriders, requestedBy),
+    overriders,
+  );
+  if (!verdict.ok) {
+    err(ctx, `rollout start: not started: ${verdict.reason}`);
+    return EXIT.USAGE;
+  }
+  if (verdict.override) plan.freezeOverride = verdict.override;
+  else if (opts.overrideFreeze !== undefined)
+    err(ctx, 'rollout start: no freeze is in force; --override-freeze is ignored');
 
   const settings = temporalSettings(ctx.env, config.raw.temporal);
   const conn = await connectWith(ctx, settings);
