@@ -19,6 +19,8 @@ export const REFUSAL = {
   lockRefused: 'LockRefused',
   /** A rollback that cannot take effect: stale (a later release came), nothing to roll back to, queue not idle. */
   rollbackRefused: 'RollbackRefused',
+  /** A pause, resume or window change that cannot take effect: ended, stopping, a duplicate, or not allowed. */
+  steerRefused: 'SteerRefused',
 } as const;
 
 export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];

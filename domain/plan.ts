@@ -44,6 +44,16 @@ export interface ScriptAction {
 export type Window = { count: number } | { percent: number };
 
 /**
+ * A ramped window: the step runs in stages, stage i starting `windows[i]` targets together and finishing them
+ * before the next stage starts (the last entry repeats until every target has run). `between` holds the next
+ * stage back: a bake time, a manual Proceed / Abort, or both (bake first).
+ */
+export interface RampPlan {
+  windows: Window[];
+  between?: { bakeSec?: number; manual?: boolean };
+}
+
+/**
  * One entry of a deployable's process. A plain script step is a chain of one child step that runs on all its
  * targets at once (window = maxParallelism or all); a rolling step is a chain of child steps in a sliding window.
  */
@@ -53,6 +63,8 @@ export interface ExecStepPlan {
   tags: string[];
   /** undefined = all targets at once. */
   window?: Window;
+  /** Rolling steps only: a ramp instead of one sliding window (`window` then holds the ramp's first entry). */
+  ramp?: RampPlan;
   runCondition: RunCondition;
   if?: string;
   childSteps: ScriptAction[];
@@ -91,6 +103,10 @@ export interface RolloutPlan {
   slack?: SlackPlan;
   /** Set when this rollout rolls a deployable back (see domain/releases.ts): what it undoes. */
   rollback?: RollbackPlan;
+  /** The deployable's deploy freezes, captured at request time: while one is in force nothing new starts. */
+  freezes?: FreezePlan[];
+  /** Who overrode the freezes in force when the rollout was requested, and why (those freezes do not hold it). */
+  freezeOverride?: FreezeOverride;
 }
 
 export interface RollbackPlan {
@@ -100,6 +116,25 @@ export interface RollbackPlan {
   fromRelease: string;
   /** Only the targets that began receiving `fromRelease`, in reverse start order (it failed or was stopped). */
   partial: boolean;
+}
+
+/** A time window in which rollouts of a deployable are refused, and a running one holds (absolute UTC times). */
+export interface FreezePlan {
+  /** Its name in messages and overrides (the config's `name`, else `freezes[i]`). */
+  name: string;
+  /** ISO 8601, inclusive. */
+  from: string;
+  /** ISO 8601, exclusive. */
+  until: string;
+  reason: string;
+}
+
+export interface FreezeOverride {
+  by: string;
+  reason: string;
+  at: string;
+  /** The names of the freezes that were in force and are overridden. */
+  freezes: string[];
 }
 
 export interface SlackPlan {

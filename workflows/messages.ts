@@ -1,8 +1,9 @@
 // Every query and update of the rollout workflow, defined once: the CLI, the bot and the workflow import these.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DecisionChoice } from '../domain/decisions';
-import type { RolloutPlan } from '../domain/plan';
+import type { FreezeOverride, RolloutPlan } from '../domain/plan';
 import type { TargetOutcome } from '../domain/releases';
+import type { SteeringRecord } from './steeringMessages';
 
 export type TargetState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'excluded';
 export type RolloutStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'aborted';
@@ -61,6 +62,19 @@ export interface StepSummary {
   inFlight: string[];
   inFlightCount: number;
   window?: number;
+  /** A ramped step: the stage it is in (1-based) of how many, and what holds the next stage back right now. */
+  ramp?: StepRamp;
+  /** Set when MaxParallelism or a window change replaced the configured window: what the config said. */
+  configuredWindow?: string;
+}
+
+export interface StepRamp {
+  /** `1, 2, 50%` as configured. */
+  windows: string;
+  stage: number;
+  stages: number;
+  /** Waiting between stages: a bake timer (until when) or a manual Proceed. */
+  waiting?: { kind: 'bake'; until: string } | { kind: 'manual'; decisionId: string };
 }
 
 export interface DecisionAnswer {
@@ -109,6 +123,18 @@ export interface RolloutSummary {
   failure?: { step: string; target: string; childStep: string; exitCode?: number | null; error?: string };
   /** Per target, over the whole rollout: deployed (succeeded), excluded, and skipped because nothing ran. */
   targetOutcomes?: { deployed: number; excluded: number; notRun: number };
+  /** The rollout can be paused, resumed and have its window changed (started by code that knows steering). */
+  steerable?: boolean;
+  /** Paused by a person: nothing new starts until someone resumes it. */
+  paused?: { by: string; at: string; reason?: string };
+  /** Held by a deploy freeze: nothing new starts until it ends, then the rollout resumes by itself. */
+  frozen?: { freeze: string; reason: string; until: string };
+  /** The window every rolling step uses instead of its own (MaxParallelism, or a window change). */
+  windowOverride?: { window: number; by: string; at: string };
+  /** The freezes in force when it was requested, overridden by someone with a reason. */
+  freezeOverride?: FreezeOverride;
+  /** The latest steering records (at most SUMMARY_LIST_LIMIT), oldest first. */
+  steering?: SteeringRecord[];
 }
 
 export const SUMMARY_LIST_LIMIT = 20;
@@ -190,6 +216,15 @@ export interface CarriedRolloutState {
   startOrder?: string[];
   approvers: string[];
   manualApprovers: Array<[string, string[]]>;
+  /** Pause, window override, freeze in force and the latest steering records (rollouts with steering). */
+  steering?: CarriedSteering;
+}
+
+export interface CarriedSteering {
+  paused?: NonNullable<RolloutSummary['paused']>;
+  frozen?: NonNullable<RolloutSummary['frozen']>;
+  windowOverride?: NonNullable<RolloutSummary['windowOverride']>;
+  records: SteeringRecord[];
 }
 
 export const summaryQuery = defineQuery<RolloutSummary>('summary');

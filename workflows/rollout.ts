@@ -12,6 +12,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { maxParallelismOf } from '../domain/maxParallelism';
 import {
   cancelUpdate,
   decideUpdate,
@@ -22,11 +23,20 @@ import {
   type RolloutResult,
 } from './messages';
 import { PATCHES } from '../domain/outcomes';
+import { pauseUpdate, resumeUpdate, windowUpdate } from './steeringMessages';
+import { watchFreezes } from './rollout/freezeWatch';
 import { judge, validateCancel, validateDecision } from './rollout/judge';
 import { rolloutEnded, rolloutStarted } from './rollout/telemetry';
 import { ThreadOutbox } from './rollout/outbox';
 import { now, RolloutState } from './rollout/state';
 import { resolveApprovers, runStep } from './rollout/steps';
+import { validatePause, validateResume, validateWindow } from './rollout/steering';
+
+/**
+ * Ramped windows, MaxParallelism, pause / resume / window changes and deploy freezes. Rollouts started before
+ * this patch replay exactly as they ran (no ramp, no override, no freeze timers) and refuse to be steered.
+ */
+export const PATCH_STEERING = 'ops-steer.steering';
 
 /**
  * Continue as new at a step boundary past this many history events. Temporal's hard limit is 51,200 events (it
@@ -44,6 +54,15 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   const state = new RolloutState(input, workflowInfo().workflowId, outbox);
   // Rollouts recorded before honest outcomes (domain/outcomes.ts) replay as they ran; every new run has them.
   state.honest = patched(PATCHES.honestOutcomes);
+  state.steerable = patched(PATCH_STEERING);
+  if (state.steerable && !carried) {
+    const mp = maxParallelismOf(plan.variables);
+    if (mp !== undefined && plan.steps.some((s) => s.type === 'rolling'))
+      state.steering.windowOverride = { window: mp, by: 'MaxParallelism', at: state.startedAt };
+    const o = plan.freezeOverride;
+    if (o)
+      state.steering.record({ kind: 'freezeOverridden', by: o.by, at: o.at, reason: o.reason, freezes: o.freezes });
+  }
   const threadPosted = outbox.pump(state.decisions, (d) => state.answerersOf(d));
   if (!carried) rolloutStarted(plan);
 
@@ -77,6 +96,21 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     },
     { validator: (cancel) => validateCancel(state, cancel) },
   );
+  setHandler(pauseUpdate, (input) => state.steering.pause(input), {
+    validator: (input) => validatePause(state, input),
+  });
+  setHandler(resumeUpdate, (input) => state.steering.resume(input), {
+    validator: (input) => validateResume(state, input),
+  });
+  setHandler(
+    windowUpdate,
+    (input) => {
+      const r = state.steering.setWindow(input);
+      state.showWindows();
+      return r;
+    },
+    { validator: (input) => validateWindow(state, input) },
+  );
   // Temporal's own cancellation (e.g. `temporal workflow cancel`) follows the same stopping rule.
   CancellationScope.current().cancelRequested.catch((err: unknown) => {
     if (isCancellation(err)) state.stop('cancelled', 'cancelled through Temporal');
@@ -84,6 +118,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
 
   await CancellationScope.nonCancellable(async () => {
     if (!carried) await resolveApprovers(state);
+    const freezesWatched = state.steerable ? watchFreezes(state) : Promise.resolve();
     const firstStep = carried?.nextStep ?? 0;
     for (let si = firstStep; si < plan.steps.length; si++) {
       if (si > firstStep && workflowInfo().historyLength > continueAfter) {
@@ -98,6 +133,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       await runStep(state, si);
     }
     state.currentStep = undefined;
+    state.done = true;
+    await freezesWatched;
   });
 
   const summary = state.finish();

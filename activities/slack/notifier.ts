@@ -3,14 +3,19 @@
 // the bot or Slack is down they wait and retry, and the card is posted when both are back.
 import type { WebClient } from '@slack/web-api';
 import type { Decision, RolloutSummary } from '../../workflows/messages';
+import type { SteeringRecord } from '../../workflows/steeringMessages';
 import {
   decisionOutcome,
   failureCard,
   manualCard,
+  rampStage,
   rolloutEnded,
   rootMessage,
+  steered,
   stepStarted,
+  type RampStageEvent,
   type SlackMessage,
+  type StepRampInfo,
 } from './blocks';
 
 export interface SlackRoot {
@@ -19,7 +24,9 @@ export interface SlackRoot {
 }
 
 export type ThreadEvent =
-  | { type: 'stepStarted'; step: string; targets: string[]; window?: number }
+  | { type: 'stepStarted'; step: string; targets: string[]; window?: number; ramp?: StepRampInfo }
+  | { type: 'steered'; record: SteeringRecord }
+  | ({ type: 'rampStage' } & RampStageEvent)
   | {
       type: 'decision';
       rolloutId: string;
@@ -54,7 +61,11 @@ export function createSlackActivities(deps: SlackActivityDeps) {
     async slackThreadEvent({ root, event }: { root: SlackRoot; event: ThreadEvent }): Promise<{ ts?: string }> {
       switch (event.type) {
         case 'stepStarted':
-          return post(root, stepStarted(event.step, event.targets, event.window));
+          return post(root, stepStarted(event.step, event.targets, event.window, event.ramp));
+        case 'steered':
+          return post(root, steered(event.record));
+        case 'rampStage':
+          return post(root, rampStage(event));
         case 'decision':
           return post(
             root,

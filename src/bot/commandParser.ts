@@ -1,6 +1,7 @@
 // The text after `/rollout`: help, list, status [target], cancel <id>, history <deployable>, rollback <deployable>,
-// lock <deployable> <reason...> [--take-over], unlock <deployable>, or <deployable> <release>. Parsed with zod; a
-// problem comes back as the sentence to show.
+// lock <deployable> <reason...> [--take-over], unlock <deployable>, pause <id> [reason], resume <id>,
+// window <id> <n>, or <deployable> <release> [--override-freeze <reason>]. Parsed with zod; a problem comes back
+// as the sentence to show.
 import { z } from 'zod';
 import { checkRelease } from '../../domain/variables';
 
@@ -14,6 +15,16 @@ const commandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rollback'), deployable: word }),
   z.object({ kind: z.literal('lock'), deployable: word, reason: z.string().min(1).max(500), takeOver: z.boolean() }),
   z.object({ kind: z.literal('unlock'), deployable: word }),
+  z.object({ kind: z.literal('pause'), rolloutId: word, reason: z.string().max(500).optional() }),
+  z.object({ kind: z.literal('resume'), rolloutId: word }),
+  z.object({
+    kind: z.literal('window'),
+    rolloutId: word,
+    window: z
+      .string({ error: 'missing window size: `/rollout window <id> <n>`' })
+      .regex(/^[1-9]\d{0,4}$/, 'the window is a whole number ≥ 1: `/rollout window <id> <n>`')
+      .transform(Number),
+  }),
   z.object({
     kind: z.literal('start'),
     deployable: word,
@@ -24,6 +35,8 @@ const commandSchema = z.discriminatedUnion('kind', [
         const problem = checkRelease(release);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
+    /** `--override-freeze <reason>`: start during a deploy freeze (its freezeOverriders only). */
+    overrideFreeze: z.string().min(1, 'an override needs a reason: `--override-freeze <reason>`').max(500).optional(),
   }),
 ]);
 export type RolloutCommand = z.output<typeof commandSchema>;
@@ -71,10 +84,31 @@ export function parseCommand(text: string): { ok: true; command: RolloutCommand 
       raw = { kind: 'lock', deployable, reason: reason.join(' '), takeOver };
       break;
     }
+    case 'pause':
+      if (rest[0] === undefined) return { ok: false, error: 'missing rollout id: `/rollout pause <id> [reason]`' };
+      raw = { kind: 'pause', rolloutId: rest[0], ...(rest.length > 1 ? { reason: rest.slice(1).join(' ') } : {}) };
+      break;
+    case 'resume':
+      if (rest[0] === undefined) return { ok: false, error: 'missing rollout id: `/rollout resume <id>`' };
+      if (tooMany(1)) return { ok: false, error: tooMany(1)! };
+      raw = { kind: 'resume', rolloutId: rest[0] };
+      break;
+    case 'window':
+      if (rest[0] === undefined) return { ok: false, error: 'missing rollout id: `/rollout window <id> <n>`' };
+      if (tooMany(2)) return { ok: false, error: tooMany(2)! };
+      raw = { kind: 'window', rolloutId: rest[0], ...(rest[1] !== undefined ? { window: rest[1] } : {}) };
+      break;
     default: {
+      const flag = rest.indexOf('--override-freeze');
+      const releaseWords = flag >= 0 ? rest.slice(0, flag) : rest;
       // A release never contains spaces: anything after it is an error, not part of it.
-      const release = rest.length > 0 ? rest.join(' ') : undefined;
-      raw = { kind: 'start', deployable: first, ...(release !== undefined ? { release } : {}) };
+      const release = releaseWords.length > 0 ? releaseWords.join(' ') : undefined;
+      raw = {
+        kind: 'start',
+        deployable: first,
+        ...(release !== undefined ? { release } : {}),
+        ...(flag >= 0 ? { overrideFreeze: rest.slice(flag + 1).join(' ') } : {}),
+      };
     }
   }
   const parsed = commandSchema.safeParse(raw);

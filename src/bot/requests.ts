@@ -6,6 +6,7 @@ import { ownValue } from '../../domain/access';
 import { ephemeral, lockNotice } from '../../activities/slack/blocks';
 import { lockBlocks } from '../../domain/locks';
 import type { RolloutPlan } from '../../domain/plan';
+import { judgeFreeze } from '../config/freezes';
 import { buildPlan, RequestError } from '../config/plan';
 import { enqueueRollout, getDeployableState, newRolloutId, NotConfirmedError } from '../temporal/client';
 import { background, startableDeployables, type BotContext } from './context';
@@ -24,6 +25,8 @@ export interface SlackRequest {
   channel: string;
   deployable: string;
   release: string;
+  /** `--override-freeze <reason>`: start during a deploy freeze (the deployable's freezeOverriders only). */
+  overrideFreeze?: string;
 }
 
 /**
@@ -70,6 +73,19 @@ export async function requestRollout(
     await replyEphemeral(respond, errorWithHelp(e.problems.join('; '), await startableDeployables(ctx, req.user)));
     return false;
   }
+  // Deploy freezes, before anything is posted: a refused request leaves no root message behind.
+  const verdict = await judgeFreeze(
+    plan,
+    ctx.now(),
+    req.overrideFreeze !== undefined ? { by: req.user, reason: req.overrideFreeze } : undefined,
+    () => ctx.directory.allows(req.user, d.freezeOverriders, ctx.config.raw.groups),
+    d.freezeOverriders,
+  );
+  if (!verdict.ok) {
+    await replyEphemeral(respond, `:snowflake: ${req.deployable} ${req.release} was not started: ${verdict.reason}`);
+    return false;
+  }
+  if (verdict.override) plan.freezeOverride = verdict.override;
   const rolloutId = newRolloutId(plan);
   const pending: PendingRoot = { rolloutId, deployable: plan.deployable, release: plan.release, requestedBy: req.user };
   const root = requestedRoot(pending);

@@ -114,6 +114,7 @@ export function createRootUpdater(o: RootUpdaterOptions): RootUpdater {
   const render = (s: RolloutSummary, rollbackTo: string | undefined) => {
     const opts = {
       showCancel: true,
+      showSteering: true,
       temporalNamespace: o.temporalNamespace ?? o.client.options.namespace,
       ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
       ...(rollbackTo !== undefined ? { rollbackTo } : {}),

@@ -53,7 +53,7 @@ export async function statusAnswer(ctx: BotContext, target: string | undefined):
  * The rollout whose root message starts the thread: from the root's metadata, or failing that from the running
  * rollouts' summaries.
  */
-async function rolloutOfThread(
+export async function rolloutOfThread(
   ctx: BotContext,
   web: App['client'],
   channel: string,

@@ -1,5 +1,6 @@
 // Human-readable rendering of rollout summaries and target details (status, start --wait).
 import type { Decision, RolloutSummary, StepSummary, TargetDetail, TargetState } from '../../workflows/messages';
+import type { SteeringRecord } from '../../workflows/steeringMessages';
 
 const STATE_ORDER: TargetState[] = ['succeeded', 'running', 'waiting', 'failed', 'excluded', 'skipped', 'pending'];
 
@@ -10,8 +11,40 @@ export function formatCounts(counts: Record<TargetState, number>): string {
 }
 
 function stepHeader(s: StepSummary): string {
-  const extra = [s.type, ...(s.window !== undefined ? [`window ${s.window}`] : [])].join(', ');
+  const window =
+    s.window !== undefined
+      ? [`window ${s.window}${s.configuredWindow !== undefined ? ` (overrides ${s.configuredWindow})` : ''}`]
+      : [];
+  const r = s.ramp;
+  const waiting = r?.waiting
+    ? r.waiting.kind === 'bake'
+      ? `, baking until ${r.waiting.until}`
+      : `, waiting for ${r.waiting.decisionId}`
+    : '';
+  const ramp =
+    r && s.configuredWindow === undefined ? [`ramp ${r.windows}: stage ${r.stage} of ${r.stages}${waiting}`] : [];
+  const extra = [s.type, ...window, ...ramp].join(', ');
   return `${s.name} (${extra}): ${s.state}`;
+}
+
+/** A steering record as one line: `paused by U1 at …: reason`. */
+export function steeringLine(r: SteeringRecord): string {
+  switch (r.kind) {
+    case 'paused':
+      return `paused by ${r.by} at ${r.at}${r.reason ? `: ${r.reason}` : ''}`;
+    case 'resumed':
+      return `resumed by ${r.by} at ${r.at}`;
+    case 'window':
+      return `window set to ${r.window} by ${r.by} at ${r.at}${r.previous !== undefined ? ` (was ${r.previous})` : ''}`;
+    case 'maxParallelism':
+      return `MaxParallelism ${r.window} overrides the window of ${r.step} (configured: ${r.configured})`;
+    case 'frozen':
+      return `frozen by ${r.freeze} (${r.reason}) at ${r.at}, until ${r.until}`;
+    case 'thawed':
+      return `freeze ${r.freeze} ended at ${r.at}: resumed`;
+    case 'freezeOverridden':
+      return `freeze ${r.freezes.join(', ')} overridden by ${r.by} at ${r.at}: ${r.reason}`;
+  }
 }
 
 /** One line for progress output: `deploy: succeeded 2, running 1 | smoke: pending`. */
@@ -63,6 +96,15 @@ export function formatSummary(s: RolloutSummary): string {
     lines.push(`  failure: ${f.target} at ${f.step}/${f.childStep}${exit}${f.error ? `: ${f.error}` : ''}`);
   }
   if (s.currentStep && s.status === 'running') lines.push(`  current step: ${s.currentStep}`);
+  if (s.status === 'running' && s.paused) {
+    const p = s.paused;
+    lines.push(`  PAUSED by ${p.by} since ${p.at}${p.reason ? `: ${p.reason}` : ''} (nothing new starts; resume it)`);
+  }
+  if (s.status === 'running' && s.frozen) {
+    const f = s.frozen;
+    lines.push(`  FROZEN by ${f.freeze} (${f.reason}) until ${f.until}; resumes by itself`);
+  }
+  if (s.windowOverride) lines.push(`  window override: ${s.windowOverride.window} (by ${s.windowOverride.by})`);
   lines.push('steps:');
   for (const st of s.steps) {
     lines.push(`  ${stepHeader(st)} — ${formatCounts(st.counts)}`);
@@ -74,6 +116,10 @@ export function formatSummary(s: RolloutSummary): string {
   if (s.pendingDecisions.length > 0) {
     lines.push('pending decisions:');
     for (const d of s.pendingDecisions) lines.push(...formatDecision(d, s.rolloutId));
+  }
+  if (s.steering && s.steering.length > 0) {
+    lines.push('steering:');
+    for (const r of s.steering) lines.push(`  ${steeringLine(r)}`);
   }
   if (s.recentDecisions.length > 0) {
     lines.push('recent decisions:');

@@ -15,6 +15,7 @@ import { DECISION_CHOICES, type DecisionChoice } from '../../domain/decisions';
 import { serverCommand, type ServerAction } from './commands/server';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
+import { steerCommand, type SteerCommandOptions } from './commands/steer';
 import { validateCommand } from './commands/validate';
 import { workerCommand } from './commands/worker';
 import { EXIT, type CliContext } from './context';
@@ -25,6 +26,11 @@ function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
   return n;
+}
+
+function windowCount(value: string): number {
+  if (!/^[1-9]\d{0,4}$/.test(value)) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return Number(value);
 }
 
 const configOption = () => new Option('-c, --config <file>', 'config file (default: $ROLLOUT_CONFIG)');
@@ -65,12 +71,16 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .option('--var <K=V>', 'set a variable the deployable declares (repeatable)', collect, [] as string[])
     .addOption(asOption())
     .option('--wait', 'follow progress until the rollout ends (exit 0 only if it succeeded)')
+    .option(
+      '--override-freeze <reason>',
+      'start during a deploy freeze (freezeOverriders only; the reason is recorded)',
+    )
     .addOption(configOption())
     .action(
       async (
         deployable: string,
         release: string,
-        opts: { var: string[]; as?: string; wait?: boolean; config?: string },
+        opts: { var: string[]; as?: string; wait?: boolean; config?: string; overrideFreeze?: string },
       ) => {
         if (opts.wait) markLongRunning();
         setExit(await startCommand(ctx, deployable, release, opts));
@@ -192,6 +202,41 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addHelpText('after', example(['rollout unlock web-farm']))
     .action(async (deployable: string, opts: { as?: string; json?: boolean; timeout?: number; config?: string }) =>
       setExit(await unlockCommand(ctx, deployable, opts)),
+    );
+
+  program
+    .command('pause')
+    .description('pause a rollout: targets in flight finish their chains, nothing new starts')
+    .argument('<rolloutId>')
+    .addOption(asOption())
+    .option('--reason <text>', 'why (shown in the thread and in status)')
+    .addOption(timeoutOption())
+    .addOption(configOption())
+    .action(async (id: string, opts: SteerCommandOptions) =>
+      setExit(await steerCommand(ctx, id, { kind: 'pause' }, opts)),
+    );
+
+  program
+    .command('resume')
+    .description('resume a paused rollout')
+    .argument('<rolloutId>')
+    .addOption(asOption())
+    .addOption(timeoutOption())
+    .addOption(configOption())
+    .action(async (id: string, opts: SteerCommandOptions) =>
+      setExit(await steerCommand(ctx, id, { kind: 'resume' }, opts)),
+    );
+
+  program
+    .command('window')
+    .description('set the window of the running rolling step and of every later one')
+    .argument('<rolloutId>')
+    .addArgument(new Argument('<size>', 'targets in flight at most').argParser(windowCount))
+    .addOption(asOption())
+    .addOption(timeoutOption())
+    .addOption(configOption())
+    .action(async (id: string, size: number, opts: SteerCommandOptions) =>
+      setExit(await steerCommand(ctx, id, { kind: 'window', window: size }, opts)),
     );
 
   program

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { ownValue } from '../../domain/access';
 import { ExpressionError, outputStepsReferenced } from '../../domain/expressions';
 import type { TargetPlan } from '../../domain/plan';
+import { checkMaxParallelism, MAX_PARALLELISM } from '../../domain/maxParallelism';
 import { checkVariableName, checkVariableValue, referencedVariables } from '../../domain/variables';
 import { duplicateKeyProblems } from './duplicateKeys';
 import { bareHost } from './safeValues';
@@ -231,9 +232,19 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
       if (s.type === 'manual') checkWho(s.approvers, [...dp, 'process', i, 'approvers']);
     });
     for (const [k, v] of Object.entries(d.variables)) {
-      const bad = checkVariableName(k) ?? checkVariableValue(k, v);
+      const bad =
+        checkVariableName(k) ??
+        checkVariableValue(k, v) ??
+        (k === MAX_PARALLELISM ? checkMaxParallelism(v) : undefined);
       if (bad) at([...dp, 'variables', k], bad);
     }
+    const freezeNames = new Set<string>();
+    d.freezes.forEach((f, i) => {
+      if (Date.parse(f.until) <= Date.parse(f.from)) at([...dp, 'freezes', i, 'until'], 'must be later than from');
+      const fname = f.name ?? `freezes[${i}]`;
+      if (freezeNames.has(fname)) at([...dp, 'freezes', i, 'name'], `duplicate freeze name "${fname}"`);
+      freezeNames.add(fname);
+    });
     d.targets.forEach((ref, i) => {
       if (ref.startsWith('tag:')) {
         const tag = ref.slice(4);
@@ -285,6 +296,12 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
         }
       };
       checkIf(step.if, [...sp, 'if'], earlier);
+      if (step.type === 'rolling') {
+        if (step.window === undefined && step.ramp === undefined)
+          at([...sp, 'window'], 'is required for a rolling step (a count, a percentage, a list, or give a ramp)');
+        if (step.window !== undefined && step.ramp !== undefined)
+          at([...sp, 'ramp'], 'give either window or ramp, not both');
+      }
       if (step.type === 'script') checkScript(step.script, [...sp, 'script'], earlier);
       if (step.type === 'rolling') {
         const visible = new Set(earlier);

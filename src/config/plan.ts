@@ -1,9 +1,10 @@
 // Turns a validated config plus a request ("web-farm v2 by U123") into the plan a rollout captures at start.
 import { ownValue } from '../../domain/access';
-import type { ExecStepPlan, RolloutPlan, StepPlan, Window } from '../../domain/plan';
+import { checkMaxParallelism, MAX_PARALLELISM } from '../../domain/maxParallelism';
+import type { ExecStepPlan, FreezePlan, RampPlan, RolloutPlan, StepPlan, Window } from '../../domain/plan';
 import { checkRelease, checkVariableValue } from '../../domain/variables';
 import { selectTargets, type Config } from './load';
-import type { ParsedStep } from './schema';
+import type { ParsedConfig, ParsedStep } from './schema';
 
 export class RequestError extends Error {
   constructor(readonly problems: string[]) {
@@ -25,6 +26,34 @@ function toWindow(w: number | string | undefined): Window | undefined {
   return { percent: Number(w.slice(0, -1)) };
 }
 
+type RollingSpec = Extract<ParsedStep, { type: 'rolling' }>;
+
+/** A rolling step's ramp: the `ramp:` form, or a `window:` given as a list. Undefined for a plain window. */
+function toRamp(s: RollingSpec): RampPlan | undefined {
+  const list = s.ramp?.window ?? (Array.isArray(s.window) ? s.window : undefined);
+  if (!list) return undefined;
+  const ramp: RampPlan = { windows: list.map((w) => toWindow(w) as Window) };
+  const b = s.ramp?.between;
+  if (b === 'manual') ramp.between = { manual: true };
+  else if (b && (b.bakeSec !== undefined || b.manual)) {
+    ramp.between = {
+      ...(b.bakeSec !== undefined ? { bakeSec: b.bakeSec } : {}),
+      ...(b.manual ? { manual: true } : {}),
+    };
+  }
+  return ramp;
+}
+
+/** The deployable's freezes as the plan captures them (normalised UTC times, every freeze named). */
+function toFreezes(freezes: ParsedConfig['deployables'][string]['freezes']): FreezePlan[] {
+  return freezes.map((f, i) => ({
+    name: f.name ?? `freezes[${i}]`,
+    from: new Date(f.from).toISOString(),
+    until: new Date(f.until).toISOString(),
+    reason: f.reason,
+  }));
+}
+
 export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   const d = ownValue(config.raw.deployables, req.deployable);
   if (!d) {
@@ -36,6 +65,13 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   if (badRelease) problems.push(badRelease);
   const variables: Record<string, string> = { ...d.variables };
   for (const [k, v] of Object.entries(req.variables ?? {})) {
+    // MaxParallelism needs no declaration: it is the one built-in knob a request may turn (see maxParallelism.ts).
+    if (k === MAX_PARALLELISM) {
+      const bad = checkMaxParallelism(v) ?? checkVariableValue(k, v);
+      if (bad) problems.push(bad);
+      variables[k] = v;
+      continue;
+    }
     if (ownValue(d.variables, k) === undefined) {
       problems.push(
         `unknown variable "${k}": ${req.deployable} declares ${Object.keys(d.variables).join(', ') || 'none'}`,
@@ -89,10 +125,12 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
       };
       return step;
     }
+    const ramp = toRamp(s);
     return {
       type: 'rolling',
       ...base,
-      window: toWindow(s.window) ?? { count: 1 },
+      window: ramp ? (ramp.windows[0] as Window) : (toWindow(s.window as number | string | undefined) ?? { count: 1 }),
+      ...(ramp ? { ramp } : {}),
       childSteps: s.childSteps.map((c) => ({
         name: c.name,
         script: c.script,
@@ -116,5 +154,6 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   };
   const budget = toWindow(d.failureBudget);
   if (budget) plan.failureBudget = budget;
+  if (d.freezes.length > 0) plan.freezes = toFreezes(d.freezes);
   return plan;
 }

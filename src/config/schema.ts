@@ -54,6 +54,43 @@ const windowSpec = z.union([
     }, 'percentage must be > 0% and ≤ 100%'),
 ]);
 
+/**
+ * A ramp: the window as a list that grows (`[1, 2, "25%"]`: one canary, then two at a time, then a quarter; the
+ * last entry repeats), and what holds each next stage back: a bake time, a manual Proceed / Abort, or both.
+ */
+const rampWindows = z.array(windowSpec).min(1, 'a ramp needs at least one window').max(20, 'at most 20 stages');
+const rampSpec = z.strictObject({
+  window: rampWindows,
+  between: z
+    .union([
+      z.literal('manual'),
+      z.strictObject({
+        bakeSec: z
+          .number()
+          .int('must be a whole number')
+          .min(1, 'must be ≥ 1')
+          .max(7 * 24 * 3600)
+          .optional(),
+        manual: z.boolean().optional(),
+      }),
+    ])
+    .optional(),
+});
+
+/** Absolute freeze times carry their zone (`2025-12-20T00:00:00Z`, `…+01:00`): a bare local time is ambiguous. */
+const isoTime = z.iso.datetime({
+  offset: true,
+  error: 'must be an ISO 8601 time with a zone, like 2025-12-20T00:00:00Z',
+});
+
+/** A deploy freeze: from (inclusive) until (exclusive), and the reason shown to whoever is refused. */
+const freeze = z.strictObject({
+  name: name.optional(),
+  from: isoTime,
+  until: isoTime,
+  reason: z.string().min(1, 'must not be empty').max(500),
+});
+
 const scriptFields = {
   script: z.string().min(1, 'must not be empty'),
   timeoutSec: z
@@ -81,7 +118,9 @@ const rollingStep = z.strictObject({
   type: z.literal('rolling'),
   name,
   tags: z.array(name).default([]),
-  window: windowSpec,
+  /** A sliding window, or a list (a ramp without anything between its stages); `ramp` for the long form. */
+  window: z.union([windowSpec, rampWindows]).optional(),
+  ramp: rampSpec.optional(),
   runCondition: runCondition.default('success'),
   if: z.string().min(1).optional(),
   onFailure: onFailure.optional(),
@@ -135,6 +174,10 @@ const deployable = z.strictObject({
   starters: z.array(who).default([]),
   /** Who may answer its decisions; empty = anyone who may start it. */
   approvers: z.array(who).default([]),
+  /** Time windows in which rollouts are refused and a running one holds (nothing new starts until the end). */
+  freezes: z.array(freeze).default([]),
+  /** Who may start a rollout during a freeze, giving a reason that is recorded; empty = nobody. */
+  freezeOverriders: z.array(z.string().min(1)).default([]),
   process: z.array(step).min(1, 'a process needs at least one step'),
 });
 

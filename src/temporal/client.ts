@@ -215,7 +215,8 @@ export class NotConfirmedError extends Error {
   }
 }
 
-async function deliver<T>(
+/** Sends an update and tells its outcome apart (accepted, rejected with its refusal type, or not delivered). */
+export async function deliver<T>(
   client: Client,
   target: WorkflowHandle,
   timeoutMs: number,

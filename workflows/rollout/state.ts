@@ -14,6 +14,7 @@ import {
   type RolloutInput,
   type RolloutStatus,
   type RolloutSummary,
+  type StepRamp,
   type StepSummary,
   type TargetDetail,
   type TargetsPage,
@@ -22,12 +23,13 @@ import {
   type TargetStepDetail,
 } from '../messages';
 import { decisionAnswered, decisionOpened } from './telemetry';
+import { now } from './clock';
 import type { ThreadNote } from './outbox';
+import { Steering } from './steering';
+
+export { now };
 
 export type StopKind = NonNullable<CarriedRolloutState['stopKind']>;
-
-/** Inside the workflow sandbox Date is Temporal's deterministic workflow clock, not the wall clock. */
-export const now = (): string => new Date().toISOString();
 
 const EMPTY_COUNTS = (): Record<TargetState, number> => ({
   pending: 0,
@@ -75,6 +77,17 @@ export class RolloutState {
   readonly budgetLimit: number | undefined;
   /** PATCHES.honestOutcomes holds for this run (false while replaying rollouts recorded before it). */
   honest = false;
+  /** Pause, freeze and window override (see steering.ts). */
+  readonly steering: Steering;
+  /** Started by code that knows steering (ramps, pause, freezes, MaxParallelism): see PATCH_STEERING. */
+  steerable = false;
+  /** The steps are over: background loops (the freeze watcher) stop. */
+  done = false;
+  /** Per step: where its ramp is, and the configured window when an override replaced it. */
+  readonly stepRamps: Array<StepRamp | undefined>;
+  readonly configuredWindows: Array<string | undefined>;
+  /** The pacing of the exec steps running now, told when a window change arrives. */
+  readonly pacers: Array<{ show(): void } | undefined>;
 
   constructor(
     input: RolloutInput,
@@ -103,6 +116,22 @@ export class RolloutState {
     this.approvers = new Set(carried?.approvers ?? []);
     this.manualApproverSets = new Map((carried?.manualApprovers ?? []).map(([step, list]) => [step, new Set(list)]));
     this.budgetLimit = plan.failureBudget ? windowSize(plan.failureBudget, plan.targets.length) : undefined;
+    this.steering = new Steering(carried?.steering, thread);
+    this.stepRamps = plan.steps.map(() => undefined);
+    this.configuredWindows = plan.steps.map(() => undefined);
+    this.pacers = plan.steps.map(() => undefined);
+  }
+
+  /** A window change: every running step shows its new window at once (and starts by it). */
+  showWindows(): void {
+    for (const p of this.pacers) p?.show();
+  }
+
+  /** Is there a rolling step still to run (or running), which a window change would reach? */
+  rollingStepAhead(): boolean {
+    return this.plan.steps.some(
+      (s, i) => s.type === 'rolling' && (this.stepStates[i] === 'pending' || this.stepStates[i] === 'running'),
+    );
   }
 
   notify(n: ThreadNote): void {
@@ -233,6 +262,7 @@ export class RolloutState {
       startOrder: [...this.startOrder],
       approvers: [...this.approvers],
       manualApprovers: [...this.manualApproverSets.entries()].map(([k, v]) => [k, [...v]]),
+      ...(this.steerable ? { steering: this.steering.toCarried() } : {}),
     };
   }
 
@@ -245,6 +275,8 @@ export class RolloutState {
       for (const rec of (this.records[si] as Map<string, TargetStepDetail>).values()) counts[rec.state]++;
       const flying = [...(this.inFlight[si] as Set<string>)];
       const w = this.stepWindows[si];
+      const ramp = this.stepRamps[si];
+      const configured = this.configuredWindows[si];
       return {
         name: step.name,
         type: step.type,
@@ -253,6 +285,8 @@ export class RolloutState {
         inFlight: flying.slice(0, SUMMARY_LIST_LIMIT),
         inFlightCount: flying.length,
         ...(w !== undefined ? { window: w } : {}),
+        ...(ramp ? { ramp: { ...ramp } } : {}),
+        ...(configured !== undefined ? { configuredWindow: configured } : {}),
       };
     });
     return {
@@ -272,6 +306,9 @@ export class RolloutState {
       ...(this.firstFailure ? { failure: this.firstFailure } : {}),
       ...(plan.slack ? { slack: { channel: plan.slack.channel, ts: plan.slack.ts } } : {}),
       ...(this.honest ? { targetOutcomes: this.outcomeCounts() } : {}),
+      ...(this.steerable ? { steerable: true } : {}),
+      ...this.steering.summary(),
+      ...(plan.freezeOverride ? { freezeOverride: plan.freezeOverride } : {}),
     };
   }
 

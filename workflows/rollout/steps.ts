@@ -8,10 +8,12 @@ import { FAILURE_CHOICES, MANUAL_CHOICES, type DecisionChoice } from '../../doma
 import type { ExecStepPlan, ManualStepPlan, TargetPlan } from '../../domain/plan';
 import { keepTail, TAIL_LIMITS } from '../../domain/text';
 import { substituteText } from '../../domain/variables';
-import { windowSize } from '../../domain/window';
+import { describeRamp } from '../../domain/ramp';
 import type { ChildResult, TargetStepDetail } from '../messages';
 import { targetChainWorkflow, type ChainInput } from '../targetChain';
 import { targetFinished } from './telemetry';
+import { nowMs } from './clock';
+import { Pacer } from './pacing';
 import { now, type RolloutState } from './state';
 
 /** Who may answer: the rollout's approvers and each manual step's own, `@group`s expanded (first run only). */
@@ -35,6 +37,10 @@ export async function resolveApprovers(state: RolloutState): Promise<void> {
 
 /** Step `si`, unless the rollout is cancelled or aborted or the step's run condition does not hold. */
 export async function runStep(state: RolloutState, si: number): Promise<void> {
+  // Paused or frozen: the next step waits too (nothing new starts), unless the rollout is cancelled or aborted.
+  if (state.steerable) {
+    await condition(() => !state.steering.held() || state.stopKind === 'cancelled' || state.stopKind === 'aborted');
+  }
   const step = state.plan.steps[si] as (typeof state.plan.steps)[number];
   const runStatus = state.stopKind === 'failed' ? 'failure' : 'success';
   if (
@@ -61,20 +67,85 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
   const candidates = state.plan.targets.filter(
     (t) => step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag)),
   );
-  const window = windowSize(step.window, targets.length);
-  state.stepWindows[si] = window;
+  const pace = new Pacer(state, si, step, targets.length);
+  state.pacers[si] = pace;
+  pace.show();
+  const window = pace.window();
+  const ramp = pace.ramped && !pace.overridden() ? step.ramp : undefined;
   state.notify({
     type: 'stepStarted',
     step: step.name,
     targets: targets.slice(0, 50).map((t) => t.name),
     ...(step.type === 'rolling' ? { window } : {}),
+    ...(ramp
+      ? {
+          ramp: {
+            windows: describeRamp(ramp),
+            stages: pace.stageSizes(),
+            ...(ramp.between?.bakeSec !== undefined ? { bakeSec: ramp.between.bakeSec } : {}),
+            ...(ramp.between?.manual ? { manual: true } : {}),
+          },
+        }
+      : {}),
   });
+  const override = state.steering.windowOverride;
+  if (state.steerable && pace.overridden() && override?.by === 'MaxParallelism') {
+    // Never silent: the thread and status say which window MaxParallelism replaced.
+    state.steering.record({
+      kind: 'maxParallelism',
+      by: 'MaxParallelism',
+      at: now(),
+      window: window,
+      step: step.name,
+      configured: pace.configuredText(),
+    });
+  }
   const flying = state.inFlight[si] as Set<string>;
   const running: Promise<void>[] = [];
   for (const t of targets) {
-    // Sliding window: start the next target as soon as any in-flight one finishes; never while a decision waits.
+    if (state.steerable) {
+      // A target that will not run opens no ramp stage (nor waits out a bake before it).
+      const rec = recs.get(t.name) as TargetStepDetail;
+      if (state.excluded.has(t.name)) {
+        rec.state = 'excluded';
+        continue;
+      }
+      if (!ifHolds(step.if, state.scopeFor(t, runStatus))) {
+        rec.state = 'skipped';
+        continue;
+      }
+      if (pace.stageFull()) {
+        // A ramp's next stage waits for the whole stage before it to finish (a canary proves itself first).
+        await condition(
+          () =>
+            !state.mayStart(runStatus) ||
+            pace.overridden() ||
+            (flying.size === 0 && state.pendingDecisions().length === 0),
+        );
+        if (state.mayStart(runStatus) && !pace.overridden()) await betweenStages(state, si, pace, runStatus);
+        if (!state.mayStart(runStatus)) break;
+        pace.nextStage();
+        pace.show();
+        if (!pace.overridden()) {
+          state.notify({
+            type: 'rampStage',
+            step: step.name,
+            stage: pace.stage + 1,
+            stages: pace.stageCount,
+            window: pace.window(),
+            phase: 'started',
+          });
+        }
+      }
+    }
+    // Sliding window: start the next target as soon as any in-flight one finishes; never while a decision waits
+    // (nor while the rollout is paused or frozen).
     await condition(
-      () => !state.mayStart(runStatus) || (flying.size < window && state.pendingDecisions().length === 0),
+      () =>
+        !state.mayStart(runStatus) ||
+        (!(state.steerable && state.steering.held()) &&
+          flying.size < pace.window() &&
+          state.pendingDecisions().length === 0),
     );
     if (!state.mayStart(runStatus)) break;
     const rec = recs.get(t.name) as TargetStepDetail;
@@ -87,6 +158,7 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
       continue;
     }
     flying.add(t.name);
+    pace.started();
     running.push(
       runTarget(state, si, step, t, rec, runStatus).finally(() => {
         flying.delete(t.name);
@@ -95,6 +167,7 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
     );
   }
   await Promise.all(running);
+  state.pacers[si] = undefined;
   for (const [name, rec] of recs) {
     if (rec.state === 'pending') rec.state = 'skipped';
     // Targets that never started (skipped by `if:`, excluded earlier, left when the rollout stopped).
@@ -110,6 +183,51 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
     if (nowhere) {
       state.stop('failed', `${step.name}: nothing deployed (every target was excluded or could not be reached)`);
     }
+  }
+}
+
+/** Between two ramp stages: the bake time, then the manual Proceed, as the ramp asks; an Abort stops the rollout. */
+async function betweenStages(state: RolloutState, si: number, pace: Pacer, runStatus: RunStatus): Promise<void> {
+  const { step } = pace;
+  const between = step.ramp?.between;
+  const next = pace.stage + 2;
+  const setWaiting = (waiting: NonNullable<(typeof state.stepRamps)[number]>['waiting']) => {
+    const r = state.stepRamps[si];
+    if (!r) return;
+    const { waiting: _old, ...rest } = r;
+    state.stepRamps[si] = waiting ? { ...rest, waiting } : rest;
+  };
+  if (between?.bakeSec !== undefined) {
+    const until = new Date(nowMs() + between.bakeSec * 1000).toISOString();
+    setWaiting({ kind: 'bake', until });
+    state.notify({
+      type: 'rampStage',
+      step: step.name,
+      stage: next,
+      stages: pace.stageCount,
+      window: pace.window(),
+      phase: 'baking',
+      bakeSec: between.bakeSec,
+      until,
+    });
+    // A durable timer; a stop or a window override ends the bake early.
+    await condition(() => !state.mayStart(runStatus) || pace.overridden(), between.bakeSec * 1000);
+    setWaiting(undefined);
+  }
+  if (between?.manual && state.mayStart(runStatus) && !pace.overridden()) {
+    const d = state.openDecision({
+      kind: 'manual',
+      step: step.name,
+      instructions: `Stage ${next - 1} of ${pace.stageCount} of ${step.name} finished. Proceed to start stage ${next} (${pace.nextStageSize()} targets), or Abort the rollout.`,
+      createdAt: now(),
+      choices: [...MANUAL_CHOICES],
+    });
+    setWaiting({ kind: 'manual', decisionId: d.id });
+    state.notify({ type: 'asked', decisionId: d.id });
+    await condition(() => d.answer !== undefined);
+    setWaiting(undefined);
+    if (d.answer?.choice === 'abort')
+      state.stop('aborted', `${step.name}: aborted by ${d.answer.by} before stage ${next}`);
   }
 }
 

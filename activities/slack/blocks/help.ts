@@ -12,6 +12,10 @@ const USAGE: ReadonlyArray<readonly [string, string]> = [
   ['/rollout rollback <deployable>', 'roll back to the last release that succeeded before the latest'],
   ['/rollout lock <deployable> <reason> [--take-over]', 'hold it: nobody else rolls it out'],
   ['/rollout unlock <deployable>', 'release your lock'],
+  ['/rollout pause <id> [reason]', 'pause a running rollout: targets in flight finish, nothing new starts'],
+  ['/rollout resume <id>', 'resume a paused rollout'],
+  ['/rollout window <id> <n>', 'change the window of a running rollout'],
+  ['/rollout <deployable> <release> --override-freeze <reason>', 'start during a deploy freeze (its overriders only)'],
   ['/rollout help', 'show this help'],
 ];
 
@@ -46,7 +50,7 @@ export function help(deployables: readonly string[]): SlackMessage {
   const example = first !== undefined ? `\`/rollout ${name(first, 80)} v2\`` : '`/rollout web-farm v2`';
   return {
     text: fallback(
-      `Usage: /rollout &lt;deployable&gt; &lt;release&gt; (e.g. ${example.replace(/`/g, '')}), status, list, cancel, help`,
+      `Usage: /rollout &lt;deployable&gt; &lt;release&gt; (e.g. ${example.replace(/`/g, '')}), status, list, cancel, pause, resume, window, help`,
     ),
     blocks: [
       mrkdwnSection(`${usage}\nExample: ${example}`, BLOCK_HELP),

@@ -18,6 +18,9 @@ export const ACTION_WITHDRAW = 'rollout.withdraw';
  * `release` the release the button restores).
  */
 export const ACTION_ROLLBACK = 'rollout.rollback';
+/** Pause / Resume a running rollout from its root message (button value: see encodeRolloutValue). */
+export const ACTION_PAUSE = 'rollout.pause';
+export const ACTION_RESUME = 'rollout.resume';
 
 /** The action id of the button for each decision choice. */
 export const ACTION_FOR_CHOICE: Readonly<Record<DecisionChoice, string>> = {

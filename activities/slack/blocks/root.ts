@@ -3,6 +3,8 @@ import type { RolloutSummary } from '../../../workflows/messages';
 import {
   ACTION_CANCEL,
   ACTION_ROLLBACK,
+  ACTION_PAUSE,
+  ACTION_RESUME,
   BLOCK_ROOT_FOOTER,
   BLOCK_ROOT_HEADER,
   BLOCK_ROOT_IN_FLIGHT,
@@ -22,6 +24,7 @@ import {
   mrkdwnSection,
   packLines,
   type Block,
+  type Button,
   type SlackMessage,
 } from './text';
 
@@ -36,6 +39,8 @@ export interface RootMessageOptions {
   showCancel?: boolean;
   /** Once the rollout has ended: the release a Roll back button restores (the last that succeeded before it). */
   rollbackTo?: string;
+  /** Adds Pause (or Resume, while paused) to a rollout that can be steered, while it runs. Off by default. */
+  showSteering?: boolean;
 }
 
 export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): SlackMessage {
@@ -56,33 +61,34 @@ export function rootMessage(summary: RolloutSummary, opts: RootMessageOptions): 
     );
   }
   blocks.push(contextBlock(footerTexts(s, opts.temporalUiUrl, opts.temporalNamespace), BLOCK_ROOT_FOOTER));
-  if (opts.showCancel && s.status === 'running' && !s.stopReason) {
-    blocks.push({
-      type: 'actions',
-      block_id: `${BLOCK_ROOT_FOOTER}.actions`,
-      elements: [
-        button({
-          text: 'Cancel rollout',
-          actionId: ACTION_CANCEL,
-          value: encodeRolloutValue({ rolloutId: s.rolloutId, deployable: s.deployable, release: s.release }),
-          style: 'danger',
-          confirm: {
-            title: 'Cancel the rollout?',
-            text: `${keepHead(title(s), 120)}: no new targets or steps start; targets in flight finish what they are doing. Nothing already done is undone.`,
-            confirm: 'Cancel rollout',
-            deny: 'Keep going',
-          },
-        }),
-      ],
-    });
+  const value = () => encodeRolloutValue({ rolloutId: s.rolloutId, deployable: s.deployable, release: s.release });
+  const live = s.status === 'running' && !s.stopReason;
+  const actions: Button[] = [];
+  if (opts.showSteering && live && s.steerable) {
+    actions.push(
+      s.paused
+        ? button({ text: 'Resume', actionId: ACTION_RESUME, value: value(), style: 'primary' })
+        : button({ text: 'Pause', actionId: ACTION_PAUSE, value: value() }),
+    );
   }
-  if (opts.rollbackTo !== undefined && s.status !== 'running') {
-    blocks.push({
-      type: 'actions',
-      block_id: `${BLOCK_ROOT_FOOTER}.actions`,
-      elements: [rollbackButton(s, opts.rollbackTo)],
-    });
+  if (opts.showCancel && live) {
+    actions.push(
+      button({
+        text: 'Cancel rollout',
+        actionId: ACTION_CANCEL,
+        value: value(),
+        style: 'danger',
+        confirm: {
+          title: 'Cancel the rollout?',
+          text: `${keepHead(title(s), 120)}: no new targets or steps start; targets in flight finish what they are doing. Nothing already done is undone.`,
+          confirm: 'Cancel rollout',
+          deny: 'Keep going',
+        },
+      }),
+    );
   }
+  if (opts.rollbackTo !== undefined && s.status !== 'running') actions.push(rollbackButton(s, opts.rollbackTo));
+  if (actions.length > 0) blocks.push({ type: 'actions', block_id: `${BLOCK_ROOT_FOOTER}.actions`, elements: actions });
   const plainProgress = progressLine(s)
     .replace(/^[▰▱]+ /, '')
     .replace(/\*/g, '');

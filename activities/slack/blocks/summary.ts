@@ -1,6 +1,7 @@
 // Pieces of a RolloutSummary shared by the root message, the status reply and the end-of-rollout reply.
 import { DEFAULT_NAMESPACE, workflowUiUrl } from '../../../domain/links';
 import type { Decision, RolloutStatus, RolloutSummary, StepSummary, TargetState } from '../../../workflows/messages';
+import { utcMinute } from '../../../domain/freezes';
 import { nthBlockId } from './ids';
 import {
   elapsedMs,
@@ -31,9 +32,13 @@ export const STATUS_LABEL: Readonly<Record<RolloutStatus, string>> = {
   aborted: 'Aborted',
 };
 
-/** `Running`, or `Stopping` once a running rollout has a stop reason. */
+/** `Running`; `Stopping` once a running rollout has a stop reason; `Paused` or `Frozen` while held. */
 export function statusLabel(s: RolloutSummary): string {
-  return s.status === 'running' && s.stopReason ? 'Stopping' : STATUS_LABEL[s.status];
+  if (s.status !== 'running') return STATUS_LABEL[s.status];
+  if (s.stopReason) return 'Stopping';
+  if (s.paused) return 'Paused';
+  if (s.frozen) return 'Frozen';
+  return STATUS_LABEL[s.status];
 }
 
 /** `web-farm v2` (raw: plain_text header). */
@@ -80,12 +85,25 @@ function stepEmoji(step: StepSummary): string {
 /** One line per step: `:arrow_forward: *deploy* _rolling, window 5_ — 12 succeeded · 3 running`. */
 export function stepLines(s: RolloutSummary): string[] {
   return s.steps.map((step) => {
+    const configured = step.configuredWindow !== undefined ? ` (configured ${name(step.configuredWindow, 60)})` : '';
+    const ramp =
+      step.ramp && step.configuredWindow === undefined
+        ? `, ramp ${name(step.ramp.windows, 60)}: stage ${step.ramp.stage} of ${step.ramp.stages}${rampWaiting(step)}`
+        : '';
     const kind =
-      step.type === 'rolling' ? `rolling${step.window !== undefined ? `, window ${step.window}` : ''}` : step.type;
+      step.type === 'rolling'
+        ? `rolling${step.window !== undefined ? `, window ${step.window}${configured}` : ''}${ramp}`
+        : step.type;
     const counts = countsText(step);
     const tail = counts || (step.state === 'pending' ? 'pending' : step.state === 'skipped' ? 'skipped' : '');
     return `${stepEmoji(step)} *${name(step.name, 60)}* _${kind}_${tail ? ` — ${tail}` : ''}`;
   });
+}
+
+function rampWaiting(step: StepSummary): string {
+  const w = step.ramp?.waiting;
+  if (!w) return '';
+  return w.kind === 'bake' ? `, baking until ${formatUtcTime(w.until) ?? w.until}` : ', waiting for Proceed';
 }
 
 export function stepSections(s: RolloutSummary, blockIdPrefix: string, maxSections = 2): SectionBlock[] {
@@ -140,12 +158,42 @@ export function statusLines(s: RolloutSummary, now: Date): string[] {
   const pending = s.pendingDecisions.length;
   if (pending > 0) lines.push(`:raised_hand: ${plural(pending, 'decision')} waiting in the thread`);
   if (s.stopReason) lines.push(`*${s.status === 'running' ? 'Stopping' : 'Stopped'}:* ${reasonText(s.stopReason)}`);
+  if (s.status === 'running') lines.push(...heldLines(s));
+  if (s.windowOverride) {
+    lines.push(
+      `:straight_ruler: Window ${s.windowOverride.window} for rolling steps (set by ${who(s.windowOverride.by)})`,
+    );
+  }
+  if (s.freezeOverride) {
+    const o = s.freezeOverride;
+    lines.push(
+      `:unlock: Freeze ${o.freezes.map((f) => name(f, 60)).join(', ')} overridden by ${who(o.by)}: ${name(o.reason, 300)}`,
+    );
+  }
   if (s.failure) {
     const f = s.failure;
     const exit = f.exitCode !== undefined && f.exitCode !== null ? ` exited ${f.exitCode}` : ' failed';
     const err = f.error ? `: ${name(f.error, 400)}` : '';
     lines.push(
       `*First failure:* *${name(f.step, 60)}* on *${name(f.target, 60)}* — *${name(f.childStep, 60)}*${exit}${err}`,
+    );
+  }
+  return lines;
+}
+
+/** Why nothing new starts: a pause (who, since when, why) and a freeze (which, until when). */
+export function heldLines(s: RolloutSummary): string[] {
+  const lines: string[] = [];
+  if (s.paused) {
+    const p = s.paused;
+    lines.push(
+      `:double_vertical_bar: *Paused* by ${who(p.by)} since ${formatUtcTime(p.at) ?? p.at}${p.reason ? `: ${name(p.reason, 300)}` : ''}`,
+    );
+  }
+  if (s.frozen) {
+    const f = s.frozen;
+    lines.push(
+      `:snowflake: *Frozen* by ${name(f.freeze, 60)} (${name(f.reason, 300)}) until ${utcMinute(f.until)}; resumes by itself`,
     );
   }
   return lines;

@@ -2,6 +2,7 @@
 import { outcomeCountsText } from '../../../domain/outcomes';
 import type { RolloutSummary } from '../../../workflows/messages';
 import { BLOCK_EPHEMERAL, BLOCK_STATUS_REPLY, BLOCK_THREAD_EVENT, nthBlockId } from './ids';
+import { rampText, type StepRampInfo } from './steering';
 import {
   footerTexts,
   inFlightLines,
@@ -36,10 +37,15 @@ export const STEP_STARTED_NAMES = 20;
 export const STATUS_DECISIONS = 10;
 
 /** `:arrow_forward: *deploy* started on 20 targets, 5 at a time: web1, web2, … +10 more`. */
-export function stepStarted(stepName: string, targets: readonly string[], window?: number): SlackMessage {
+export function stepStarted(
+  stepName: string,
+  targets: readonly string[],
+  window?: number,
+  ramp?: StepRampInfo,
+): SlackMessage {
   const n = targets.length;
   const on = n === 0 ? '' : ` on ${plural(n, 'target')}`;
-  const pace = window !== undefined && window > 0 && window < n ? `, ${window} at a time` : '';
+  const pace = ramp ? rampText(ramp) : window !== undefined && window > 0 && window < n ? `, ${window} at a time` : '';
   const list = n > 0 ? `: ${nameList(targets, n, STEP_STARTED_NAMES)}` : '';
   return {
     text: fallback(`Step ${name(stepName, 80)} started${on}${pace}`),

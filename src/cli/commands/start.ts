@@ -8,6 +8,7 @@ import { expandList } from '../../../activities/approvers';
 import { mayAct, ownValue } from '../../../domain/access';
 import { outcomeCountsText } from '../../../domain/outcomes';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
+import { judgeFreeze } from '../../config/freezes';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
 import {
@@ -37,6 +38,8 @@ export interface StartCommandOptions {
   as?: string;
   wait?: boolean;
   config?: string;
+  /** Start during a deploy freeze (the deployable's freezeOverriders only): the reason, recorded by the rollout. */
+  overrideFreeze?: string;
   /** How often --wait polls (default 1000 ms). */
   pollMs?: number;
 }
@@ -66,6 +69,15 @@ export async function checkStarter(config: Config, deployable: string, who: stri
   const { members } = await expandList(starters, config.raw.groups, undefined);
   if (mayAct(who, starters, members)) return undefined;
   return `${who} may not start ${deployable} (starters: ${starters.join(', ')}); use --as with an allowed identity`;
+}
+
+/**
+ * Is `who` in `list` under the one rule (domain/access.ts), the config's groups expanded? Callers decide what an
+ * empty list means (for freezeOverriders: nobody; judgeFreeze checks that before asking).
+ */
+async function listed(config: Config, list: readonly string[], who: string): Promise<boolean> {
+  const { members } = await expandList(list, config.raw.groups, undefined);
+  return list.length > 0 && mayAct(who, list, members);
 }
 
 export async function startCommand(
@@ -99,6 +111,23 @@ export async function startCommand(
     err(ctx, `rollout start: not started: ${denied}`);
     return EXIT.USAGE;
   }
+  // Deploy freezes, on the wall clock at request time (a rollout that starts later, from the queue, during a
+  // freeze holds until it ends: the workflow judges that on its own clock).
+  const overriders = ownValue(config.raw.deployables, deployable)?.freezeOverriders ?? [];
+  const verdict = await judgeFreeze(
+    plan,
+    new Date(),
+    opts.overrideFreeze !== undefined ? { by: requestedBy, reason: opts.overrideFreeze } : undefined,
+    () => listed(config, overriders, requestedBy),
+    overriders,
+  );
+  if (!verdict.ok) {
+    err(ctx, `rollout start: not started: ${verdict.reason}`);
+    return EXIT.USAGE;
+  }
+  if (verdict.override) plan.freezeOverride = verdict.override;
+  else if (opts.overrideFreeze !== undefined)
+    err(ctx, 'rollout start: no freeze is in force; --override-freeze is ignored');
 
   const settings = temporalSettings(ctx.env, config.raw.temporal);
   const conn = await connectWith(ctx, settings);

@@ -75,6 +75,10 @@ describe('Block Kit limits with the worst inputs', () => {
     const ui = 'https://temporal.example.com';
     for (const showCancel of [false, true])
       check('root', rootMessage(s, { now: NOW, temporalUiUrl: ui, showCancel }), s.rolloutId);
+    // Steered: Pause / Resume beside Cancel, and the hostile reason of a pause escaped in the status.
+    const steered = { ...s, steerable: true, paused: { by: HOSTILE, at: '2025-03-04T00:00:00Z', reason: HOSTILE } };
+    for (const r of [{ ...s, steerable: true }, steered])
+      check('root steered', rootMessage(r, { now: NOW, showCancel: true, showSteering: true }), s.rolloutId);
     check(
       'root ended',
       rootMessage({ ...s, status: 'failed', endedAt: '2025-03-04T00:00:00Z' }, { now: NOW }),

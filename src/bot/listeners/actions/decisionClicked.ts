@@ -38,6 +38,9 @@ async function answer(
   if ((MANUAL_CHOICES as readonly string[]).includes(choice)) {
     const manual = plan.steps.filter((s) => s.type === 'manual' && s.approvers.length > 0);
     if (manual.length > 0) lists.splice(0, 1, ...manual.map((s) => (s.type === 'manual' ? s.approvers : [])));
+    // A ramp's manual Proceed between stages is answered by the rollout's approvers.
+    if (manual.length > 0 && plan.steps.some((s) => s.type !== 'manual' && s.ramp?.between?.manual))
+      lists.push(plan.approvers);
   }
   let allowed = false;
   for (const list of lists) if (await ctx.directory.allows(user, list, plan.groups)) allowed = true;

@@ -3,6 +3,8 @@ import type { App, BlockAction } from '@slack/bolt';
 import {
   ACTION_CANCEL,
   ACTION_ROLLBACK,
+  ACTION_PAUSE,
+  ACTION_RESUME,
   ACTION_WITHDRAW,
   DECISION_ACTION_IDS,
 } from '../../../../activities/slack/blocks';
@@ -10,6 +12,7 @@ import type { BotContext } from '../../context';
 import { cancelClicked } from './cancelClicked';
 import { decisionClicked } from './decisionClicked';
 import { rollbackClicked } from './rollbackClicked';
+import { pauseClicked, resumeClicked } from './steerClicked';
 import { withdrawClicked } from './withdrawClicked';
 
 export function registerActions(app: App, ctx: BotContext): void {
@@ -17,4 +20,6 @@ export function registerActions(app: App, ctx: BotContext): void {
   app.action<BlockAction>(ACTION_CANCEL, cancelClicked(ctx));
   app.action<BlockAction>(ACTION_WITHDRAW, withdrawClicked(ctx));
   app.action<BlockAction>(ACTION_ROLLBACK, rollbackClicked(ctx));
+  app.action<BlockAction>(ACTION_PAUSE, pauseClicked(ctx));
+  app.action<BlockAction>(ACTION_RESUME, resumeClicked(ctx));
 }

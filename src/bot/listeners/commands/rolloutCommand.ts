@@ -1,5 +1,5 @@
 // `/rollout …`: ack at once, then parse, and answer (help, list, status, a cancel prompt, history, a rollback
-// prompt, lock, unlock) or request a rollout.
+// prompt, lock, unlock), steer a running rollout (pause, resume, window) or request a rollout.
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { help } from '../../../../activities/slack/blocks';
 import { getSummary } from '../../../temporal/client';
@@ -11,6 +11,7 @@ import { historyAnswer, lockAnswer, rollbackAnswer, unlockAnswer } from '../../r
 import { replyEphemeral } from '../../replies';
 import { requestRollout } from '../../requests';
 import { statusAnswer } from '../../status';
+import { steerFromSlack } from '../../steering';
 
 export type CommandArgs = Pick<SlackCommandMiddlewareArgs, 'command' | 'ack' | 'respond'> &
   Pick<AllMiddlewareArgs, 'client'>;
@@ -59,10 +60,28 @@ export function rolloutCommand(ctx: BotContext) {
         case 'unlock':
           await replyEphemeral(respond, await unlockAnswer(ctx, user, c.deployable));
           return;
+        case 'pause':
+          await steerFromSlack(ctx, respond, user, c.rolloutId, {
+            kind: 'pause',
+            ...(c.reason !== undefined ? { reason: c.reason } : {}),
+          });
+          return;
+        case 'resume':
+          await steerFromSlack(ctx, respond, user, c.rolloutId, { kind: 'resume' });
+          return;
+        case 'window':
+          await steerFromSlack(ctx, respond, user, c.rolloutId, { kind: 'window', window: c.window });
+          return;
         case 'start':
           await requestRollout(
             ctx,
-            { user, channel: cmd.channel_id, deployable: c.deployable, release: c.release },
+            {
+              user,
+              channel: cmd.channel_id,
+              deployable: c.deployable,
+              release: c.release,
+              ...(c.overrideFreeze !== undefined ? { overrideFreeze: c.overrideFreeze } : {}),
+            },
             respond,
             client,
           );
