@@ -99,6 +99,8 @@ export interface Decision {
   cardTs?: string;
   /** The failed child step never started on the target: Ignore records it as skipped (not run). */
   notRun?: boolean;
+  /** Run-once: the script's outcome is unknown (contact lost) or it never started; see ChildResult.outcome. */
+  outcome?: 'unknown' | 'not-started';
 }
 
 export interface RolloutSummary {

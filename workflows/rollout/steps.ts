@@ -324,6 +324,7 @@ async function runTarget(
         createdAt: now(),
         choices: [...FAILURE_CHOICES],
         ...(state.honest && failed.notRun ? { notRun: true } : {}),
+        ...(failed.outcome ? { outcome: failed.outcome } : {}),
       });
       state.notify({ type: 'asked', decisionId: d.id });
       rec.state = 'waiting';

@@ -56,7 +56,10 @@ const CHOICE_EMOJI: Readonly<Record<DecisionChoice, string>> = {
 
 // ---- facts ------------------------------------------------------------------------------------------------
 
-function exitText(code: number | null | undefined): string {
+/** The exit code field: a run whose outcome is unknown has no exit code to show, and says why. */
+function exitText(code: number | null | undefined, outcome?: Decision['outcome']): string {
+  if (outcome === 'unknown') return 'unknown (contact lost while it ran)';
+  if (outcome === 'not-started') return 'none (it did not start)';
   return code === undefined || code === null ? 'none' : String(code);
 }
 
@@ -86,7 +89,7 @@ function failureFacts(d: Decision): Block[] {
         field('Step', name(d.step, 200)),
         field('Target', d.target !== undefined ? name(d.target, 200) : '—'),
         field('Child step', d.childStep !== undefined ? name(d.childStep, 200) : '—'),
-        field('Exit code', exitText(d.exitCode)),
+        field('Exit code', exitText(d.exitCode, d.outcome)),
       ],
     },
     mrkdwnSection(tailBlock(d.tail), BLOCK_DECISION_TAIL),

@@ -96,6 +96,17 @@ describe('decision cards', () => {
     expect(JSON.stringify(failureCard('rollout-1', failureDecision(), ['U1']))).toContain('Waiting for <@U1>');
   });
 
+  it('failureCard with a run-once outcome says why there is no exit code instead of "none"', () => {
+    const field = (outcome?: 'unknown' | 'not-started') =>
+      JSON.stringify(
+        failureCard('rollout-1', { ...failureDecision(), exitCode: null, ...(outcome ? { outcome } : {}) }),
+      );
+    expect(field('unknown')).toContain('*Exit code*\\nunknown (contact lost while it ran)');
+    expect(field('not-started')).toContain('*Exit code*\\nnone (it did not start)');
+    expect(field()).toContain('*Exit code*\\nnone');
+    expect(field()).not.toContain('contact lost');
+  });
+
   it('mentions: Slack ids as <@…>, CLI identities plainly and escaped, at most 10 then a count', () => {
     const many = Array.from({ length: 13 }, (_, i) => `U${i + 10}`);
     const m = manualCard('rollout-1', manualDecision(), ['cli:ops<x>', 'W123', ...many, 'U10']);
