@@ -29,7 +29,7 @@ export interface WorkerHookInput {
   spec: WorkerHook;
   hookWorkdir: string;
   /** The targets of that half (none for provision). */
-  targets: Array<Pick<TargetPlan, 'name' | 'host' | 'port'>>;
+  targets: Array<Pick<TargetPlan, 'name' | 'host' | 'port' | 'variables'>>;
   release: string;
   deployable: string;
   requestedBy: string;
@@ -129,6 +129,8 @@ export function hookEnvironment(input: WorkerHookInput): Record<string, string> 
     // Space-separated names, and host:port in the same order.
     ROLLOUT_TARGETS: input.targets.map((t) => t.name).join(' '),
     ROLLOUT_TARGET_HOSTS: input.targets.map((t) => `${t.host}:${t.port}`).join(' '),
+    // Everything about them, variables included (e.g. the address the load balancer sends traffic to).
+    ROLLOUT_TARGETS_JSON: JSON.stringify(input.targets),
   };
   for (const [k, v] of Object.entries(input.variables)) env[envName('ROLLOUT_VAR', k)] = v;
   return env;

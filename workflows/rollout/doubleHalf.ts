@@ -68,7 +68,7 @@ export async function runDoubleHalfStep(
         half,
         spec,
         hookWorkdir: step.hookWorkdir,
-        targets: targets.map((t) => ({ name: t.name, host: t.host, port: t.port })),
+        targets: targets.map((t) => ({ name: t.name, host: t.host, port: t.port, variables: t.variables })),
         release: plan.release,
         deployable: plan.deployable,
         requestedBy: plan.requestedBy,
