@@ -100,3 +100,10 @@ export interface DoubleHalfStatus {
   /** What went wrong, when it did. */
   problem?: string;
 }
+
+/** `switching: old half (4) serving · new half (4) ready`, plus the problem when there is one. */
+export function doubleHalfText(h: DoubleHalfStatus, withProblem = true): string {
+  return `${h.phase}: old half (${h.old.count}) ${h.old.state} · new half (${h.new.count}) ${h.new.state}${
+    withProblem && h.problem ? ` — ${h.problem}` : ''
+  }`;
+}
