@@ -5,12 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import {
-  MAX_NEW_TARGETS,
-  PROVISION_LINE_PREFIX,
-  type ProvisionedTarget,
-  type WorkerHook,
-} from '../domain/doubleHalf';
+import { MAX_NEW_TARGETS, PROVISION_LINE_PREFIX, type ProvisionedTarget, type WorkerHook } from '../domain/doubleHalf';
 import type { TargetPlan } from '../domain/plan';
 import { envName } from '../domain/variables';
 import { keepTail, TAIL_LIMITS } from '../domain/text';
@@ -113,7 +108,8 @@ export function parseProvisionLines(
     seen.add(t.name);
     targets.push({ name: t.name, host: t.host, port: t.port, ...(t.variables ? { variables: t.variables } : {}) });
   });
-  if (targets.length > MAX_NEW_TARGETS) problems.push(`provision printed ${targets.length} targets (at most ${MAX_NEW_TARGETS})`);
+  if (targets.length > MAX_NEW_TARGETS)
+    problems.push(`provision printed ${targets.length} targets (at most ${MAX_NEW_TARGETS})`);
   return { targets, problems };
 }
 
@@ -185,15 +181,15 @@ export function createDoubleHalfActivities(deps: DoubleHalfActivityDeps) {
         const failed = ok
           ? undefined
           : res.timedOut
-            ? `${input.hook} timed out after ${input.spec.timeoutSec}s`
-            : `${input.hook} exited with ${res.exitCode ?? res.outcome}`;
+            ? `timed out after ${input.spec.timeoutSec}s`
+            : `exited with ${res.exitCode ?? res.outcome}`;
         if (input.hook !== 'provision') return { exitCode: res.exitCode, tail, ...(failed ? { error: failed } : {}) };
         const { targets, problems } = parseProvisionLines(lines, input.takenNames);
         const refused =
           problems.length > 0
-            ? `provision output refused: ${keepTail(problems.slice(0, 10).join('; '), 1500)}${problems.length > 10 ? ` (and ${problems.length - 10} more)` : ''}`
+            ? `output refused: ${keepTail(problems.slice(0, 10).join('; '), 1500)}${problems.length > 10 ? ` (and ${problems.length - 10} more)` : ''}`
             : ok && targets.length === 0
-              ? `provision printed no targets (one line per new target: ${PROVISION_LINE_PREFIX}{"name":…,"host":…,"port":…}])`
+              ? `printed no targets (one line per new target: ${PROVISION_LINE_PREFIX}{"name":…,"host":…,"port":…}])`
               : undefined;
         const error = [failed, refused].filter(Boolean).join('; ');
         return { exitCode: res.exitCode, tail, targets, ...(error ? { error } : {}) };

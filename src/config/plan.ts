@@ -1,7 +1,15 @@
 // Turns a validated config plus a request ("web-farm v2 by U123") into the plan a rollout captures at start.
 import { ownValue } from '../../domain/access';
 import { checkMaxParallelism, MAX_PARALLELISM } from '../../domain/maxParallelism';
-import type { DoubleHalfStepPlan, ExecStepPlan, FreezePlan, RampPlan, RolloutPlan, StepPlan, Window } from '../../domain/plan';
+import type {
+  DoubleHalfStepPlan,
+  ExecStepPlan,
+  FreezePlan,
+  RampPlan,
+  RolloutPlan,
+  StepPlan,
+  Window,
+} from '../../domain/plan';
 import { checkRelease, checkVariableValue } from '../../domain/variables';
 import { selectTargets, type Config } from './load';
 import type { ParsedConfig, ParsedStep } from './schema';

@@ -196,7 +196,6 @@ const step = z.preprocess(
   z.discriminatedUnion('type', [scriptStep, rollingStep, manualStep, doubleHalfStep]),
 );
 
-
 const target = z.strictObject({
   transport: z.enum(['ssh', 'local']).default('ssh'),
   host: host.optional(),

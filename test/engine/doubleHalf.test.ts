@@ -167,18 +167,38 @@ afterAll(async () => {
  * A provision script that "creates" two machines named <prefix>1, <prefix>2 on the pre-started sshd instances:
  * it prints one target line each and appends their host keys to the new half's known_hosts.
  */
-async function provisionScript(prefix: string, knownHosts: string): Promise<string> {
+async function provisionScript(
+  prefix: string,
+  knownHosts: string,
+  o: { writeHostKeys?: boolean; extra?: string } = {},
+): Promise<string> {
   const inventory = path.join(dir, `${prefix}-hostkeys`);
-  await writeFile(inventory, sshd.servers.slice(2).flatMap((s) => s.knownHostsLines).join('\n') + '\n');
+  await writeFile(
+    inventory,
+    sshd.servers
+      .slice(2)
+      .flatMap((s) => s.knownHostsLines)
+      .join('\n') + '\n',
+  );
   const lines = newHosts.map((t, i) => {
     const name = `${prefix}${i + 1}`;
     const json = JSON.stringify({ name, host: t.host, port: t.port, variables: { AppAddr: appAddr[name] } });
     return `echo '##rollout[target ${json}]'`;
   });
-  return [`cat ${inventory} >> ${knownHosts}`, 'echo provisioning', ...lines].join('\n');
+  return [
+    ...(o.writeHostKeys === false ? [] : [`cat ${inventory} >> ${knownHosts}`]),
+    'echo provisioning',
+    ...lines,
+    ...(o.extra ? [o.extra] : []),
+  ].join('\n');
 }
 
-async function config(prefix: string, markerDir: string, knownHosts: string) {
+async function config(
+  prefix: string,
+  markerDir: string,
+  knownHosts: string,
+  o: { writeHostKeys?: boolean; extra?: string; onFailure?: 'fail' } = {},
+) {
   const workdir = path.join(dir, 'work', prefix);
   return configFor(oldTargets, {
     farm: {
@@ -191,7 +211,8 @@ async function config(prefix: string, markerDir: string, knownHosts: string) {
           tags: ['web'],
           window: 2,
           hookWorkdir: path.join(dir, 'hooks', prefix),
-          provision: { script: await provisionScript(prefix, knownHosts), timeoutSec: 60 },
+          provision: { script: await provisionScript(prefix, knownHosts, o), timeoutSec: 60 },
+          ...(o.onFailure ? { onFailure: o.onFailure } : {}),
           addToLoadBalancer: { script: `"$ROLLOUT_VAR_NODE" ${LB_TOOL} add`, timeoutSec: 60 },
           decommission: { script: `"$ROLLOUT_VAR_NODE" ${LB_TOOL} remove`, timeoutSec: 60 },
           newTargets: {
@@ -304,5 +325,53 @@ describe('double-half deployment', () => {
     expect(await markersIn(markerDir)).toEqual(['decommissioned-blue1', 'decommissioned-blue2']);
     expect(t.failures).toEqual([]);
     expect(t.seen.has('blue1') || t.seen.has('blue2')).toBe(false);
+  });
+
+  it('bad provision output is refused: the rollout fails, the targets it did print are decommissioned, the old half serves', async () => {
+    const markerDir = await mkdtemp(path.join(dir, 'markers-'));
+    const knownHosts = path.join(dir, 'red_known_hosts');
+    await writeFile(knownHosts, '');
+    const cfg = await config('red', markerDir, knownHosts, {
+      extra: `echo '##rollout[target {"name":"red3","host":"127.0.22.13","port":"two"}]'`,
+    });
+    const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'farm', 'v4'));
+    const result = await handle.result();
+    expect(result.status).toBe('failed');
+    expect(result.summary.stopReason).toMatch(
+      /^grow: provision: output refused: provision output line 4: port: .*\(the old half keeps serving\)$/s,
+    );
+    expect(result.summary.steps[0]?.doubleHalf).toMatchObject({
+      phase: 'rolled-back',
+      old: { state: 'serving' },
+      new: { count: 2, names: ['red1', 'red2'], state: 'decommissioned' },
+    });
+    // Nothing was deployed to the printed ones; they were handed to the decommission script.
+    expect(result.summary.steps[0]?.counts.succeeded).toBe(0);
+    expect(await markersIn(markerDir)).toEqual(['decommissioned-red1', 'decommissioned-red2']);
+    const st = await pool();
+    expect(Object.fromEntries(Object.entries(st).filter(([, v]) => v !== 'MAINT'))).toEqual({
+      green1: 'UP',
+      green2: 'UP',
+    });
+  });
+
+  it('a new target whose host key the provision script did not record is refused (nothing runs on it)', async () => {
+    const markerDir = await mkdtemp(path.join(dir, 'markers-'));
+    const knownHosts = path.join(dir, 'grey_known_hosts');
+    await writeFile(knownHosts, '');
+    const cfg = await config('grey', markerDir, knownHosts, { writeHostKeys: false, onFailure: 'fail' });
+    const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'farm', 'v5'));
+    const result = await handle.result();
+    expect(result.status).toBe('failed');
+    const page = await getTargets(env.client, handle.workflowId, { target: 'grey1' });
+    const deploy = page.targets[0]?.steps[0]?.children[0];
+    expect(deploy?.state).toBe('failed');
+    expect(deploy?.error).toMatch(/host[- ]key/i);
+    expect(existsSync(path.join(dir, 'work', 'grey', 'release'))).toBe(false);
+    expect(result.summary.steps[0]?.doubleHalf).toMatchObject({
+      phase: 'rolled-back',
+      new: { state: 'decommissioned' },
+    });
+    expect(await markersIn(markerDir)).toEqual(['decommissioned-grey1', 'decommissioned-grey2']);
   });
 });

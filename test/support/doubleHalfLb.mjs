@@ -76,7 +76,10 @@ if (mode === 'add') {
       const r = await cmd(`del server ${backend}/${t.name}`);
       console.log(`removed ${t.name}: ${r.trim()}`);
     } else console.log(`${t.name} was not in the load balancer`);
-    writeFileSync(join(markers, `decommissioned-${t.name}`), `${process.env.ROLLOUT_HALF} ${process.env.ROLLOUT_RELEASE}\n`);
+    writeFileSync(
+      join(markers, `decommissioned-${t.name}`),
+      `${process.env.ROLLOUT_HALF} ${process.env.ROLLOUT_RELEASE}\n`,
+    );
   }
 } else {
   throw new Error(`usage: doubleHalfLb.mjs add|remove`);

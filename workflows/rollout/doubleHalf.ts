@@ -8,7 +8,12 @@ import { ActivityFailure, ApplicationFailure, condition, proxyActivities } from 
 import type { Activities } from '../../activities';
 import type { HookKind, WorkerHookOutput } from '../../activities/doubleHalf';
 import { ifHolds, type RunStatus } from '../../domain/conditions';
-import { newTargetPlan, type DoubleHalfStatus, type DoubleHalfStepPlan, type WorkerHook } from '../../domain/doubleHalf';
+import {
+  newTargetPlan,
+  type DoubleHalfStatus,
+  type DoubleHalfStepPlan,
+  type WorkerHook,
+} from '../../domain/doubleHalf';
 import type { ExecStepPlan, TargetPlan } from '../../domain/plan';
 import { keepTail } from '../../domain/text';
 import { windowSize } from '../../domain/window';
@@ -80,7 +85,7 @@ export async function runDoubleHalfStep(
     }
   };
   const hookFailed = (kind: HookKind, out: WorkerHookOutput): string =>
-    `${kind} ${out.error ?? 'failed'}${out.tail ? `: ${keepTail(out.tail, 400)}` : ''}`;
+    `${kind}: ${out.error ?? 'failed'}${out.tail ? `: ${keepTail(out.tail, 400)}` : ''}`;
 
   /** Before the switch: the new half goes (and never serves); the old half keeps serving. */
   const abandonNew = async (why: string, created: readonly TargetPlan[]): Promise<void> => {
@@ -90,7 +95,8 @@ export async function runDoubleHalfStep(
       halves.new.state = 'decommissioning';
       const out = await hook('decommission', 'new', step.decommission, created);
       halves.new.state = out.error ? 'left' : 'decommissioned';
-      if (out.error) halves.problem = `${why}; decommissioning the new half failed too: ${hookFailed('decommission', out)}`;
+      if (out.error)
+        halves.problem = `${why}; decommissioning the new half failed too: ${hookFailed('decommission', out)}`;
     }
     halves.phase = phaseAfterAbandon(halves);
     state.stop('failed', `${step.name}: ${halves.problem} (the old half keeps serving)`);
@@ -121,9 +127,7 @@ export async function runDoubleHalfStep(
     await condition(
       () =>
         !state.mayStart(runStatus) ||
-        (!(state.steerable && state.steering.held()) &&
-          flying.size < window &&
-          state.pendingDecisions().length === 0),
+        (!(state.steerable && state.steering.held()) && flying.size < window && state.pendingDecisions().length === 0),
     );
     if (!state.mayStart(runStatus)) break;
     const rec = recs.get(t.name) as TargetStepDetail;
