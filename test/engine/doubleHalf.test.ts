@@ -152,7 +152,7 @@ beforeAll(async () => {
   const all = sshd.targetsFor('doublehalf');
   oldTargets = all.slice(0, 2);
   newHosts = all.slice(2);
-  for (const n of ['web1', 'web2', 'green1', 'green2', 'blue1', 'blue2']) await startApp(n);
+  for (const n of ['web1', 'web2', 'green1', 'green2', 'blue1', 'blue2', 'pink1', 'pink2']) await startApp(n);
   await startHaproxy(['web1', 'web2']);
 });
 
@@ -197,7 +197,7 @@ async function config(
   prefix: string,
   markerDir: string,
   knownHosts: string,
-  o: { writeHostKeys?: boolean; extra?: string; onFailure?: 'fail' } = {},
+  o: { writeHostKeys?: boolean; extra?: string; onFailure?: 'fail'; decommissionFirst?: string } = {},
 ) {
   const workdir = path.join(dir, 'work', prefix);
   return configFor(oldTargets, {
@@ -214,7 +214,7 @@ async function config(
           provision: { script: await provisionScript(prefix, knownHosts, o), timeoutSec: 60 },
           ...(o.onFailure ? { onFailure: o.onFailure } : {}),
           addToLoadBalancer: { script: `"$ROLLOUT_VAR_NODE" ${LB_TOOL} add`, timeoutSec: 60 },
-          decommission: { script: `"$ROLLOUT_VAR_NODE" ${LB_TOOL} remove`, timeoutSec: 60 },
+          decommission: { script: `${o.decommissionFirst ?? ''}"$ROLLOUT_VAR_NODE" ${LB_TOOL} remove`, timeoutSec: 60 },
           newTargets: {
             user: oldTargets[0]!.user,
             privateKeyPath: sshd.keyPath,
@@ -373,5 +373,48 @@ describe('double-half deployment', () => {
       new: { state: 'decommissioned' },
     });
     expect(await markersIn(markerDir)).toEqual(['decommissioned-grey1', 'decommissioned-grey2']);
+  });
+
+  it('a decommission of the old half failing after the switch fails the rollout and leaves the new half serving', async () => {
+    const markerDir = await mkdtemp(path.join(dir, 'markers-'));
+    const knownHosts = path.join(dir, 'pink_known_hosts');
+    await writeFile(knownHosts, '');
+    const cfg = await config('pink', markerDir, knownHosts, {
+      decommissionFirst: 'if [ "$ROLLOUT_HALF" = old ]; then echo "cannot destroy $ROLLOUT_TARGETS" >&2; exit 3; fi; ',
+    });
+    const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'farm', 'v6'));
+    const result = await handle.result();
+    expect(result.status).toBe('failed');
+    expect(result.summary.stopReason).toMatch(
+      /^grow: after the switch: the new half serves; decommissioning the old half failed: decommission: exited with 3: .*cannot destroy green1 green2/s,
+    );
+    expect(result.summary.steps[0]?.doubleHalf).toMatchObject({
+      phase: 'failed',
+      old: { names: ['green1', 'green2'], state: 'left' },
+      new: { names: ['pink1', 'pink2'], state: 'serving' },
+    });
+    const st = await pool();
+    expect(st).toMatchObject({ green1: 'UP', green2: 'UP', pink1: 'UP', pink2: 'UP' });
+    expect(await markersIn(markerDir)).toEqual([]);
+  });
+
+  it('control: the traffic measurement sees failures when a server in the pool answers 500', async () => {
+    const srv = createHttpServer((_req, res) => {
+      res.writeHead(500);
+      res.end('broken');
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    apps.push(srv as unknown as Server);
+    const addr = `127.0.0.1:${(srv.address() as { port: number }).port}`;
+    expect(await lbCommand(`add server web/broken ${addr}`)).toMatch(/New server registered/);
+    await lbCommand('enable server web/broken');
+    const load = traffic();
+    const deadline = Date.now() + 10_000;
+    while (load.r.failures.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const t = await load.stop();
+    await lbCommand('set server web/broken state maint');
+    await lbCommand('del server web/broken');
+    expect(t.failures.length).toBeGreaterThan(0);
+    expect(t.failures[0]).toMatch(/^HTTP 500/);
   });
 });
