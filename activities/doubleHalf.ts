@@ -170,7 +170,9 @@ export function createDoubleHalfActivities(deps: DoubleHalfActivityDeps) {
           env: hookEnvironment(input),
           timeoutMs: input.spec.timeoutSec * 1000,
           runId,
-          signal: Context.current().cancellationSignal,
+          // A worker shutdown (or any activity cancellation) stops following WITHOUT killing the hook: the retry
+          // re-attaches to the same run. The workflow never cancels a hook (the step runs non-cancellable).
+          detachSignal: Context.current().cancellationSignal,
           onLine: (line, stream) => {
             if (stream === 'stdout' && line.startsWith(PROVISION_LINE_PREFIX)) lines.push(line);
             else if (stream === 'stdout') lines.push('');

@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseProvisionLines, hookEnvironment } from '../../activities/doubleHalf';
 import { doubleHalfText, MAX_NEW_TARGETS, newTargetPlan } from '../../domain/doubleHalf';
+import { stepLines } from '../../activities/slack/blocks/summary';
+import { formatSummary } from '../../src/cli/format';
+import type { RolloutSummary } from '../../workflows/messages';
 import { validateConfig } from '../../src/config/load';
 import { buildPlan } from '../../src/config/plan';
 
@@ -173,5 +176,39 @@ describe('config and plan', () => {
         problem: 'new half not ready',
       }),
     ).toBe('rolled-back: old half (2) serving · new half (2) decommissioned — new half not ready');
+  });
+
+  it('the Slack step line and the CLI status show both halves', () => {
+    const summary = {
+      rolloutId: 'r1',
+      deployable: 'farm',
+      release: 'v2',
+      requestedBy: 'U1',
+      status: 'running',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      totalTargets: 4,
+      currentStep: 'grow',
+      steps: [
+        {
+          name: 'grow',
+          type: 'double-half',
+          state: 'running',
+          counts: { pending: 0, running: 0, waiting: 0, succeeded: 2, failed: 0, skipped: 0, excluded: 0 },
+          inFlight: [],
+          inFlightCount: 0,
+          doubleHalf: {
+            phase: 'switching',
+            old: { count: 2, names: ['web1', 'web2'], state: 'serving' },
+            new: { count: 2, names: ['web5', 'web6'], state: 'ready' },
+          },
+        },
+      ],
+      pendingDecisions: [],
+      recentDecisions: [],
+    } as RolloutSummary;
+    expect(stepLines(summary)).toEqual([
+      ':arrow_forward: *grow* _double-half, switching: old half (2) serving · new half (2) ready_ — 2 succeeded',
+    ]);
+    expect(formatSummary(summary)).toContain('    switching: old half (2) serving · new half (2) ready');
   });
 });
