@@ -224,7 +224,11 @@ async function config(
             tags: ['web'],
           },
           childSteps: [
-            { name: 'deploy', script: 'echo "$ROLLOUT_RELEASE" > release; echo deployed on $(hostname)' },
+            {
+              name: 'deploy',
+              script:
+                'echo "$ROLLOUT_RELEASE" > release; case "$ROLLOUT_RELEASE" in *-slow) sleep 4;; esac; echo deployed',
+            },
             {
               name: 'sanity',
               script: 'case "$ROLLOUT_RELEASE" in *-broken) echo "sanity check failed"; exit 1;; esac; echo ok',
@@ -416,5 +420,36 @@ describe('double-half deployment', () => {
     await lbCommand('del server web/broken');
     expect(t.failures.length).toBeGreaterThan(0);
     expect(t.failures[0]).toMatch(/^HTTP 500/);
+  });
+
+  it('a cancel before the switch decommissions the new half and leaves the old one serving', async () => {
+    const markerDir = await mkdtemp(path.join(dir, 'markers-'));
+    const knownHosts = path.join(dir, 'cyan_known_hosts');
+    await writeFile(knownHosts, '');
+    const cfg = await config('cyan', markerDir, knownHosts);
+    const before = await pool();
+    const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'farm', 'v7-slow'));
+    const deadline = Date.now() + 30_000;
+    let s = await getSummary(env.client, handle.workflowId).catch(() => undefined);
+    while (
+      !(s?.steps[0]?.doubleHalf?.phase === 'deploying' && s.steps[0].counts.running > 0) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = await getSummary(env.client, handle.workflowId).catch(() => undefined);
+    }
+    expect(s?.steps[0]?.doubleHalf?.phase).toBe('deploying');
+    const { cancelRollout } = await import('../../src/temporal/client');
+    await cancelRollout(env.client, handle.workflowId, 'U_ALICE', 'wrong release');
+    const result = await handle.result();
+    expect(result.status).toBe('cancelled');
+    expect(result.summary.steps[0]?.doubleHalf).toMatchObject({
+      phase: 'rolled-back',
+      old: { state: 'serving' },
+      new: { names: ['cyan1', 'cyan2'], state: 'decommissioned' },
+    });
+    expect(result.summary.steps[0]?.doubleHalf?.problem).toMatch(/^stopped before the switch \(cancelled by U_ALICE/);
+    expect(await markersIn(markerDir)).toEqual(['decommissioned-cyan1', 'decommissioned-cyan2']);
+    expect(await pool()).toEqual(before);
   });
 });
