@@ -1,6 +1,9 @@
 // Domain types shared by the client (src/), the workflows and the activities.
 // Everything here is plain data: it travels as workflow/activity input and must stay JSON-serialisable.
 import type { GroupSpec } from './access';
+import type { DoubleHalfStepPlan } from './doubleHalf';
+
+export type { DoubleHalfStepPlan };
 
 /** How the worker reaches a target. */
 export type TransportKind = 'ssh' | 'local';
@@ -82,7 +85,7 @@ export interface ManualStepPlan {
   if?: string;
 }
 
-export type StepPlan = ExecStepPlan | ManualStepPlan;
+export type StepPlan = ExecStepPlan | ManualStepPlan | DoubleHalfStepPlan;
 
 /** Everything a rollout needs, captured when it starts: later config edits never reach a running rollout. */
 export interface RolloutPlan {

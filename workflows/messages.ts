@@ -1,7 +1,8 @@
 // Every query and update of the rollout workflow, defined once: the CLI, the bot and the workflow import these.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DecisionChoice } from '../domain/decisions';
-import type { FreezeOverride, RolloutPlan } from '../domain/plan';
+import type { DoubleHalfStatus } from '../domain/doubleHalf';
+import type { FreezeOverride, RolloutPlan, TargetPlan } from '../domain/plan';
 import type { TargetOutcome } from '../domain/releases';
 import type { SteeringRecord } from './steeringMessages';
 
@@ -55,7 +56,7 @@ export interface TargetDetail {
 
 export interface StepSummary {
   name: string;
-  type: 'script' | 'rolling' | 'manual';
+  type: 'script' | 'rolling' | 'manual' | 'double-half';
   state: 'pending' | 'running' | 'done' | 'skipped';
   counts: Record<TargetState, number>;
   /** At most SUMMARY_LIST_LIMIT names; inFlightCount has the full number. */
@@ -66,6 +67,8 @@ export interface StepSummary {
   ramp?: StepRamp;
   /** Set when MaxParallelism or a window change replaced the configured window: what the config said. */
   configuredWindow?: string;
+  /** A double-half step: where it is and both halves (the old one the plan's, the new one provisioned). */
+  doubleHalf?: DoubleHalfStatus;
 }
 
 export interface StepRamp {
@@ -220,6 +223,10 @@ export interface CarriedRolloutState {
   manualApprovers: Array<[string, string[]]>;
   /** Pause, window override, freeze in force and the latest steering records (rollouts with steering). */
   steering?: CarriedSteering;
+  /** Targets provisioned by double-half steps (they are not in the plan). */
+  dynamicTargets?: TargetPlan[];
+  /** Per step: a double-half step's halves. */
+  doubleHalves?: Array<DoubleHalfStatus | null>;
 }
 
 export interface CarriedSteering {

@@ -1,6 +1,7 @@
 // Human-readable rendering of rollout summaries and target details (status, start --wait).
 import type { Decision, RolloutSummary, StepSummary, TargetDetail, TargetState } from '../../workflows/messages';
 import type { SteeringRecord } from '../../workflows/steeringMessages';
+import { doubleHalfText } from '../../domain/doubleHalf';
 
 const STATE_ORDER: TargetState[] = ['succeeded', 'running', 'waiting', 'failed', 'excluded', 'skipped', 'pending'];
 
@@ -108,6 +109,7 @@ export function formatSummary(s: RolloutSummary): string {
   lines.push('steps:');
   for (const st of s.steps) {
     lines.push(`  ${stepHeader(st)} — ${formatCounts(st.counts)}`);
+    if (st.doubleHalf) lines.push(`    ${doubleHalfText(st.doubleHalf)}`);
     if (st.inFlightCount > 0) {
       const more = st.inFlightCount > st.inFlight.length ? ` (+${st.inFlightCount - st.inFlight.length} more)` : '';
       lines.push(`    in flight: ${st.inFlight.join(', ')}${more}`);

@@ -230,6 +230,16 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
     checkWho(d.approvers, [...dp, 'approvers']);
     d.process.forEach((s, i) => {
       if (s.type === 'manual') checkWho(s.approvers, [...dp, 'process', i, 'approvers']);
+      if (s.type === 'double-half') {
+        // Paths on the worker's host are resolved like a local target's (relative: to this file's directory).
+        s.hookWorkdir = resolvePath(s.hookWorkdir ?? path.join(cfg.defaults.workdir, 'hooks', dname, s.name));
+        s.newTargets.knownHostsPath = resolvePath(s.newTargets.knownHostsPath);
+        if (s.newTargets.privateKeyPath) s.newTargets.privateKeyPath = resolvePath(s.newTargets.privateKeyPath);
+        for (const [k, v] of Object.entries(s.newTargets.variables)) {
+          const bad = checkVariableName(k) ?? checkVariableValue(k, v);
+          if (bad) at([...dp, 'process', i, 'newTargets', 'variables', k], bad);
+        }
+      }
     });
     for (const [k, v] of Object.entries(d.variables)) {
       const bad =

@@ -1,7 +1,15 @@
 // Turns a validated config plus a request ("web-farm v2 by U123") into the plan a rollout captures at start.
 import { ownValue } from '../../domain/access';
 import { checkMaxParallelism, MAX_PARALLELISM } from '../../domain/maxParallelism';
-import type { ExecStepPlan, FreezePlan, RampPlan, RolloutPlan, StepPlan, Window } from '../../domain/plan';
+import type {
+  DoubleHalfStepPlan,
+  ExecStepPlan,
+  FreezePlan,
+  RampPlan,
+  RolloutPlan,
+  StepPlan,
+  Window,
+} from '../../domain/plan';
 import { checkRelease, checkVariableValue } from '../../domain/variables';
 import { selectTargets, type Config } from './load';
 import type { ParsedConfig, ParsedStep } from './schema';
@@ -100,6 +108,45 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
       };
     }
     const stepOnFailure = s.onFailure ?? deployOnFailure;
+    if (s.type === 'double-half') {
+      const window = toWindow(s.window);
+      const hook = (h: { script: string; timeoutSec?: number | undefined }) => ({
+        script: h.script,
+        timeoutSec: h.timeoutSec ?? timeoutDefault,
+      });
+      const nt = s.newTargets;
+      const step: DoubleHalfStepPlan = {
+        type: 'double-half',
+        name: s.name,
+        tags: s.tags,
+        runCondition: s.runCondition,
+        ...(s.if !== undefined ? { if: s.if } : {}),
+        ...(window ? { window } : {}),
+        // Resolved by validateConfig (absolute); the fallback only serves configs built without it.
+        hookWorkdir: s.hookWorkdir ?? `${config.raw.defaults.workdir}/hooks/${req.deployable}/${s.name}`,
+        provision: hook(s.provision),
+        addToLoadBalancer: hook(s.addToLoadBalancer),
+        decommission: hook(s.decommission),
+        newTargets: {
+          user: nt.user,
+          ...(nt.privateKeyPath ? { privateKeyPath: nt.privateKeyPath } : {}),
+          ...(nt.privateKeyEnv ? { privateKeyEnv: nt.privateKeyEnv } : {}),
+          knownHostsPath: nt.knownHostsPath,
+          workdir: nt.workdir ?? config.raw.defaults.workdir,
+          tags: nt.tags,
+          variables: nt.variables,
+        },
+        childSteps: s.childSteps.map((c) => ({
+          name: c.name,
+          script: c.script,
+          timeoutSec: c.timeoutSec ?? timeoutDefault,
+          runCondition: c.runCondition,
+          ...(c.if !== undefined ? { if: c.if } : {}),
+          onFailure: c.onFailure ?? stepOnFailure,
+        })),
+      };
+      return step;
+    }
     const base = {
       name: s.name,
       tags: s.tags,

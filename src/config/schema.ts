@@ -138,13 +138,63 @@ const manualStep = z.strictObject({
   if: z.string().min(1).optional(),
 });
 
+const variables = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
+
+/** A script run once on the worker's host (the local transport), not on a target. */
+const workerHook = z.strictObject({
+  script: z.string().min(1, 'must not be empty'),
+  timeoutSec: z
+    .number()
+    .int()
+    .min(1, 'must be ≥ 1')
+    .max(7 * 24 * 3600)
+    .optional(),
+});
+
+/**
+ * Double-half deployment: provision a new half, deploy and sanity-check it, add it to the load balancer, then drain
+ * and decommission the old half (see domain/doubleHalf.ts and the README).
+ */
+const doubleHalfStep = z.strictObject({
+  type: z.literal('double-half'),
+  name,
+  /** The old half: the deployable's targets with one of these tags (all of them when empty). */
+  tags: z.array(name).default([]),
+  /** Sliding window over the new targets (default: all at once). */
+  window: windowSpec.optional(),
+  runCondition: runCondition.default('success'),
+  if: z.string().min(1).optional(),
+  onFailure: onFailure.optional(),
+  /** Workdir of the hooks on the worker's host (relative: to the config file's directory). */
+  hookWorkdir: workdir.optional(),
+  provision: workerHook,
+  addToLoadBalancer: workerHook,
+  decommission: workerHook,
+  /** Connection settings of every new target; host keys are always checked against knownHostsPath. */
+  newTargets: z
+    .strictObject({
+      user,
+      privateKeyPath: filePath.optional(),
+      privateKeyEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+        .optional(),
+      knownHostsPath: filePath,
+      workdir: workdir.optional(),
+      tags: z.array(name).default([]),
+      variables,
+    })
+    .refine((t) => t.privateKeyPath !== undefined || t.privateKeyEnv !== undefined, {
+      message: 'needs privateKeyPath or privateKeyEnv',
+    }),
+  childSteps: z.array(childStepSchema).min(1, 'a double-half step needs at least one child step (the deploy)'),
+});
+
 // A step without `type` is a script step; the discriminator keeps error messages about the right variant.
 const step = z.preprocess(
   (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('type' in v) ? { ...v, type: 'script' } : v),
-  z.discriminatedUnion('type', [scriptStep, rollingStep, manualStep]),
+  z.discriminatedUnion('type', [scriptStep, rollingStep, manualStep, doubleHalfStep]),
 );
-
-const variables = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
 
 const target = z.strictObject({
   transport: z.enum(['ssh', 'local']).default('ssh'),

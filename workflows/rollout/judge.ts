@@ -18,7 +18,7 @@ const refuseDecision = (message: string) => ApplicationFailure.nonRetryable(mess
 export function couldStillAppear(state: RolloutState, decisionId: string): boolean {
   const m = /^d(\d+)$/.exec(decisionId);
   const n = m ? Number(m[1]) : 0;
-  return n > state.decisionSeq && n <= state.decisionSeq + state.plan.targets.length + 1;
+  return n > state.decisionSeq && n <= state.decisionSeq + state.allTargets().length + 1;
 }
 
 /** The decision this answer takes effect on; refuses an unknown or answered decision, a wrong choice, a stranger. */

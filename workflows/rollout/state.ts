@@ -1,6 +1,7 @@
 // Everything a rollout knows, in one object: built from the input (or the state carried over continue-as-new),
 // changed by the step runner and the update handlers, read by the queries. No commands are issued here.
 import { conditionScope, type RunStatus } from '../../domain/conditions';
+import type { DoubleHalfStatus } from '../../domain/doubleHalf';
 import type { RolloutPlan, TargetPlan } from '../../domain/plan';
 import type { TargetOutcome } from '../../domain/releases';
 import { keepTail, TAIL_LIMITS } from '../../domain/text';
@@ -88,6 +89,10 @@ export class RolloutState {
   readonly configuredWindows: Array<string | undefined>;
   /** The pacing of the exec steps running now, told when a window change arrives. */
   readonly pacers: Array<{ show(): void } | undefined>;
+  /** Targets provisioned by double-half steps: not in the plan, shown and queried like the plan's. */
+  readonly dynamicTargets: TargetPlan[];
+  /** Per step: a double-half step's halves (see domain/doubleHalf.ts). */
+  readonly doubleHalves: Array<DoubleHalfStatus | undefined>;
 
   constructor(
     input: RolloutInput,
@@ -120,6 +125,13 @@ export class RolloutState {
     this.stepRamps = plan.steps.map(() => undefined);
     this.configuredWindows = plan.steps.map(() => undefined);
     this.pacers = plan.steps.map(() => undefined);
+    this.dynamicTargets = [...(carried?.dynamicTargets ?? [])];
+    this.doubleHalves = plan.steps.map((_, i) => carried?.doubleHalves?.[i] ?? undefined);
+  }
+
+  /** The plan's targets, then those provisioned during the rollout. */
+  allTargets(): TargetPlan[] {
+    return this.dynamicTargets.length > 0 ? [...this.plan.targets, ...this.dynamicTargets] : this.plan.targets;
   }
 
   /** A window change: every running step shows its new window at once (and starts by it). */
@@ -263,6 +275,8 @@ export class RolloutState {
       approvers: [...this.approvers],
       manualApprovers: [...this.manualApproverSets.entries()].map(([k, v]) => [k, [...v]]),
       ...(this.steerable ? { steering: this.steering.toCarried() } : {}),
+      ...(this.dynamicTargets.length > 0 ? { dynamicTargets: [...this.dynamicTargets] } : {}),
+      ...(this.doubleHalves.some(Boolean) ? { doubleHalves: this.doubleHalves.map((h) => h ?? null) } : {}),
     };
   }
 
@@ -277,6 +291,7 @@ export class RolloutState {
       const w = this.stepWindows[si];
       const ramp = this.stepRamps[si];
       const configured = this.configuredWindows[si];
+      const halves = this.doubleHalves[si];
       return {
         name: step.name,
         type: step.type,
@@ -287,6 +302,7 @@ export class RolloutState {
         ...(w !== undefined ? { window: w } : {}),
         ...(ramp ? { ramp: { ...ramp } } : {}),
         ...(configured !== undefined ? { configuredWindow: configured } : {}),
+        ...(halves ? { doubleHalf: { ...halves, old: { ...halves.old }, new: { ...halves.new } } } : {}),
       };
     });
     return {
@@ -298,7 +314,7 @@ export class RolloutState {
       ...(this.stopReason ? { stopReason: this.stopReason } : {}),
       startedAt: this.startedAt,
       ...(this.endedAt ? { endedAt: this.endedAt } : {}),
-      totalTargets: plan.targets.length,
+      totalTargets: plan.targets.length + this.dynamicTargets.length,
       ...(this.currentStep ? { currentStep: this.currentStep } : {}),
       steps,
       pendingDecisions: this.pendingDecisions().slice(0, SUMMARY_LIST_LIMIT).map(clipDecision),
@@ -315,7 +331,7 @@ export class RolloutState {
   /** Targets deployed (overall succeeded), excluded, and skipped because nothing could run on them. */
   private outcomeCounts(): NonNullable<RolloutSummary['targetOutcomes']> {
     const out = { deployed: 0, excluded: 0, notRun: 0 };
-    for (const t of this.plan.targets) {
+    for (const t of this.allTargets()) {
       const s = this.targetState(t.name);
       if (s === 'succeeded') out.deployed++;
       else if (s === 'excluded') out.excluded++;
@@ -326,7 +342,7 @@ export class RolloutState {
 
   /** One target (tails up to TAIL_LIMITS.targetDetail), or a page of targets (smaller tails). */
   targetsPage({ target, offset = 0, limit = DETAIL_PAGE_LIMIT }: TargetsQueryInput): TargetsPage {
-    const { targets } = this.plan;
+    const targets = this.allTargets();
     if (target !== undefined) {
       const t = targets.find((x) => x.name === target);
       return { total: t ? 1 : 0, offset: 0, targets: t ? [this.targetDetail(t, TAIL_LIMITS.targetDetail)] : [] };

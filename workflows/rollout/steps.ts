@@ -11,6 +11,7 @@ import { substituteText } from '../../domain/variables';
 import { describeRamp } from '../../domain/ramp';
 import type { ChildResult, TargetStepDetail } from '../messages';
 import { targetChainWorkflow, type ChainInput } from '../targetChain';
+import { runDoubleHalfStep } from './doubleHalf';
 import { targetFinished } from './telemetry';
 import { nowMs } from './clock';
 import { Pacer } from './pacing';
@@ -54,6 +55,7 @@ export async function runStep(state: RolloutState, si: number): Promise<void> {
   state.currentStep = step.name;
   state.stepStates[si] = 'running';
   if (step.type === 'manual') await runManualStep(state, step, runStatus);
+  else if (step.type === 'double-half') await runDoubleHalfStep(state, si, step, runStatus);
   else await runExecStep(state, si, step, runStatus);
   state.stepStates[si] = 'done';
 }
@@ -232,7 +234,7 @@ async function betweenStages(state: RolloutState, si: number, pace: Pacer, runSt
 }
 
 /** One target's chain, run again from the failed child step on Retry, on from the next on Ignore or Fail. */
-async function runTarget(
+export async function runTarget(
   state: RolloutState,
   si: number,
   step: ExecStepPlan,

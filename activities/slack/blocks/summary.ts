@@ -1,6 +1,7 @@
 // Pieces of a RolloutSummary shared by the root message, the status reply and the end-of-rollout reply.
 import { DEFAULT_NAMESPACE, workflowUiUrl } from '../../../domain/links';
 import type { Decision, RolloutStatus, RolloutSummary, StepSummary, TargetState } from '../../../workflows/messages';
+import { doubleHalfText } from '../../../domain/doubleHalf';
 import { utcMinute } from '../../../domain/freezes';
 import { nthBlockId } from './ids';
 import {
@@ -93,7 +94,9 @@ export function stepLines(s: RolloutSummary): string[] {
     const kind =
       step.type === 'rolling'
         ? `rolling${step.window !== undefined ? `, window ${step.window}${configured}` : ''}${ramp}`
-        : step.type;
+        : step.type === 'double-half' && step.doubleHalf
+          ? `double-half, ${name(doubleHalfText(step.doubleHalf, false), 200)}`
+          : step.type;
     const counts = countsText(step);
     const tail = counts || (step.state === 'pending' ? 'pending' : step.state === 'skipped' ? 'skipped' : '');
     return `${stepEmoji(step)} *${name(step.name, 60)}* _${kind}_${tail ? ` — ${tail}` : ''}`;

@@ -39,7 +39,10 @@ async function answer(
     const manual = plan.steps.filter((s) => s.type === 'manual' && s.approvers.length > 0);
     if (manual.length > 0) lists.splice(0, 1, ...manual.map((s) => (s.type === 'manual' ? s.approvers : [])));
     // A ramp's manual Proceed between stages is answered by the rollout's approvers.
-    if (manual.length > 0 && plan.steps.some((s) => s.type !== 'manual' && s.ramp?.between?.manual))
+    if (
+      manual.length > 0 &&
+      plan.steps.some((s) => (s.type === 'script' || s.type === 'rolling') && s.ramp?.between?.manual)
+    )
       lists.push(plan.approvers);
   }
   let allowed = false;
