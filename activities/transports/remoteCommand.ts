@@ -107,7 +107,7 @@ const SECS_FN = "_r_secs() { printf '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 ));
 // naps by reading that FIFO with a timeout, so a line ends its nap at once; a spare line only costs one extra
 // look. Runs claimed by an older version have no FIFO (their followers poll as before).
 const WAKE_FN =
-  "_r_wake() { [ -p \"$_r_d/wake\" ] && { _r_i=0; while [ $_r_i -lt \"$1\" ]; do printf 'w\\n'; _r_i=$((_r_i+1)); done; } 1<>\"$_r_d/wake\" 2>/dev/null; return 0; }";
+  '_r_wake() { [ -p "$_r_d/wake" ] && { _r_i=0; while [ $_r_i -lt "$1" ]; do printf \'w\\n\'; _r_i=$((_r_i+1)); done; } 1<>"$_r_d/wake" 2>/dev/null; return 0; }';
 // Publishes the outcome of run $_r_d once: the first writer wins (ln fails if the status exists), then wakes the
 // followers (up to 4 at once; the others see it at their next poll).
 const PUBLISH_FN = [

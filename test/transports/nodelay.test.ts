@@ -43,12 +43,17 @@ async function medianExecMs(noDelay: boolean, n = 11): Promise<number> {
 // A measurement, not a gate: on a loaded 2-core machine the medians drown in scheduling noise. Run it with
 // ROLLOUT_MEASURE=1 on a quiet machine (measured there: see README "Performance").
 describe('SSH socket TCP_NODELAY', { timeout: 60_000 }, () => {
-  it.runIf(process.env.ROLLOUT_MEASURE === '1')('a bare exec on a warm connection does not wait for delayed ACKs', async () => {
-    const withNoDelay = await medianExecMs(true);
-    const withNagle = await medianExecMs(false);
-    console.log(`bare exec of 'true': ${withNoDelay.toFixed(1)} ms with TCP_NODELAY, ${withNagle.toFixed(1)} ms without`);
-    expect(withNagle).toBeGreaterThan(withNoDelay + 25);
-  });
+  it.runIf(process.env.ROLLOUT_MEASURE === '1')(
+    'a bare exec on a warm connection does not wait for delayed ACKs',
+    async () => {
+      const withNoDelay = await medianExecMs(true);
+      const withNagle = await medianExecMs(false);
+      console.log(
+        `bare exec of 'true': ${withNoDelay.toFixed(1)} ms with TCP_NODELAY, ${withNagle.toFixed(1)} ms without`,
+      );
+      expect(withNagle).toBeGreaterThan(withNoDelay + 25);
+    },
+  );
 
   it('openSocket reports a refused port as ECONNREFUSED', async () => {
     await expect(openSocket('127.0.24.12', 1, 5_000)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
