@@ -102,12 +102,12 @@ export const UNLAUNCHED_AFTER_MS = 30_000;
 const NOW_FN =
   '_r_now() { _r_t=$(date +%s%3N 2>/dev/null); case $_r_t in ""|*[!0-9]*) _r_t=$(( $(date +%s) * 1000 ));; esac; printf %s "$_r_t"; }';
 const SECS_FN = "_r_secs() { printf '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 )); }";
-// Wakes the followers of run $_r_d now instead of at their next poll: writes $1 lines into the run's `wake` FIFO
-// (opened read-write, so this never blocks; without a reader holding it open the lines just vanish). A follower
-// naps by reading that FIFO with a timeout, so a line ends its nap at once; a spare line only costs one extra
-// look. Runs claimed by an older version have no FIFO (their followers poll as before).
+// Wakes the followers of run $_r_d now instead of at their next poll: writes $1 lines into the run's `wake` FIFO.
+// A follower naps by reading that FIFO with a timeout, so a line ends its nap at once; a spare line costs one extra
+// look. dd opens it write-only and non-blocking WITHOUT creating it: no reader (nobody to wake) or no FIFO (the
+// run directory already removed, or a run claimed by an older version, whose followers poll) and nothing happens.
 const WAKE_FN =
-  '_r_wake() { [ -p "$_r_d/wake" ] && { _r_i=0; while [ $_r_i -lt "$1" ]; do printf \'w\\n\'; _r_i=$((_r_i+1)); done; } 1<>"$_r_d/wake" 2>/dev/null; return 0; }';
+  '_r_wake() { [ -p "$_r_d/wake" ] && head -n "$1" <<< $\'w\\nw\\nw\\nw\' | dd of="$_r_d/wake" conv=nocreat oflag=nonblock status=none 2>/dev/null; return 0; }';
 // Publishes the outcome of run $_r_d once: the first writer wins (ln fails if the status exists), then wakes the
 // followers (up to 4 at once; the others see it at their next poll).
 const PUBLISH_FN = [
@@ -297,7 +297,8 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     '_r_o=0; _r_e=0; _r_k=0; _r_step=0; _r_t1=$(_r_now)',
     // A sleep without a process per poll: read with a timeout from the run's wake FIFO (a publish ends the nap at
     // once), or from a pipe nobody writes to.
-    'if { [ -p "$_r_d/wake" ] && exec 7<>"$_r_d/wake"; } 2>/dev/null || exec 7<> <(:); then _r_nap() { read -r -t "$1" -u 7 _; }; else _r_nap() { sleep "$1"; }; fi',
+    // (a FIFO removed meanwhile by another follower would be re-created as a plain file: then the quiet pipe)
+    'if { [ -p "$_r_d/wake" ] && exec 7<>"$_r_d/wake" && [ -p /dev/fd/7 ]; } 2>/dev/null || exec 7<> <(:); then _r_nap() { read -r -t "$1" -u 7 _; }; else _r_nap() { sleep "$1"; }; fi',
     // Both sizes with one process (GNU stat), else wc.
     '_r_sizes() { set -- $(stat -c %s "$_r_d/out" "$_r_d/err" 2>/dev/null) && [ $# = 2 ] || set -- $(wc -c < "$_r_d/out" 2>/dev/null) $(wc -c < "$_r_d/err" 2>/dev/null); _r_so=${1:-0}; _r_se=${2:-0}; }',
     'while :; do',
