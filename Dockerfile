@@ -6,6 +6,8 @@ WORKDIR /app
 # start-up spends seconds and memory on webpack, and could bundle something other than what was tested).
 FROM base AS build
 COPY package.json package-lock.json ./
+# (npm ci runs the `prepare` script, scripts/build-cli.mjs: with no sources here yet it builds nothing)
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY bin ./bin
@@ -13,6 +15,8 @@ COPY domain ./domain
 COPY workflows ./workflows
 COPY activities ./activities
 COPY src ./src
+# The CLI compiled to JavaScript (dist/cli/, esbuild): the commands start without compiling TypeScript.
+RUN node scripts/build-cli.mjs
 RUN node bin/rollout.mjs bundle /app/dist/workflows.js
 
 FROM base AS runtime
@@ -23,6 +27,7 @@ RUN apt-get update \
 ENV NODE_ENV=production \
     ROLLOUT_WORKFLOW_BUNDLE=/app/dist/workflows.js
 COPY package.json package-lock.json ./
+COPY scripts ./scripts
 # Deterministic: exactly the lock file's production dependencies, no dev tools in the image.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY tsconfig.json ./
@@ -32,6 +37,8 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY src ./src
 COPY --from=build /app/dist/workflows.js ./dist/workflows.js
+# After the sources (bin/rollout.mjs runs the bundle only when no source is newer than it).
+COPY --from=build /app/dist/cli ./dist/cli
 USER node
 ENTRYPOINT []
 CMD ["node", "bin/rollout.mjs", "worker"]

@@ -10,7 +10,17 @@ const devHarnessImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.rollout/**', 'test-artifacts/**', 'bin/**', 'eslint.config.js', '**/*.d.mts'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.rollout/**',
+      'dist/**',
+      'test-artifacts/**',
+      'bin/**',
+      'eslint.config.js',
+      '**/*.d.mts',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

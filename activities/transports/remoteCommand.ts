@@ -102,13 +102,22 @@ export const UNLAUNCHED_AFTER_MS = 30_000;
 const NOW_FN =
   '_r_now() { _r_t=$(date +%s%3N 2>/dev/null); case $_r_t in ""|*[!0-9]*) _r_t=$(( $(date +%s) * 1000 ));; esac; printf %s "$_r_t"; }';
 const SECS_FN = "_r_secs() { printf '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 )); }";
-// Publishes the outcome of run $_r_d once: the first writer wins (ln fails if the status exists).
+// Wakes the followers of run $_r_d now instead of at their next poll: writes $1 lines into the run's `wake` FIFO.
+// A follower naps by reading that FIFO with a timeout, so a line ends its nap at once; a spare line costs one extra
+// look. dd opens it write-only and non-blocking WITHOUT creating it: no reader (nobody to wake) or no FIFO (the
+// run directory already removed, or a run claimed by an older version, whose followers poll) and nothing happens.
+const WAKE_FN =
+  '_r_wake() { [ -p "$_r_d/wake" ] && head -n "$1" <<< $\'w\\nw\\nw\\nw\' | dd of="$_r_d/wake" conv=nocreat oflag=nonblock status=none 2>/dev/null; return 0; }';
+// Publishes the outcome of run $_r_d once: the first writer wins (ln fails if the status exists), then wakes the
+// followers (up to 4 at once; the others see it at their next poll).
 const PUBLISH_FN = [
+  WAKE_FN,
   '_r_publish() {',
   '  _r_p="$_r_d/.status.$$"',
   `  printf 'reason=%s exit=%s started=%s ended=%s\\n' "$1" "$2" "$(cat "$_r_d/started" 2>/dev/null)" "$(_r_now)" > "$_r_p" &&`,
   '    ln "$_r_p" "$_r_d/status" 2>/dev/null',
   '  rm -f "$_r_p"',
+  '  _r_wake 4',
   '}',
 ].join('\n');
 // Zombies count as gone (they may wait a while for an init that reaps slowly).
@@ -136,6 +145,7 @@ const SUPERVISOR = [
   NOW_FN,
   SECS_FN,
   PUBLISH_FN,
+  '_r_wake 1', // the start command waits for `launched`
   ALIVE_FN,
   KILL_GROUP_FN,
   '[ -e "$_r_d/cancel" ] && { _r_publish cancelled ""; exit 0; }',
@@ -263,12 +273,14 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     '    mv -- "$_r_tmp/script" "$_r_d/script" && rmdir -- "$_r_tmp"',
     // Cancelled before it was claimed (the kill command left a tombstone): it never starts.
     '    if [ -e "$_r_root/$_r_id.cancelled" ]; then : > "$_r_d/cancel"; rm -f -- "$_r_root/$_r_id.cancelled"; fi',
-    '    : > "$_r_d/out"; : > "$_r_d/err"',
+    '    : > "$_r_d/out"; : > "$_r_d/err"; mkfifo -- "$_r_d/wake" 2>/dev/null',
     // The exports are evaluated in the subshell that becomes the supervisor (positional parameters survive them).
     '    _r_launch() { eval "$1"; shift; export -f set_output; exec setsid -w bash --norc -c "$@"; }',
     '    ( _r_launch "$_r_env" "$_r_sup" rollout-run "$_r_d" "$_r_tmo" "$_r_steps" ) </dev/null >>"$_r_d/out" 2>>"$_r_d/err" &',
     '    _r_env=',
-    '    _r_i=0; while [ ! -e "$_r_d/launched" ] && [ $_r_i -lt 200 ]; do sleep 0.05; _r_i=$((_r_i+1)); done',
+    // (the FIFO is opened after the launch: neither the supervisor nor the script inherits it)
+    '    if [ -p "$_r_d/wake" ] && exec 7<>"$_r_d/wake"; then _r_lnap() { read -r -t 0.05 -u 7 _; }; else _r_lnap() { sleep 0.05; }; fi',
+    '    _r_i=0; while [ ! -e "$_r_d/launched" ] && [ $_r_i -lt 200 ]; do _r_lnap; _r_i=$((_r_i+1)); done',
     "    printf 'rollout-run C\\n'",
     '  else',
     '    rm -rf -- "$_r_tmp"',
@@ -283,8 +295,10 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     // ---- follow ----
     `_r_emit() { _r_new=$3; while [ "$4" -gt "$_r_new" ]; do _r_c=$(( $4 - _r_new )); [ $_r_c -gt 1048576 ] && _r_c=1048576; printf '%s %d\\n' "$2" "$_r_c"; tail -c +$(( _r_new + 1 )) "$1" | head -c "$_r_c"; _r_new=$(( _r_new + _r_c )); done; }`,
     '_r_o=0; _r_e=0; _r_k=0; _r_step=0; _r_t1=$(_r_now)',
-    // A sleep without a process per poll: read with a timeout from a pipe nobody writes to.
-    'if exec 7<> <(:); then _r_nap() { read -r -t "$1" -u 7 _; }; else _r_nap() { sleep "$1"; }; fi',
+    // A sleep without a process per poll: read with a timeout from the run's wake FIFO (a publish ends the nap at
+    // once), or from a pipe nobody writes to.
+    // (a FIFO removed meanwhile by another follower would be re-created as a plain file: then the quiet pipe)
+    'if { [ -p "$_r_d/wake" ] && exec 7<>"$_r_d/wake" && [ -p /dev/fd/7 ]; } 2>/dev/null || exec 7<> <(:); then _r_nap() { read -r -t "$1" -u 7 _; }; else _r_nap() { sleep "$1"; }; fi',
     // Both sizes with one process (GNU stat), else wc.
     '_r_sizes() { set -- $(stat -c %s "$_r_d/out" "$_r_d/err" 2>/dev/null) && [ $# = 2 ] || set -- $(wc -c < "$_r_d/out" 2>/dev/null) $(wc -c < "$_r_d/err" 2>/dev/null); _r_so=${1:-0}; _r_se=${2:-0}; }',
     'while :; do',

@@ -2,6 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
@@ -35,6 +36,8 @@ export interface SshTransportOptions {
   env?: NodeJS.ProcessEnv;
   /** known_hosts used when a target has none (default ~/.ssh/known_hosts). */
   defaultKnownHostsPath?: string;
+  /** TCP_NODELAY on the SSH socket (default true; false only to measure what Nagle's algorithm costs). */
+  tcpNoDelay?: boolean;
 }
 
 // The parts of ssh2 used here (ssh2 ships no types, and node-ssh re-exports its client untyped).
@@ -95,6 +98,7 @@ export class SshTransport implements Transport {
   private readonly runRetentionMs: number;
   private readonly env: NodeJS.ProcessEnv;
   private readonly defaultKnownHostsPath: string;
+  private readonly tcpNoDelay: boolean;
 
   constructor(opts: SshTransportOptions = {}) {
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
@@ -104,6 +108,7 @@ export class SshTransport implements Transport {
     this.runRetentionMs = opts.runRetentionMs ?? DEFAULT_RUN_RETENTION_MS;
     this.env = opts.env ?? process.env;
     this.defaultKnownHostsPath = opts.defaultKnownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
+    this.tcpNoDelay = opts.tcpNoDelay ?? true;
   }
 
   async run(req: ScriptRequest): Promise<ScriptResult> {
@@ -280,13 +285,21 @@ export class SshTransport implements Transport {
       }
     }
 
+    // The TCP connection is opened here, with TCP_NODELAY, and handed to ssh2 (which never sets it): without it
+    // every small SSH packet waits for Nagle + delayed ACK, ~40 ms a round trip (measured: a bare exec on a warm
+    // connection 88 ms -> 2.7 ms with it). The handshake gets what is left of the ready timeout.
+    const started = performance.now();
+    const sock = await openSocket(target.host, target.port, this.readyTimeoutMs, this.tcpNoDelay).catch(
+      (err: unknown) => {
+        throw connectError(target, err, this.readyTimeoutMs);
+      },
+    );
     let hostKeyError: TransportError | undefined;
     const config: Config = {
-      host: target.host,
-      port: target.port,
+      sock,
       username: target.user,
       privateKey,
-      readyTimeout: this.readyTimeoutMs,
+      readyTimeout: Math.max(1, Math.round(this.readyTimeoutMs - (performance.now() - started))),
       keepaliveInterval: this.keepaliveIntervalMs,
       keepaliveCountMax: 3,
     };
@@ -326,6 +339,7 @@ export class SshTransport implements Transport {
       } catch {
         // ignore
       }
+      sock.destroy();
       throw hostKeyError ?? connectError(target, err, this.readyTimeoutMs);
     }
     const client = ssh.connection as unknown as Ssh2Client | null;
@@ -360,6 +374,30 @@ export class SshTransport implements Transport {
 
 function fingerprint(blob: Buffer): string {
   return createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+
+/** A TCP connection to host:port (TCP_NODELAY on by default), or the socket error / a client-timeout after `timeoutMs`. */
+export function openSocket(host: string, port: number, timeoutMs: number, noDelay = true): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const sock = tcpConnect({ host, port, noDelay });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(Object.assign(new Error('Timed out while connecting'), { level: 'client-timeout' }));
+    }, timeoutMs);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      // ssh2 adds its own error handling; until it does, an error must not crash the worker (the handshake then
+      // fails within the ready timeout).
+      sock.removeAllListeners('error');
+      sock.on('error', () => undefined);
+      resolve(sock);
+    });
+    sock.once('error', (err) => {
+      clearTimeout(timer);
+      sock.destroy();
+      reject(err);
+    });
+  });
 }
 
 function exec(client: Ssh2Client, command: string): Promise<ExecChannel> {

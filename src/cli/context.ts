@@ -4,7 +4,7 @@ import os from 'node:os';
 import { ConfigError, loadConfigFile, parseConfigText, type Config, type LoadOptions } from '../config/load';
 import { configSchema } from '../config/schema';
 import type { Env } from '../env';
-import { connectTemporal, type ConnectOptions, type TemporalConnection } from '../temporal/connect';
+import type { ConnectOptions, TemporalConnection } from '../temporal/connect';
 import type { TemporalSection, TemporalSettings } from '../temporal/settings';
 
 export interface CliContext {
@@ -106,5 +106,7 @@ export function connectWith(ctx: CliContext, settings: TemporalSettings, ui = tr
     stderr: ctx.stderr,
     ...(settings.address ? { address: settings.address } : {}),
   };
-  return ctx.connect ? ctx.connect(opts) : connectTemporal(ctx.env, opts);
+  if (ctx.connect) return ctx.connect(opts);
+  // Imported when first needed: commands that never connect (validate, --help) do not load the Temporal client.
+  return import('../temporal/connect').then((m) => m.connectTemporal(ctx.env, opts));
 }

@@ -1,23 +1,12 @@
 // The `rollout` command line. Only wiring: each command's logic is in ./commands/, taking an injected context.
 // Exit codes: 0 ok, 1 failed/rejected, 2 bad usage or request (nothing started or changed), 3 not delivered.
+// Each command's module is imported when the command runs: `--help` (and a short command) must not load Temporal's
+// worker, Bolt and the SSH stack (seconds of start-up on a busy machine).
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EnvError, loadEnv, type Env } from '../env';
-import { cancelCommand } from './commands/cancel';
-import { botCommand } from './commands/bot';
-import { bundleCommand } from './commands/bundle';
-import { devCommand } from './commands/dev';
-import { decideCommand } from './commands/decide';
-import { historyCommand } from './commands/history';
-import { listCommand } from './commands/list';
-import { lockCommand, unlockCommand } from './commands/lock';
-import { rollbackCommand } from './commands/rollback';
 import { DECISION_CHOICES, type DecisionChoice } from '../../domain/decisions';
-import { serverCommand, type ServerAction } from './commands/server';
-import { startCommand } from './commands/start';
-import { statusCommand } from './commands/status';
-import { steerCommand, type SteerCommandOptions } from './commands/steer';
-import { validateCommand } from './commands/validate';
-import { workerCommand } from './commands/worker';
+import type { ServerAction } from './commands/server';
+import type { SteerCommandOptions } from './commands/steer';
 import { EXIT, type CliContext } from './context';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -52,7 +41,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .command('validate')
     .description('check a config file')
     .argument('<config>', 'config file (YAML or JSON)')
-    .action(async (file: string) => setExit(await validateCommand(ctx, file)));
+    .action(async (file: string) => setExit(await (await import('./commands/validate')).validateCommand(ctx, file)));
 
   program
     .command('worker')
@@ -60,7 +49,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(configOption())
     .action(async (opts: { config?: string }) => {
       markLongRunning();
-      setExit(await workerCommand(ctx, opts));
+      setExit(await (await import('./commands/worker')).workerCommand(ctx, opts));
     });
 
   program
@@ -83,7 +72,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
         opts: { var: string[]; as?: string; wait?: boolean; config?: string; overrideFreeze?: string },
       ) => {
         if (opts.wait) markLongRunning();
-        setExit(await startCommand(ctx, deployable, release, opts));
+        setExit(await (await import('./commands/start')).startCommand(ctx, deployable, release, opts));
       },
     );
 
@@ -95,7 +84,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .option('--json', 'machine-readable output')
     .addOption(configOption())
     .action(async (id: string, opts: { target?: string; json?: boolean; config?: string }) =>
-      setExit(await statusCommand(ctx, id, opts)),
+      setExit(await (await import('./commands/status')).statusCommand(ctx, id, opts)),
     );
 
   program
@@ -107,7 +96,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, opts: { as?: string; reason?: string; timeout?: number; config?: string }) =>
-      setExit(await cancelCommand(ctx, id, opts)),
+      setExit(await (await import('./commands/cancel')).cancelCommand(ctx, id, opts)),
     );
 
   program
@@ -126,7 +115,9 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
         choice: string,
         opts: { as?: string; timeout?: number; config?: string },
       ) => {
-        setExit(await decideCommand(ctx, id, decisionId, choice as DecisionChoice, opts));
+        setExit(
+          await (await import('./commands/decide')).decideCommand(ctx, id, decisionId, choice as DecisionChoice, opts),
+        );
       },
     );
 
@@ -138,7 +129,9 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
     .addOption(configOption())
     .addHelpText('after', example(['rollout list', 'rollout list --json | jq ".deployables[].running"']))
-    .action(async (opts: { json?: boolean; config?: string }) => setExit(await listCommand(ctx, opts)));
+    .action(async (opts: { json?: boolean; config?: string }) =>
+      setExit(await (await import('./commands/list')).listCommand(ctx, opts)),
+    );
 
   program
     .command('history')
@@ -148,7 +141,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(configOption())
     .addHelpText('after', example(['rollout history web-farm', 'rollout history web-farm --json | jq ".targets"']))
     .action(async (deployable: string, opts: { json?: boolean; config?: string }) =>
-      setExit(await historyCommand(ctx, deployable, opts)),
+      setExit(await (await import('./commands/history')).historyCommand(ctx, deployable, opts)),
     );
 
   program
@@ -163,7 +156,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(configOption())
     .addHelpText('after', example(['rollout rollback web-farm -c rollout.yaml', 'rollout rollback web-farm --json']))
     .action(async (deployable: string, opts: { of?: string; as?: string; json?: boolean; config?: string }) =>
-      setExit(await rollbackCommand(ctx, deployable, opts)),
+      setExit(await (await import('./commands/rollback')).rollbackCommand(ctx, deployable, opts)),
     );
 
   program
@@ -188,7 +181,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
         deployable: string,
         reason: string[],
         opts: { as?: string; takeOver?: boolean; json?: boolean; timeout?: number; config?: string },
-      ) => setExit(await lockCommand(ctx, deployable, reason, opts)),
+      ) => setExit(await (await import('./commands/lock')).lockCommand(ctx, deployable, reason, opts)),
     );
 
   program
@@ -201,7 +194,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(configOption())
     .addHelpText('after', example(['rollout unlock web-farm']))
     .action(async (deployable: string, opts: { as?: string; json?: boolean; timeout?: number; config?: string }) =>
-      setExit(await unlockCommand(ctx, deployable, opts)),
+      setExit(await (await import('./commands/lock')).unlockCommand(ctx, deployable, opts)),
     );
 
   program
@@ -213,7 +206,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, opts: SteerCommandOptions) =>
-      setExit(await steerCommand(ctx, id, { kind: 'pause' }, opts)),
+      setExit(await (await import('./commands/steer')).steerCommand(ctx, id, { kind: 'pause' }, opts)),
     );
 
   program
@@ -224,7 +217,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, opts: SteerCommandOptions) =>
-      setExit(await steerCommand(ctx, id, { kind: 'resume' }, opts)),
+      setExit(await (await import('./commands/steer')).steerCommand(ctx, id, { kind: 'resume' }, opts)),
     );
 
   program
@@ -236,7 +229,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, size: number, opts: SteerCommandOptions) =>
-      setExit(await steerCommand(ctx, id, { kind: 'window', window: size }, opts)),
+      setExit(await (await import('./commands/steer')).steerCommand(ctx, id, { kind: 'window', window: size }, opts)),
     );
 
   program
@@ -244,7 +237,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .description('manage the embedded Temporal dev server (in $ROLLOUT_STATE_DIR)')
     .addArgument(new Argument('<action>').choices(['start', 'stop', 'status']))
     .action(async (action: string) => {
-      setExit(await serverCommand(ctx, action as ServerAction));
+      setExit(await (await import('./commands/server')).serverCommand(ctx, action as ServerAction));
     });
 
   program
@@ -253,7 +246,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(configOption())
     .action(async (opts: { config?: string }) => {
       markLongRunning();
-      setExit(await botCommand(ctx, opts));
+      setExit(await (await import('./commands/bot')).botCommand(ctx, opts));
     });
 
   program
@@ -261,7 +254,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .description('bundle the workflow code into <file> (workers load it with ROLLOUT_WORKFLOW_BUNDLE)')
     .argument('<file>')
     .action(async (file: string) => {
-      setExit(await bundleCommand(ctx, file));
+      setExit(await (await import('./commands/bundle')).bundleCommand(ctx, file));
     });
 
   program
@@ -272,7 +265,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(configOption())
     .action(async (opts: { config?: string }) => {
       markLongRunning();
-      setExit(await devCommand(ctx, opts));
+      setExit(await (await import('./commands/dev')).devCommand(ctx, opts));
     });
 
   return program;

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -168,6 +168,8 @@ describe('ensureDevServer / stopDevServer', () => {
     await withClient(first.address, (client) =>
       client.workflow.start('NoSuchWorkflow', { taskQueue: 'rollout-test-nobody-polls', workflowId, args: [{ x: 1 }] }),
     );
+    // The SQLite file runs in WAL mode (--sqlite-pragma journal_mode=wal): its write-ahead log sits next to it.
+    expect(await stat(path.join(stateDir, 'temporal.db-wal')).then((st) => st.isFile())).toBe(true);
 
     expect(await stopDevServer(stateDir)).toBe(true);
     expect(isPidAlive(first.pid)).toBe(false);

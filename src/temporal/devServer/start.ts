@@ -12,6 +12,13 @@ import { waitUntilAnswering } from './readiness';
 export const DEV_SERVER_LOG_FILE = 'temporal.log';
 const DEV_SERVER_DB_FILE = 'temporal.db';
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
+/**
+ * SQLite settings of the embedded server. The defaults (journal `delete`, full sync) cost 5-7 ms a write and
+ * saturate the file under a wide rollout (child workflow starts p99 3.5 s). WAL with synchronous=NORMAL survives a
+ * crash of the server process; only a power loss can drop the last transactions (acceptable for the dev server;
+ * production runs on the real Temporal server).
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=NORMAL'];
 
 export interface StartDevServerOptions {
   /** Absolute path of the `temporal` CLI binary. */
@@ -132,6 +139,7 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
     ...(namespace !== 'default' ? ['--namespace', namespace] : []),
     '--db-filename',
     dbFile,
+    ...DEV_SERVER_SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]),
     '--log-level',
     'warn',
   ];
