@@ -1,6 +1,7 @@
 // Domain types shared by the client (src/), the workflows and the activities.
 // Everything here is plain data: it travels as workflow/activity input and must stay JSON-serialisable.
 import type { GroupSpec } from './access';
+import type { SecretRef } from './secrets';
 
 /** How the worker reaches a target. */
 export type TransportKind = 'ssh' | 'local';
@@ -25,6 +26,12 @@ export interface TargetPlan {
   /** ssh: host-key checking; on unless explicitly turned off. */
   strictHostKeyChecking: boolean;
   variables: Record<string, string>;
+  /**
+   * Variables taken from the worker (domain/secrets.ts): references only, resolved and masked by the script
+   * activity. The deployable's secret variables are copied onto each target when the plan is built. Absent in
+   * plans recorded before secrets existed.
+   */
+  secrets?: Record<string, SecretRef>;
 }
 
 /** When a step or child step runs, judged on the status so far. */
