@@ -1,9 +1,10 @@
 // Turns a validated config plus a request ("web-farm v2 by U123") into the plan a rollout captures at start.
 import { ownValue } from '../../domain/access';
 import { checkMaxParallelism, MAX_PARALLELISM } from '../../domain/maxParallelism';
-import type { ExecStepPlan, FreezePlan, RampPlan, RolloutPlan, StepPlan, Window } from '../../domain/plan';
+import type { ExecStepPlan, FreezePlan, RampPlan, RolloutPlan, StepPlan, TargetPlan, Window } from '../../domain/plan';
 import { checkRelease, checkVariableValue } from '../../domain/variables';
-import { selectTargets, type Config } from './load';
+import type { SecretRef } from '../../domain/secrets';
+import { selectTargets, splitVariables, type Config } from './load';
 import type { ParsedConfig, ParsedStep } from './schema';
 
 export class RequestError extends Error {
@@ -63,7 +64,8 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   const problems: string[] = [];
   const badRelease = checkRelease(req.release);
   if (badRelease) problems.push(badRelease);
-  const variables: Record<string, string> = { ...d.variables };
+  const split = splitVariables(d.variables);
+  const variables: Record<string, string> = { ...split.plain };
   for (const [k, v] of Object.entries(req.variables ?? {})) {
     // MaxParallelism needs no declaration: it is the one built-in knob a request may turn (see maxParallelism.ts).
     if (k === MAX_PARALLELISM) {
@@ -76,6 +78,10 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
       problems.push(
         `unknown variable "${k}": ${req.deployable} declares ${Object.keys(d.variables).join(', ') || 'none'}`,
       );
+      continue;
+    }
+    if (ownValue(split.secrets, k) !== undefined) {
+      problems.push(`variable "${k}" is sensitive (taken from the worker): a request cannot set it`);
       continue;
     }
     const bad = checkVariableValue(k, v);
@@ -147,7 +153,7 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
     release: req.release,
     requestedBy: req.requestedBy,
     variables,
-    targets: selectTargets(config.targets, d.targets),
+    targets: withSecrets(selectTargets(config.targets, d.targets), split.secrets),
     steps,
     approvers: d.approvers.length > 0 ? d.approvers : d.starters,
     groups: config.raw.groups,
@@ -156,4 +162,20 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   if (budget) plan.failureBudget = budget;
   if (d.freezes.length > 0) plan.freezes = toFreezes(d.freezes);
   return plan;
+}
+
+/**
+ * The deployable's secret references copied onto each target (only references travel; the script activity reads
+ * the values on the worker). A target's own variable of the same name, plain or secret, wins, as plain ones do.
+ */
+function withSecrets(targets: TargetPlan[], secrets: Record<string, SecretRef>): TargetPlan[] {
+  const names = Object.keys(secrets);
+  if (names.length === 0) return targets;
+  return targets.map((t) => {
+    const merged: Record<string, SecretRef> = {};
+    for (const n of names) {
+      if (ownValue(t.variables, n) === undefined) merged[n] = secrets[n] as SecretRef;
+    }
+    return Object.keys(merged).length > 0 || t.secrets ? { ...t, secrets: { ...merged, ...(t.secrets ?? {}) } } : t;
+  });
 }
