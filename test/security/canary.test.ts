@@ -176,10 +176,6 @@ describe('canary scan', () => {
           'a failure card',
         ),
       );
-      // The card shows the script's output, masked.
-      // The card shows the script's output, masked: each planted value was printed (and replaced).
-      for (const shown of ['db=***', 'token=***', 'marked ***', 'raw ***', `control=${control}`])
-        expect(textOf(card)).toContain(shown);
       expect(textOf(card)).toContain(control);
       writeFileSync(path.join(web1Workdir, 'fixed'), '');
       const click = await harness.click(card, ACTION_DECIDE_RETRY, 'UBOB');
@@ -247,6 +243,9 @@ describe('canary scan', () => {
           ]),
         ),
       );
+      // The card showed the script's output, masked: each planted value was printed (and replaced).
+      for (const shown of ['db=***', 'token=***', 'marked ***', 'raw ***', `control=${control}`])
+        expect(textOf(card)).toContain(shown);
       // What the script set as outputs arrived masked (the value is gone, the variable is there).
       expect(history).toContain('"leaked":"***"');
     },
