@@ -91,7 +91,7 @@ export interface ScriptWorkerOptions extends Omit<RolloutWorkerOptions, 'deps'> 
  */
 export async function createScriptWorker(o: ScriptWorkerOptions): Promise<{ worker: Worker; close(): Promise<void> }> {
   const { runs, ssh: sshOptions, ...rest } = o;
-  const ssh = new SshTransport(sshOptions);
+  const ssh = new SshTransport({ env: secretEnvironment(), ...sshOptions });
   const local = new LocalTransport(
     sshOptions?.staleMs !== undefined || sshOptions?.runRetentionMs !== undefined
       ? {
