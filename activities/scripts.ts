@@ -13,7 +13,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ApplicationFailureCategory } from '@temporalio/common';
 import type { ScriptAction, TargetPlan, TransportKind } from '../domain/plan';
 import { scriptEnvironment, substitute, SubstitutionError, type VariableContext } from '../domain/variables';
+import { Masker, parseMaskLine } from '../domain/masking';
 import { keepTail, TAIL_LIMITS } from '../domain/text';
+import { resolveSecrets, type SecretSource } from './secrets';
 import { DetachedError, TAIL_LIMIT, TransportError, type ScriptResult, type Transport } from './transports/types';
 
 export interface RunScriptInput {
@@ -103,6 +105,8 @@ export interface ScriptActivityDeps {
   /** Aborted when the worker shuts down: running scripts are handed back (they keep running on their targets). */
   shutdownSignal?: AbortSignal;
   runs?: RunSettings;
+  /** Where secret references (TargetPlan.secrets) are resolved; a rollout using secrets fails without one. */
+  secretSource?: SecretSource;
 }
 
 /**
@@ -167,232 +171,284 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
   const bound = deps.runs?.lostContactBoundMs ?? DEFAULT_LOST_CONTACT_BOUND_MS;
   const connectAttempts = Math.max(1, deps.runs?.connectAttempts ?? 3);
   const retryDelayMs = deps.runs?.retryDelayMs ?? 2000;
-  return {
-    async runScript(input: RunScriptInput): Promise<RunScriptOutput> {
-      const startedAt = new Date().toISOString();
-      const ctx: VariableContext = {
-        release: input.release,
-        deployable: input.deployable,
-        requestedBy: input.requestedBy,
-        stepName: input.child.name,
-        machineName: input.target.name,
-        variables: { ...input.variables, ...input.target.variables },
-        outputs: input.outputs,
+  const runOnce = async (
+    input: RunScriptInput,
+    secretValues: Record<string, string>,
+    masker: Masker,
+  ): Promise<RunScriptOutput> => {
+    const startedAt = new Date().toISOString();
+    const ctx: VariableContext = {
+      release: input.release,
+      deployable: input.deployable,
+      requestedBy: input.requestedBy,
+      stepName: input.child.name,
+      machineName: input.target.name,
+      // Secrets (resolved on this worker, never in history) over the target's own over the rollout's variables.
+      variables: { ...input.variables, ...input.target.variables, ...secretValues },
+      outputs: input.outputs,
+    };
+    let script: string;
+    try {
+      script = substitute(input.child.script, ctx);
+    } catch (e) {
+      if (e instanceof SubstitutionError) {
+        return {
+          exitCode: null,
+          timedOut: false,
+          tail: '',
+          outputs: {},
+          startedAt,
+          endedAt: startedAt,
+          error: e.message,
+        };
+      }
+      throw e;
+    }
+    const transport = deps.transports[input.target.transport];
+    if (!transport) {
+      throw ApplicationFailure.nonRetryable(`no ${input.target.transport} transport on this worker`, 'no-transport');
+    }
+    const activity = Context.current();
+    const info = activity.info;
+    const runId = runIdFor(input, {
+      workflowId: info.workflowExecution?.workflowId ?? '',
+      activityId: info.activityId,
+    });
+    const prev = readBeat(info.heartbeatDetails, runId);
+    const state: RunBeat = prev ?? { runId, claimed: false, firstTryAt: Date.now(), reattachDone: false };
+    let lastLine = '';
+    const beat = (): void => activity.heartbeat({ ...state, lastLine: lastLine.slice(0, 200) });
+    const beatTimer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+    beat();
+
+    // Only a real cancel request (the workflow cancels the activity) kills the script. Every other reason the SDK
+    // gives (worker shutdown, timeout, activity not found, reset, pause) and the worker's own shutdown signal only
+    // stop following: the script keeps running and the next attempt re-attaches.
+    const kill = new AbortController();
+    const detach = new AbortController();
+    const onCancel = (): void => {
+      const details = activity.cancellationDetails;
+      const reason = (activity.cancellationSignal.reason as { message?: string } | undefined)?.message;
+      if (details ? details.cancelRequested : reason === 'CANCELLED') kill.abort();
+      else detach.abort();
+    };
+    const onShutdown = (): void => detach.abort();
+    if (activity.cancellationSignal.aborted) onCancel();
+    else activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+    if (deps.shutdownSignal?.aborted) onShutdown();
+    else deps.shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
+
+    const who = input.target.name;
+    // Benign: an expected hand-back, not an error (the SDK logs it at debug level).
+    const handBack = (): ApplicationFailure =>
+      ApplicationFailure.create({
+        message: `${who}: the worker stopped following \`${input.child.name}\` (shutting down); the script keeps running on the target and the next worker re-attaches`,
+        type: 'worker-shutdown',
+        nonRetryable: false,
+        category: ApplicationFailureCategory.BENIGN,
+      });
+
+    const follow = async (baseId: string, attachOnly: boolean): Promise<Followed> => {
+      let commandSent = false;
+      for (let tries = 0; ; tries++) {
+        if (detach.signal.aborted) throw handBack();
+        const id = deps.runs?.rerunOnRetry ? `${baseId}-c${info.attempt}-${tries}` : baseId;
+        try {
+          const res = await transport.run({
+            target: input.target,
+            script,
+            env: scriptEnvironment(ctx),
+            timeoutMs: input.child.timeoutSec * 1000,
+            signal: kill.signal,
+            detachSignal: detach.signal,
+            runId: id,
+            attachOnly,
+            ...(input.cleanupRunIds?.length ? { cleanupRunIds: input.cleanupRunIds } : {}),
+            onLine: (line) => {
+              // A line that marks a value for masking is itself masked (it holds the value).
+              const marked = parseMaskLine(line);
+              if (marked !== undefined) masker.add(marked);
+              lastLine = masker.mask(line);
+            },
+            onContact: () => {
+              state.lastContactAt = Date.now();
+            },
+            onClaim: () => {
+              if (!attachOnly) state.claimed = true;
+              beat();
+            },
+          });
+          return { kind: 'done', res };
+        } catch (e) {
+          if (e instanceof DetachedError) throw handBack();
+          // Could a script have started? This attempt sent the command, or the run was seen, or an earlier attempt
+          // (whose record may not have reached Temporal) may have started it.
+          const seen = attachOnly || state.claimed || info.attempt > 1 || prev !== undefined;
+          if (!(e instanceof TransportError)) {
+            // Not a transport problem (e.g. an env variable name the shell cannot take): with nothing started it
+            // will not get better by retrying; otherwise the retry re-attaches.
+            if (!seen && !commandSent)
+              throw ApplicationFailure.nonRetryable(`${who}: ${(e as Error).message}`, 'script-setup');
+            throw e;
+          }
+          if (e.phase !== 'connect') commandSent = true;
+          const mayHaveStarted = seen || commandSent;
+          if (!e.retryable) {
+            if (!mayHaveStarted) throw ApplicationFailure.nonRetryable(`${who}: ${e.message}`, e.kind);
+            return { kind: 'unreachable', lastContactAt: state.lastContactAt ?? state.firstTryAt, error: e };
+          }
+          if (kill.signal.aborted) return { kind: 'cancelled-unreachable', error: e };
+          if (!mayHaveStarted) {
+            if (tries + 1 >= connectAttempts) return { kind: 'not-started', error: e };
+          } else {
+            const last = state.lastContactAt ?? state.firstTryAt;
+            if (Date.now() - last >= bound) return { kind: 'unreachable', lastContactAt: last, error: e };
+          }
+          beat();
+          await pause(Math.min(15_000, retryDelayMs * 2 ** Math.min(tries, 4)), [detach.signal, kill.signal]);
+        }
+      }
+    };
+
+    const fromResult = (res: ScriptResult, reattached: boolean): RunScriptOutput => {
+      const base = {
+        // Masked per stream BEFORE they are joined and cut again (a stream cut at its start may begin inside a value).
+        tail: joinTail(
+          masker.mask(res.stdoutTail.slice(-TAIL_LIMIT), { cutStart: res.stdoutTail.length >= TAIL_LIMIT }),
+          masker.mask(res.stderrTail.slice(-TAIL_LIMIT), { cutStart: res.stderrTail.length >= TAIL_LIMIT }),
+        ),
+        outputs: masker.maskRecord(res.outputs),
+        startedAt: res.startedAtMs !== undefined ? new Date(res.startedAtMs).toISOString() : startedAt,
+        endedAt: res.endedAtMs !== undefined ? new Date(res.endedAtMs).toISOString() : new Date().toISOString(),
+        runId: res.runId,
+        ...(reattached || res.attached ? { reattached: true } : {}),
       };
-      let script: string;
-      try {
-        script = substitute(input.child.script, ctx);
-      } catch (e) {
-        if (e instanceof SubstitutionError) {
+      switch (res.outcome) {
+        case 'lost':
           return {
+            ...base,
             exitCode: null,
             timedOut: false,
-            tail: '',
-            outputs: {},
-            startedAt,
-            endedAt: startedAt,
-            error: e.message,
+            outcome: 'unknown',
+            lostContactAt: new Date().toISOString(),
+            error: `outcome unknown: the run of \`${input.child.name}\` on ${who} lost its supervisor without recording an outcome (target rebooted, or its processes killed?) (run ${res.runId})`,
           };
-        }
-        throw e;
+        case 'unlaunched':
+          return {
+            ...base,
+            exitCode: null,
+            timedOut: false,
+            outcome: 'not-started',
+            error: `not started: the start of \`${input.child.name}\` on ${who} was interrupted before the script ran; nothing ran (run ${res.runId})`,
+          };
+        default:
+          return {
+            ...base,
+            exitCode: res.exitCode,
+            timedOut: res.timedOut,
+            ...(res.timedOut ? { error: `timed out after ${input.child.timeoutSec}s (process group killed)` } : {}),
+            ...(res.aborted ? { error: 'cancelled (process group killed)' } : {}),
+          };
       }
-      const transport = deps.transports[input.target.transport];
-      if (!transport) {
-        throw ApplicationFailure.nonRetryable(`no ${input.target.transport} transport on this worker`, 'no-transport');
+    };
+    const unknown = (id: string, lastContactAt: number, err: TransportError): RunScriptOutput => ({
+      exitCode: null,
+      timedOut: false,
+      tail: '',
+      outputs: {},
+      startedAt,
+      endedAt: new Date().toISOString(),
+      runId: id,
+      outcome: 'unknown',
+      lostContactAt: new Date(lastContactAt).toISOString(),
+      error:
+        `outcome unknown: lost contact with ${who} at ${clock(lastContactAt)} while \`${input.child.name}\` was running ` +
+        `(run ${id}; unreachable for over ${Math.round(bound / 1000)} s: ${err.kind}: ${err.message}). ` +
+        'Retry re-attaches to that run first and runs the script again only if it is gone.',
+    });
+    const notStarted = (id: string, err: TransportError): RunScriptOutput => ({
+      exitCode: null,
+      timedOut: false,
+      tail: '',
+      outputs: {},
+      startedAt,
+      endedAt: new Date().toISOString(),
+      runId: id,
+      outcome: 'not-started',
+      error: `could not connect to ${who}, nothing ran: ${err.kind}: ${err.message}`,
+    });
+    const settle = (id: string, f: Followed, reattached: boolean): RunScriptOutput => {
+      switch (f.kind) {
+        case 'done':
+          return fromResult(f.res, reattached);
+        case 'unreachable':
+          return unknown(id, f.lastContactAt, f.error);
+        case 'not-started':
+          return notStarted(id, f.error);
+        default:
+          return {
+            ...unknown(id, state.lastContactAt ?? state.firstTryAt, f.error),
+            error: `cancelled while ${who} was unreachable: \`${input.child.name}\` may still be running there (run ${id})`,
+          };
       }
-      const activity = Context.current();
-      const info = activity.info;
-      const runId = runIdFor(input, {
-        workflowId: info.workflowExecution?.workflowId ?? '',
-        activityId: info.activityId,
-      });
-      const prev = readBeat(info.heartbeatDetails, runId);
-      const state: RunBeat = prev ?? { runId, claimed: false, firstTryAt: Date.now(), reattachDone: false };
-      let lastLine = '';
-      const beat = (): void => activity.heartbeat({ ...state, lastLine: lastLine.slice(0, 200) });
-      const beatTimer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
-      beat();
+    };
 
-      // Only a real cancel request (the workflow cancels the activity) kills the script. Every other reason the SDK
-      // gives (worker shutdown, timeout, activity not found, reset, pause) and the worker's own shutdown signal only
-      // stop following: the script keeps running and the next attempt re-attaches.
-      const kill = new AbortController();
-      const detach = new AbortController();
-      const onCancel = (): void => {
-        const details = activity.cancellationDetails;
-        const reason = (activity.cancellationSignal.reason as { message?: string } | undefined)?.message;
-        if (details ? details.cancelRequested : reason === 'CANCELLED') kill.abort();
-        else detach.abort();
-      };
-      const onShutdown = (): void => detach.abort();
-      if (activity.cancellationSignal.aborted) onCancel();
-      else activity.cancellationSignal.addEventListener('abort', onCancel, { once: true });
-      if (deps.shutdownSignal?.aborted) onShutdown();
-      else deps.shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
-
-      const who = input.target.name;
-      // Benign: an expected hand-back, not an error (the SDK logs it at debug level).
-      const handBack = (): ApplicationFailure =>
-        ApplicationFailure.create({
-          message: `${who}: the worker stopped following \`${input.child.name}\` (shutting down); the script keeps running on the target and the next worker re-attaches`,
-          type: 'worker-shutdown',
-          nonRetryable: false,
-          category: ApplicationFailureCategory.BENIGN,
-        });
-
-      const follow = async (baseId: string, attachOnly: boolean): Promise<Followed> => {
-        let commandSent = false;
-        for (let tries = 0; ; tries++) {
-          if (detach.signal.aborted) throw handBack();
-          const id = deps.runs?.rerunOnRetry ? `${baseId}-c${info.attempt}-${tries}` : baseId;
-          try {
-            const res = await transport.run({
-              target: input.target,
-              script,
-              env: scriptEnvironment(ctx),
-              timeoutMs: input.child.timeoutSec * 1000,
-              signal: kill.signal,
-              detachSignal: detach.signal,
-              runId: id,
-              attachOnly,
-              ...(input.cleanupRunIds?.length ? { cleanupRunIds: input.cleanupRunIds } : {}),
-              onLine: (line) => {
-                lastLine = line;
-              },
-              onContact: () => {
-                state.lastContactAt = Date.now();
-              },
-              onClaim: () => {
-                if (!attachOnly) state.claimed = true;
-                beat();
-              },
-            });
-            return { kind: 'done', res };
-          } catch (e) {
-            if (e instanceof DetachedError) throw handBack();
-            // Could a script have started? This attempt sent the command, or the run was seen, or an earlier attempt
-            // (whose record may not have reached Temporal) may have started it.
-            const seen = attachOnly || state.claimed || info.attempt > 1 || prev !== undefined;
-            if (!(e instanceof TransportError)) {
-              // Not a transport problem (e.g. an env variable name the shell cannot take): with nothing started it
-              // will not get better by retrying; otherwise the retry re-attaches.
-              if (!seen && !commandSent)
-                throw ApplicationFailure.nonRetryable(`${who}: ${(e as Error).message}`, 'script-setup');
-              throw e;
-            }
-            if (e.phase !== 'connect') commandSent = true;
-            const mayHaveStarted = seen || commandSent;
-            if (!e.retryable) {
-              if (!mayHaveStarted) throw ApplicationFailure.nonRetryable(`${who}: ${e.message}`, e.kind);
-              return { kind: 'unreachable', lastContactAt: state.lastContactAt ?? state.firstTryAt, error: e };
-            }
-            if (kill.signal.aborted) return { kind: 'cancelled-unreachable', error: e };
-            if (!mayHaveStarted) {
-              if (tries + 1 >= connectAttempts) return { kind: 'not-started', error: e };
-            } else {
-              const last = state.lastContactAt ?? state.firstTryAt;
-              if (Date.now() - last >= bound) return { kind: 'unreachable', lastContactAt: last, error: e };
-            }
-            beat();
-            await pause(Math.min(15_000, retryDelayMs * 2 ** Math.min(tries, 4)), [detach.signal, kill.signal]);
-          }
-        }
-      };
-
-      const fromResult = (res: ScriptResult, reattached: boolean): RunScriptOutput => {
-        const base = {
-          tail: joinTail(res.stdoutTail.slice(-TAIL_LIMIT), res.stderrTail.slice(-TAIL_LIMIT)),
-          outputs: res.outputs,
-          startedAt: res.startedAtMs !== undefined ? new Date(res.startedAtMs).toISOString() : startedAt,
-          endedAt: res.endedAtMs !== undefined ? new Date(res.endedAtMs).toISOString() : new Date().toISOString(),
-          runId: res.runId,
-          ...(reattached || res.attached ? { reattached: true } : {}),
-        };
-        switch (res.outcome) {
-          case 'lost':
-            return {
-              ...base,
-              exitCode: null,
-              timedOut: false,
-              outcome: 'unknown',
-              lostContactAt: new Date().toISOString(),
-              error: `outcome unknown: the run of \`${input.child.name}\` on ${who} lost its supervisor without recording an outcome (target rebooted, or its processes killed?) (run ${res.runId})`,
-            };
-          case 'unlaunched':
-            return {
-              ...base,
-              exitCode: null,
-              timedOut: false,
-              outcome: 'not-started',
-              error: `not started: the start of \`${input.child.name}\` on ${who} was interrupted before the script ran; nothing ran (run ${res.runId})`,
-            };
-          default:
-            return {
-              ...base,
-              exitCode: res.exitCode,
-              timedOut: res.timedOut,
-              ...(res.timedOut ? { error: `timed out after ${input.child.timeoutSec}s (process group killed)` } : {}),
-              ...(res.aborted ? { error: 'cancelled (process group killed)' } : {}),
-            };
-        }
-      };
-      const unknown = (id: string, lastContactAt: number, err: TransportError): RunScriptOutput => ({
-        exitCode: null,
-        timedOut: false,
-        tail: '',
-        outputs: {},
-        startedAt,
-        endedAt: new Date().toISOString(),
-        runId: id,
-        outcome: 'unknown',
-        lostContactAt: new Date(lastContactAt).toISOString(),
-        error:
-          `outcome unknown: lost contact with ${who} at ${clock(lastContactAt)} while \`${input.child.name}\` was running ` +
-          `(run ${id}; unreachable for over ${Math.round(bound / 1000)} s: ${err.kind}: ${err.message}). ` +
-          'Retry re-attaches to that run first and runs the script again only if it is gone.',
-      });
-      const notStarted = (id: string, err: TransportError): RunScriptOutput => ({
-        exitCode: null,
-        timedOut: false,
-        tail: '',
-        outputs: {},
-        startedAt,
-        endedAt: new Date().toISOString(),
-        runId: id,
-        outcome: 'not-started',
-        error: `could not connect to ${who}, nothing ran: ${err.kind}: ${err.message}`,
-      });
-      const settle = (id: string, f: Followed, reattached: boolean): RunScriptOutput => {
-        switch (f.kind) {
-          case 'done':
-            return fromResult(f.res, reattached);
-          case 'unreachable':
-            return unknown(id, f.lastContactAt, f.error);
-          case 'not-started':
-            return notStarted(id, f.error);
-          default:
-            return {
-              ...unknown(id, state.lastContactAt ?? state.firstTryAt, f.error),
-              error: `cancelled while ${who} was unreachable: \`${input.child.name}\` may still be running there (run ${id})`,
-            };
-        }
-      };
-
+    try {
+      if (input.reattachRunId && !state.reattachDone && !deps.runs?.rerunOnRetry) {
+        const first = await follow(input.reattachRunId, true);
+        const gone = first.kind === 'done' && (first.res.outcome === 'gone' || first.res.outcome === 'unlaunched');
+        if (!gone) return settle(input.reattachRunId, first, true);
+        // The original is not there (or never ran): this attempt starts the script under its own run id.
+        state.reattachDone = true;
+        beat();
+      }
+      return settle(runId, await follow(runId, false), false);
+    } finally {
+      clearInterval(beatTimer);
+      activity.cancellationSignal.removeEventListener('abort', onCancel);
+      deps.shutdownSignal?.removeEventListener('abort', onShutdown);
+    }
+  };
+  return {
+    async runScript(input: RunScriptInput): Promise<RunScriptOutput> {
+      // Secret references are resolved here, on the worker; their values go into the script and its environment
+      // and are masked (with every value the script marks) in everything this activity returns or throws.
+      const { values, sensitive } = await resolveSecrets(input.target.secrets, deps.secretSource, input.target.name);
+      const masker = new Masker(sensitive);
       try {
-        if (input.reattachRunId && !state.reattachDone && !deps.runs?.rerunOnRetry) {
-          const first = await follow(input.reattachRunId, true);
-          const gone = first.kind === 'done' && (first.res.outcome === 'gone' || first.res.outcome === 'unlaunched');
-          if (!gone) return settle(input.reattachRunId, first, true);
-          // The original is not there (or never ran): this attempt starts the script under its own run id.
-          state.reattachDone = true;
-          beat();
-        }
-        return settle(runId, await follow(runId, false), false);
-      } finally {
-        clearInterval(beatTimer);
-        activity.cancellationSignal.removeEventListener('abort', onCancel);
-        deps.shutdownSignal?.removeEventListener('abort', onShutdown);
+        return maskRunOutput(await runOnce(input, values, masker), masker);
+      } catch (e) {
+        throw maskError(e, masker);
       }
     },
   };
+}
+
+/** The output with every masked value replaced by `***` (tails, output variables, error). */
+export function maskRunOutput(out: RunScriptOutput, masker: Masker): RunScriptOutput {
+  if (masker.size === 0) return out;
+  return {
+    ...out,
+    tail: masker.mask(out.tail, { cutStart: out.tail.startsWith('…') }),
+    outputs: masker.maskRecord(out.outputs),
+    ...(out.error !== undefined ? { error: masker.mask(out.error) } : {}),
+  };
+}
+
+/** The same error with masked values replaced (ApplicationFailure keeps its type and retry policy). */
+export function maskError(e: unknown, masker: Masker): unknown {
+  if (masker.size === 0 || !(e instanceof Error)) return e;
+  if (e instanceof ApplicationFailure) {
+    const message = masker.mask(e.message);
+    if (message === e.message && !e.details?.length) return e;
+    return ApplicationFailure.create({
+      message,
+      ...(e.type ? { type: e.type } : {}),
+      nonRetryable: e.nonRetryable === true,
+      ...(e.category ? { category: e.category } : {}),
+    });
+  }
+  e.message = masker.mask(e.message);
+  if (e.stack) e.stack = masker.mask(e.stack);
+  return e;
 }

@@ -4,6 +4,7 @@ import type { GroupSpec } from './access';
 import type { DoubleHalfStepPlan } from './doubleHalf';
 
 export type { DoubleHalfStepPlan };
+import type { SecretRef } from './secrets';
 
 /** How the worker reaches a target. */
 export type TransportKind = 'ssh' | 'local';
@@ -28,6 +29,12 @@ export interface TargetPlan {
   /** ssh: host-key checking; on unless explicitly turned off. */
   strictHostKeyChecking: boolean;
   variables: Record<string, string>;
+  /**
+   * Variables taken from the worker (domain/secrets.ts): references only, resolved and masked by the script
+   * activity. The deployable's secret variables are copied onto each target when the plan is built. Absent in
+   * plans recorded before secrets existed.
+   */
+  secrets?: Record<string, SecretRef>;
 }
 
 /** When a step or child step runs, judged on the status so far. */

@@ -164,3 +164,12 @@ export function loadEnv(source: NodeJS.ProcessEnv | Record<string, string | unde
 export function inheritedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, ...extra };
 }
+
+/**
+ * The worker's environment as secret references (`{ fromEnv: NAME }`) see it: read at resolution time, so a
+ * value set for a restarted worker is what the next script gets. Here so that process.env is read in this file
+ * only; scripts never inherit the worker's environment, they get exactly the variables they reference.
+ */
+export function secretEnvironment(): Readonly<Record<string, string | undefined>> {
+  return process.env;
+}

@@ -47,6 +47,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
+import { MASK_OUTPUT_SHELL_FUNCTION } from '../../domain/masking';
 import { shellQuote } from '../../domain/variables';
 import { parseOutputLine, SET_OUTPUT_SHELL_FUNCTION } from '../outputVariables';
 import {
@@ -247,6 +248,7 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     NOW_FN,
     PUBLISH_FN,
     SET_OUTPUT_SHELL_FUNCTION,
+    MASK_OUTPUT_SHELL_FUNCTION,
     'if [ "$_r_mode" = start ] && [ ! -d "$_r_d" ]; then',
     '  _r_tmp=$_r_root/.tmp-$_r_id-$$',
     // (a few tries: a run that removes its own directory also removes the parents it leaves empty)
@@ -275,7 +277,7 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     '    if [ -e "$_r_root/$_r_id.cancelled" ]; then : > "$_r_d/cancel"; rm -f -- "$_r_root/$_r_id.cancelled"; fi',
     '    : > "$_r_d/out"; : > "$_r_d/err"; mkfifo -- "$_r_d/wake" 2>/dev/null',
     // The exports are evaluated in the subshell that becomes the supervisor (positional parameters survive them).
-    '    _r_launch() { eval "$1"; shift; export -f set_output; exec setsid -w bash --norc -c "$@"; }',
+    '    _r_launch() { eval "$1"; shift; export -f set_output mask_output; exec setsid -w bash --norc -c "$@"; }',
     '    ( _r_launch "$_r_env" "$_r_sup" rollout-run "$_r_d" "$_r_tmo" "$_r_steps" ) </dev/null >>"$_r_d/out" 2>>"$_r_d/err" &',
     '    _r_env=',
     // (the FIFO is opened after the launch: neither the supervisor nor the script inherits it)

@@ -57,6 +57,10 @@ interface Connection {
   ssh: NodeSSH;
   client: Ssh2Client;
   closed: boolean;
+  /** Exec channels open on it. */
+  channels: number;
+  /** Opened under trust settings that changed since: closed once its last channel closes. */
+  retired: boolean;
 }
 
 const HOST_KEY_ALGORITHMS = [
@@ -83,7 +87,38 @@ function describe(target: TargetPlan): string {
   return `${target.name} (${target.user}@${target.host}:${target.port})`;
 }
 
-export function connectionKey(target: TargetPlan): string {
+/** What decides trust in a connection, read fresh for every run (so a config change applies to the next one). */
+export interface TrustMaterial {
+  privateKey: string;
+  /** known_hosts content when checking strictly, else undefined. */
+  knownHosts: string | undefined;
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/**
+ * The cache key of a target's connection: where it goes (name, host, port, user) AND everything that decides trust:
+ * the key's source (path or env name) with a hash of the key itself, the known_hosts path with a hash of its
+ * content, and the strictness. A change of any of them opens a new connection at the next run; no key material
+ * is kept in the key (hashes only).
+ */
+export function connectionKey(target: TargetPlan, trust?: TrustMaterial): string {
+  return JSON.stringify([
+    target.name,
+    target.host,
+    target.port,
+    target.user,
+    target.privateKeyPath ?? null,
+    target.privateKeyPath ? null : (target.privateKeyEnv ?? null),
+    trust ? sha256(trust.privateKey) : null,
+    target.strictHostKeyChecking !== false,
+    target.strictHostKeyChecking !== false ? (target.knownHostsPath ?? null) : null,
+    trust?.knownHosts !== undefined ? sha256(trust.knownHosts) : null,
+  ]);
+}
+
+/** The part of the key that names the destination only (an older connection to it is closed once idle). */
+function destinationKey(target: TargetPlan): string {
   return JSON.stringify([target.name, target.host, target.port, target.user]);
 }
 
@@ -91,6 +126,8 @@ export class SshTransport implements Transport {
   /** How many SSH connections this transport has opened (for tests and metrics). */
   connectionsOpened = 0;
   private readonly conns = new Map<string, Promise<Connection>>();
+  /** Destination → the connection key of its latest run (a key or known_hosts change retires the old one). */
+  private readonly current = new Map<string, string>();
   private readonly readyTimeoutMs: number;
   private readonly keepaliveIntervalMs: number;
   private readonly killGraceMs: number;
@@ -137,12 +174,12 @@ export class SshTransport implements Transport {
     let conn = await this.connection(target);
     let channel: ExecChannel;
     try {
-      channel = await exec(conn.client, command);
+      channel = await this.exec(conn, command);
     } catch {
       this.forget(conn);
       conn = await this.connection(target);
       try {
-        channel = await exec(conn.client, command);
+        channel = await this.exec(conn, command);
       } catch (err) {
         this.forget(conn);
         throw new TransportError(
@@ -176,11 +213,27 @@ export class SshTransport implements Transport {
     };
   }
 
+  /** Opens an exec channel, counted on its connection until it closes. */
+  private async exec(conn: Connection, command: string): Promise<ExecChannel> {
+    const ch = await exec(conn.client, command);
+    conn.channels++;
+    let counted = true;
+    const done = (): void => {
+      if (!counted) return;
+      counted = false;
+      conn.channels--;
+      if (conn.retired && conn.channels === 0) this.forget(conn);
+    };
+    ch.once('close', done);
+    ch.once('error', done);
+    return ch;
+  }
+
   /** Runs a short command (the kill command) on its own exec channel; never rejects. */
   private async runQuick(target: TargetPlan, command: string): Promise<void> {
     try {
       const conn = await this.connection(target);
-      const ch = await exec(conn.client, command);
+      const ch = await this.exec(conn, command);
       await new Promise<void>((resolve) => {
         ch.on('close', () => resolve());
         ch.on('error', () => resolve());
@@ -193,9 +246,37 @@ export class SshTransport implements Transport {
     }
   }
 
+  /** Key and known_hosts as they are now (TransportError key-missing / host-key-unknown when unreadable). */
+  private async trustMaterial(target: TargetPlan): Promise<TrustMaterial> {
+    if (target.transport !== 'ssh') {
+      throw new TransportError('other', `${describe(target)}: transport is ${target.transport}, not ssh`, false);
+    }
+    const privateKey = await this.privateKey(target);
+    let knownHosts: string | undefined;
+    if (target.strictHostKeyChecking !== false) {
+      const path = target.knownHostsPath ?? this.defaultKnownHostsPath;
+      try {
+        knownHosts = await readFile(path, 'utf8');
+      } catch (err) {
+        throw new TransportError(
+          'host-key-unknown',
+          `${describe(target)}: cannot read known_hosts ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ` +
+            'add the host key or turn strictHostKeyChecking off',
+          false,
+        );
+      }
+    }
+    return { privateKey, knownHosts };
+  }
+
   /** The cached connection for a target, opened (again) if needed. */
   private async connection(target: TargetPlan): Promise<Connection> {
-    const key = connectionKey(target);
+    const trust = await this.trustMaterial(target);
+    const key = connectionKey(target, trust);
+    const dest = destinationKey(target);
+    const previous = this.current.get(dest);
+    this.current.set(dest, key);
+    if (previous !== undefined && previous !== key) this.retire(previous);
     const cached = this.conns.get(key);
     if (cached) {
       const conn = await cached.catch(() => undefined);
@@ -205,12 +286,29 @@ export class SshTransport implements Transport {
     // Another caller may have started a fresh connect meanwhile.
     const again = this.conns.get(key);
     if (again) return again;
-    const p = this.connect(target, key);
+    const p = this.connect(target, key, trust);
     this.conns.set(key, p);
     p.catch(() => {
       if (this.conns.get(key) === p) this.conns.delete(key);
     });
     return p;
+  }
+
+  /**
+   * A connection opened under trust settings that no longer hold: no new run uses it, and it is closed as soon as
+   * no channel is open on it (a script followed on it keeps its channel until it ends).
+   */
+  private retire(key: string): void {
+    const cached = this.conns.get(key);
+    if (!cached) return;
+    this.conns.delete(key);
+    void cached.then(
+      (conn) => {
+        conn.retired = true;
+        if (conn.channels === 0) this.forget(conn);
+      },
+      () => undefined,
+    );
   }
 
   private forget(conn: Connection): void {
@@ -263,27 +361,8 @@ export class SshTransport implements Transport {
     );
   }
 
-  private async connect(target: TargetPlan, key: string): Promise<Connection> {
-    if (target.transport !== 'ssh') {
-      throw new TransportError('other', `${describe(target)}: transport is ${target.transport}, not ssh`, false);
-    }
-    const privateKey = await this.privateKey(target);
-
-    let knownHosts: string | undefined;
-    const strict = target.strictHostKeyChecking !== false;
-    if (strict) {
-      const path = target.knownHostsPath ?? this.defaultKnownHostsPath;
-      try {
-        knownHosts = await readFile(path, 'utf8');
-      } catch (err) {
-        throw new TransportError(
-          'host-key-unknown',
-          `${describe(target)}: cannot read known_hosts ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ` +
-            'add the host key or turn strictHostKeyChecking off',
-          false,
-        );
-      }
-    }
+  private async connect(target: TargetPlan, key: string, trust: TrustMaterial): Promise<Connection> {
+    const { privateKey, knownHosts } = trust;
 
     // The TCP connection is opened here, with TCP_NODELAY, and handed to ssh2 (which never sets it): without it
     // every small SSH packet waits for Nagle + delayed ACK, ~40 ms a round trip (measured: a bare exec on a warm
@@ -346,7 +425,7 @@ export class SshTransport implements Transport {
     if (!client)
       throw new TransportError('unreachable', `${describe(target)}: connection closed right after login`, true);
     this.connectionsOpened++;
-    const conn: Connection = { key, ssh, client, closed: false };
+    const conn: Connection = { key, ssh, client, closed: false, channels: 0, retired: false };
     const onGone = (): void => {
       conn.closed = true;
     };

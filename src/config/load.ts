@@ -9,6 +9,7 @@ import { ownValue } from '../../domain/access';
 import { ExpressionError, outputStepsReferenced } from '../../domain/expressions';
 import type { TargetPlan } from '../../domain/plan';
 import { checkMaxParallelism, MAX_PARALLELISM } from '../../domain/maxParallelism';
+import type { SecretRef } from '../../domain/secrets';
 import { checkVariableName, checkVariableValue, referencedVariables } from '../../domain/variables';
 import { duplicateKeyProblems } from './duplicateKeys';
 import { bareHost } from './safeValues';
@@ -164,8 +165,11 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
   const targets: TargetPlan[] = [];
   for (const [tname, t] of Object.entries(cfg.targets)) {
     const p = ['targets', tname];
+    const tv = splitVariables(t.variables);
     for (const [k, v] of Object.entries(t.variables)) {
-      const bad = checkVariableName(k) ?? checkVariableValue(k, v);
+      const bad =
+        checkVariableName(k) ??
+        (typeof v === 'string' ? checkVariableValue(k, v) : 'value' in v ? checkVariableValue(k, v.value) : undefined);
       if (bad) at([...p, 'variables', k], bad);
     }
     if (t.transport === 'ssh') {
@@ -189,7 +193,8 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
           ? resolvePath(t.workdir ?? path.join(cfg.defaults.workdir, 'targets', tname))
           : (t.workdir ?? path.posix.join(cfg.defaults.workdir, tname)),
       strictHostKeyChecking: t.strictHostKeyChecking ?? cfg.ssh.strictHostKeyChecking,
-      variables: t.variables,
+      variables: tv.plain,
+      ...(Object.keys(tv.secrets).length > 0 ? { secrets: tv.secrets } : {}),
     };
     if (t.transport === 'ssh') {
       if (keyPath) plan.privateKeyPath = resolvePath(keyPath);
@@ -244,8 +249,13 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
     for (const [k, v] of Object.entries(d.variables)) {
       const bad =
         checkVariableName(k) ??
-        checkVariableValue(k, v) ??
-        (k === MAX_PARALLELISM ? checkMaxParallelism(v) : undefined);
+        (typeof v !== 'string'
+          ? k === MAX_PARALLELISM
+            ? `${MAX_PARALLELISM} is read by the workflow: it cannot be a secret`
+            : 'value' in v
+              ? checkVariableValue(k, v.value)
+              : undefined
+          : (checkVariableValue(k, v) ?? (k === MAX_PARALLELISM ? checkMaxParallelism(v) : undefined)));
       if (bad) at([...dp, 'variables', k], bad);
     }
     const freezeNames = new Set<string>();
@@ -301,7 +311,13 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
             at(p, `#{${ref}} reads the output of a step that does not run earlier`);
             continue;
           }
-          if (stepTargets.length > 0 && stepTargets.every((t) => ownValue(t.variables, ref) !== undefined)) continue;
+          if (
+            stepTargets.length > 0 &&
+            stepTargets.every(
+              (t) => ownValue(t.variables, ref) !== undefined || ownValue(t.secrets ?? {}, ref) !== undefined,
+            )
+          )
+            continue;
           at(p, `unknown variable #{${ref}} (declare it under deployables.${dname}.variables or on every target)`);
         }
       };
@@ -327,6 +343,20 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
 
   if (problems.length > 0) throw new ConfigError(source, problems);
   return { source, raw: cfg, targets, warnings };
+}
+
+/** Plain variables and secret references (domain/secrets.ts) of one `variables:` block. */
+export function splitVariables(vars: Record<string, string | SecretRef>): {
+  plain: Record<string, string>;
+  secrets: Record<string, SecretRef>;
+} {
+  const plain: Record<string, string> = {};
+  const secrets: Record<string, SecretRef> = {};
+  for (const [k, v] of Object.entries(vars)) {
+    if (typeof v === 'string') plain[k] = v;
+    else secrets[k] = v;
+  }
+  return { plain, secrets };
 }
 
 /** Targets a deployable reaches, in the file's order. */

@@ -8,10 +8,12 @@ import type {
   RampPlan,
   RolloutPlan,
   StepPlan,
+  TargetPlan,
   Window,
 } from '../../domain/plan';
 import { checkRelease, checkVariableValue } from '../../domain/variables';
-import { selectTargets, type Config } from './load';
+import type { SecretRef } from '../../domain/secrets';
+import { selectTargets, splitVariables, type Config } from './load';
 import type { ParsedConfig, ParsedStep } from './schema';
 
 export class RequestError extends Error {
@@ -71,7 +73,8 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   const problems: string[] = [];
   const badRelease = checkRelease(req.release);
   if (badRelease) problems.push(badRelease);
-  const variables: Record<string, string> = { ...d.variables };
+  const split = splitVariables(d.variables);
+  const variables: Record<string, string> = { ...split.plain };
   for (const [k, v] of Object.entries(req.variables ?? {})) {
     // MaxParallelism needs no declaration: it is the one built-in knob a request may turn (see maxParallelism.ts).
     if (k === MAX_PARALLELISM) {
@@ -84,6 +87,10 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
       problems.push(
         `unknown variable "${k}": ${req.deployable} declares ${Object.keys(d.variables).join(', ') || 'none'}`,
       );
+      continue;
+    }
+    if (ownValue(split.secrets, k) !== undefined) {
+      problems.push(`variable "${k}" is sensitive (taken from the worker): a request cannot set it`);
       continue;
     }
     const bad = checkVariableValue(k, v);
@@ -194,7 +201,7 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
     release: req.release,
     requestedBy: req.requestedBy,
     variables,
-    targets: selectTargets(config.targets, d.targets),
+    targets: withSecrets(selectTargets(config.targets, d.targets), split.secrets),
     steps,
     approvers: d.approvers.length > 0 ? d.approvers : d.starters,
     groups: config.raw.groups,
@@ -203,4 +210,20 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   if (budget) plan.failureBudget = budget;
   if (d.freezes.length > 0) plan.freezes = toFreezes(d.freezes);
   return plan;
+}
+
+/**
+ * The deployable's secret references copied onto each target (only references travel; the script activity reads
+ * the values on the worker). A target's own variable of the same name, plain or secret, wins, as plain ones do.
+ */
+function withSecrets(targets: TargetPlan[], secrets: Record<string, SecretRef>): TargetPlan[] {
+  const names = Object.keys(secrets);
+  if (names.length === 0) return targets;
+  return targets.map((t) => {
+    const merged: Record<string, SecretRef> = {};
+    for (const n of names) {
+      if (ownValue(t.variables, n) === undefined) merged[n] = secrets[n] as SecretRef;
+    }
+    return Object.keys(merged).length > 0 || t.secrets ? { ...t, secrets: { ...merged, ...(t.secrets ?? {}) } } : t;
+  });
 }

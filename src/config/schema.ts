@@ -1,5 +1,6 @@
 // The config file's shape. One file (YAML or JSON) declares targets, groups and deployables.
 import { z } from 'zod';
+import { SECRET_ENV_NAME, type SecretRef } from '../../domain/secrets';
 import { hostProblem, keyMaterialProblem, USER_PATTERN, USER_RULE, WORKDIR_PATTERN, WORKDIR_RULE } from './safeValues';
 
 const name = z
@@ -138,7 +139,62 @@ const manualStep = z.strictObject({
   if: z.string().min(1).optional(),
 });
 
-const variables = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({});
+/**
+ * A variable taken from the worker (domain/secrets.ts): `{ fromEnv: NAME, sensitive: true }`,
+ * `{ fromFile: /abs/path, sensitive: true }`, or a literal to mask `{ value: "…", sensitive: true }`.
+ */
+const secretRef = z
+  .strictObject({
+    fromEnv: z.string().regex(SECRET_ENV_NAME, 'must be an environment variable name (letters, digits, _)').optional(),
+    fromFile: filePath
+      .refine((v) => v.startsWith('/'), 'must be an absolute path on the worker (a secret file is read there)')
+      .optional(),
+    value: z.string().optional(),
+    sensitive: z.boolean().optional(),
+  })
+  .superRefine((v, ctx) => {
+    const given = (['fromEnv', 'fromFile', 'value'] as const).filter((k) => v[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `give exactly one of fromEnv, fromFile or value${given.length ? ` (got ${given.join(' and ')})` : ''}`,
+      });
+    } else if (v.value !== undefined && v.sensitive !== true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sensitive'],
+        message: 'a { value } variable must say sensitive: true (a plain value is written as a string)',
+      });
+    }
+  })
+  .transform((v): SecretRef => {
+    if (v.fromEnv !== undefined) return { fromEnv: v.fromEnv, sensitive: v.sensitive !== false };
+    if (v.fromFile !== undefined) return { fromFile: v.fromFile, sensitive: v.sensitive !== false };
+    return { value: v.value ?? '', sensitive: true };
+  });
+
+// One value: plain (string, number, boolean) or a reference; a bad reference's problems name its own fields.
+const variableValue = z.unknown().transform((v, ctx): string | SecretRef => {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const r = secretRef.safeParse(v);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as PropertyKey[] });
+    }
+    return z.NEVER;
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: 'must be a string, a number, a boolean, or { fromEnv | fromFile | value, sensitive: true }',
+  });
+  return z.NEVER;
+});
+
+const variables = z.record(z.string(), variableValue).default({});
+const plainVariables = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+  .default({});
 
 /** A script run once on the worker's host (the local transport), not on a target. */
 const workerHook = z.strictObject({
@@ -182,7 +238,8 @@ const doubleHalfStep = z.strictObject({
       knownHostsPath: filePath,
       workdir: workdir.optional(),
       tags: z.array(name).default([]),
-      variables,
+      // Plain values only: secrets by reference are declared on the deployable (or its configured targets).
+      variables: plainVariables,
     })
     .refine((t) => t.privateKeyPath !== undefined || t.privateKeyEnv !== undefined, {
       message: 'needs privateKeyPath or privateKeyEnv',

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { RunSettings } from '../../activities/scripts';
+import { workerSecretSource } from '../../activities/secrets';
+import { secretEnvironment } from '../env';
 import { LocalTransport } from '../../activities/transports/local';
 import { SshTransport, type SshTransportOptions } from '../../activities/transports/ssh';
 import { rolloutActivityLogging } from '../observability/activityLog';
@@ -89,7 +91,7 @@ export interface ScriptWorkerOptions extends Omit<RolloutWorkerOptions, 'deps'> 
  */
 export async function createScriptWorker(o: ScriptWorkerOptions): Promise<{ worker: Worker; close(): Promise<void> }> {
   const { runs, ssh: sshOptions, ...rest } = o;
-  const ssh = new SshTransport(sshOptions);
+  const ssh = new SshTransport({ env: secretEnvironment(), ...sshOptions });
   const local = new LocalTransport(
     sshOptions?.staleMs !== undefined || sshOptions?.runRetentionMs !== undefined
       ? {
@@ -104,7 +106,14 @@ export async function createScriptWorker(o: ScriptWorkerOptions): Promise<{ work
   };
   try {
     return {
-      worker: await createRolloutWorker({ ...rest, deps: { transports: { ssh, local }, ...(runs ? { runs } : {}) } }),
+      worker: await createRolloutWorker({
+        ...rest,
+        deps: {
+          transports: { ssh, local },
+          secretSource: workerSecretSource(secretEnvironment()),
+          ...(runs ? { runs } : {}),
+        },
+      }),
       close,
     };
   } catch (e) {

@@ -51,7 +51,7 @@ export async function startHarness(
   env: TemporalTestEnv,
   standin: SlackStandin,
   config: Config,
-  opts: { deliveryTimeoutMs?: number; slackWorker?: boolean } = {},
+  opts: { deliveryTimeoutMs?: number; slackWorker?: boolean; botToken?: string } = {},
 ): Promise<Harness> {
   const logger = memoryLogger();
   const workerConnection =
@@ -61,7 +61,7 @@ export async function startHarness(
     client: env.client,
     taskQueue: env.taskQueue,
     slackTaskQueue: `${env.taskQueue}-slack-${++seq}`,
-    slack: { botToken: TOKEN, signingSecret: SECRET, apiUrl: standin.url },
+    slack: { botToken: opts.botToken ?? TOKEN, signingSecret: SECRET, apiUrl: standin.url },
     logger,
     ...(workerConnection ? { workerConnection } : {}),
     deliveryTimeoutMs: opts.deliveryTimeoutMs ?? 5000,

@@ -671,6 +671,49 @@ const rows: Row[] = [
     shown: /process\[1\]\.approvers\[0\]: undefined group "@qa"/,
   },
   {
+    name: 'config: a secret fromEnv naming an invalid variable',
+    run: badConfig(
+      (c) =>
+        void Object.assign(c.deployables['web-farm'], { variables: { DB: { fromEnv: 'DB;rm', sensitive: true } } }),
+    ),
+    code: 1,
+    shown: /deployables\.web-farm\.variables\.DB\.fromEnv: must be an environment variable name/,
+  },
+  {
+    name: 'config: a secret fromFile with a relative path',
+    run: badConfig(
+      (c) =>
+        void Object.assign(c.deployables['web-farm'], { variables: { DB: { fromFile: '../db', sensitive: true } } }),
+    ),
+    code: 1,
+    shown: /deployables\.web-farm\.variables\.DB\.fromFile: must be an absolute path on the worker/,
+  },
+  {
+    name: 'config: a secret with both fromEnv and fromFile',
+    run: badConfig(
+      (c) =>
+        void Object.assign(c.deployables['web-farm'], {
+          variables: { DB: { fromEnv: 'DB', fromFile: '/run/db', sensitive: true } },
+        }),
+    ),
+    code: 1,
+    shown: /variables\.DB: give exactly one of fromEnv, fromFile or value/,
+  },
+  {
+    name: 'config: a { value } variable without sensitive: true',
+    run: badConfig(
+      (c) => void Object.assign(c.deployables['web-farm'], { variables: { DB: { value: 'x', sensitive: false } } }),
+    ),
+    code: 1,
+    shown: /variables\.DB\.sensitive: a \{ value \} variable must say sensitive: true/,
+  },
+  {
+    name: 'config: a target secret fromFile holding key text',
+    run: badConfig(withTarget({ variables: { K: { fromFile: PEM, sensitive: true } } })),
+    code: 1,
+    shown: /targets\.evil\.variables\.K\.fromFile: holds key material/,
+  },
+  {
     name: 'config: a group listing another group',
     run: badConfig((c) => void (c.groups.ops = ['@deployers'] as never)),
     code: 1,
