@@ -72,6 +72,11 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(asOption())
     .option('--wait', 'follow progress until the rollout ends (exit 0 only if it succeeded)')
     .option(
+      '--plan',
+      'print what the rollout would do (steps, targets, stages, approvers, freezes, lock); start nothing',
+    )
+    .option('--json', 'machine-readable output: with --plan the preview, else {"rolloutId", "position", ...}')
+    .option(
       '--override-freeze <reason>',
       'start during a deploy freeze (freezeOverriders only; the reason is recorded)',
     )
@@ -80,7 +85,15 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
       async (
         deployable: string,
         release: string,
-        opts: { var: string[]; as?: string; wait?: boolean; config?: string; overrideFreeze?: string },
+        opts: {
+          var: string[];
+          as?: string;
+          wait?: boolean;
+          plan?: boolean;
+          json?: boolean;
+          config?: string;
+          overrideFreeze?: string;
+        },
       ) => {
         if (opts.wait) markLongRunning();
         setExit(await startCommand(ctx, deployable, release, opts));

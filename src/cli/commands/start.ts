@@ -7,12 +7,16 @@ import { workflowUiUrl } from '../../../domain/links';
 import { expandList } from '../../../activities/approvers';
 import { mayAct, ownValue } from '../../../domain/access';
 import { outcomeCountsText } from '../../../domain/outcomes';
+import type { DeployableLock } from '../../../domain/locks';
+import type { RolloutPlan } from '../../../domain/plan';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
+import { planHash, planPreview, previewText } from '../../config/preview';
 import { judgeFreeze } from '../../config/freezes';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
 import {
   enqueueRollout,
+  getDeployableState,
   newRolloutId,
   NotConfirmedError,
   refusalOf,
@@ -40,6 +44,10 @@ export interface StartCommandOptions {
   config?: string;
   /** Start during a deploy freeze (the deployable's freezeOverriders only): the reason, recorded by the rollout. */
   overrideFreeze?: string;
+  /** Print what would happen (and start nothing). */
+  plan?: boolean;
+  /** With --plan: the preview as JSON. */
+  json?: boolean;
   /** How often --wait polls (default 1000 ms). */
   pollMs?: number;
 }
@@ -111,6 +119,7 @@ export async function startCommand(
     err(ctx, `rollout start: not started: ${denied}`);
     return EXIT.USAGE;
   }
+  if (opts.plan) return await printPreview(ctx, config, plan, opts.json === true);
   // Deploy freezes, on the wall clock at request time (a rollout that starts later, from the queue, during a
   // freeze holds until it ends: the workflow judges that on its own clock).
   const overriders = ownValue(config.raw.deployables, deployable)?.freezeOverriders ?? [];
@@ -170,6 +179,39 @@ export async function startCommand(
   } finally {
     await conn.close();
   }
+}
+
+/**
+ * `--plan`: what the rollout would do, and nothing started. The lock is looked up when Temporal answers (the
+ * preview says when it could not be).
+ */
+async function printPreview(ctx: CliContext, config: Config, plan: RolloutPlan, json: boolean): Promise<number> {
+  const settings = temporalSettings(ctx.env, config.raw.temporal);
+  let lock: DeployableLock | undefined;
+  let lockUnknown: string | undefined;
+  // Only a Temporal that is configured: a preview never starts the embedded dev server.
+  if (!settings.address) lockUnknown = 'no Temporal address configured (TEMPORAL_ADDRESS or temporal.address)';
+  else
+    try {
+      const conn = await connectWith(ctx, settings, false);
+      try {
+        lock = (await getDeployableState(conn.client, settings.taskQueue, plan.deployable))?.lock;
+      } finally {
+        await conn.close();
+      }
+    } catch (e) {
+      lockUnknown = (e as Error).message;
+    }
+  const preview = await planPreview(plan, { now: new Date(), ...(lock ? { lock } : {}) });
+  const hash = planHash(plan);
+  if (json) {
+    out(ctx, JSON.stringify({ ...preview, configHash: hash, ...(lockUnknown ? { lockUnknown } : {}) }, null, 2));
+  } else {
+    out(ctx, previewText(preview));
+    if (lockUnknown) out(ctx, `Lock: not looked up (${lockUnknown})`);
+    out(ctx, `Nothing was started. Start it with: rollout start ${plan.deployable} ${plan.release}`);
+  }
+  return EXIT.OK;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
