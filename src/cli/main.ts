@@ -1,5 +1,6 @@
 // The `rollout` command line. Only wiring: each command's logic is in ./commands/, taking an injected context.
 // Exit codes: 0 ok, 1 failed/rejected, 2 bad usage or request (nothing started or changed), 3 not delivered.
+import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EnvError, loadEnv, type Env } from '../env';
 import { cancelCommand } from './commands/cancel';
@@ -12,6 +13,7 @@ import { listCommand } from './commands/list';
 import { lockCommand, unlockCommand } from './commands/lock';
 import { rollbackCommand } from './commands/rollback';
 import { DECISION_CHOICES, type DecisionChoice } from '../../domain/decisions';
+import { schemaCommand } from './commands/schema';
 import { serverCommand, type ServerAction } from './commands/server';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
@@ -19,6 +21,11 @@ import { steerCommand, type SteerCommandOptions } from './commands/steer';
 import { validateCommand } from './commands/validate';
 import { workerCommand } from './commands/worker';
 import { EXIT, type CliContext } from './context';
+
+/** The version in package.json (`rollout --version`). */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -41,6 +48,7 @@ const timeoutOption = () =>
 export function buildProgram(ctx: CliContext, setExit: (code: number) => void, markLongRunning: () => void): Command {
   const program = new Command('rollout')
     .description('Rolling deployments as durable Temporal workflows')
+    .version(VERSION, '-V, --version', 'print the version (from package.json)')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -53,6 +61,15 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .description('check a config file')
     .argument('<config>', 'config file (YAML or JSON)')
     .action(async (file: string) => setExit(await validateCommand(ctx, file)));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of the config file (for editors; checked in as schema/rollout.schema.json)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ rollout schema > rollout.schema.json\n  # in rollout.yaml: # yaml-language-server: $schema=./rollout.schema.json\n',
+    )
+    .action(() => setExit(schemaCommand(ctx)));
 
   program
     .command('worker')
