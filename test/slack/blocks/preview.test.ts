@@ -6,7 +6,7 @@ import {
   encodePreviewValue,
   previewMessage,
 } from '../../../activities/slack/blocks/index';
-import type { PlanPreview } from '../../../domain/preview';
+import type { PlanPreview, PreviewExecStep } from '../../../domain/preview';
 
 const preview: PlanPreview = {
   deployable: 'web-farm',
@@ -79,7 +79,7 @@ describe('plan preview message', () => {
       ...preview,
       targets: names,
       steps: Array.from({ length: 40 }, (_, i) => ({
-        ...(preview.steps[1] as Extract<PlanPreview['steps'][number], { type: 'rolling' }>),
+        ...(preview.steps[1] as PreviewExecStep),
         name: `step-${i}`,
         targets: names,
         stages: Array.from({ length: 100 }, (_, s) => ({ stage: s + 1, targets: names.slice(s * 10, s * 10 + 10) })),
