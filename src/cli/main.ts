@@ -60,7 +60,8 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .command('validate')
     .description('check a config file')
     .argument('<config>', 'config file (YAML or JSON)')
-    .action(async (file: string) => setExit(await validateCommand(ctx, file)));
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
+    .action(async (file: string, opts: { json?: boolean }) => setExit(await validateCommand(ctx, file, opts)));
 
   program
     .command('schema')
@@ -134,10 +135,12 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .argument('<rolloutId>')
     .addOption(asOption())
     .option('--reason <text>', 'why (shown in the rollout)')
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
     .addOption(timeoutOption())
     .addOption(configOption())
-    .action(async (id: string, opts: { as?: string; reason?: string; timeout?: number; config?: string }) =>
-      setExit(await cancelCommand(ctx, id, opts)),
+    .action(
+      async (id: string, opts: { as?: string; reason?: string; json?: boolean; timeout?: number; config?: string }) =>
+        setExit(await cancelCommand(ctx, id, opts)),
     );
 
   program
@@ -147,6 +150,8 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .argument('<decisionId>')
     .addArgument(new Argument('<choice>', 'the answer').choices(DECISION_CHOICES))
     .addOption(asOption())
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
+
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(
@@ -154,7 +159,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
         id: string,
         decisionId: string,
         choice: string,
-        opts: { as?: string; timeout?: number; config?: string },
+        opts: { as?: string; json?: boolean; timeout?: number; config?: string },
       ) => {
         setExit(await decideCommand(ctx, id, decisionId, choice as DecisionChoice, opts));
       },
@@ -240,6 +245,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .argument('<rolloutId>')
     .addOption(asOption())
     .option('--reason <text>', 'why (shown in the thread and in status)')
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, opts: SteerCommandOptions) =>
@@ -251,6 +257,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .description('resume a paused rollout')
     .argument('<rolloutId>')
     .addOption(asOption())
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, opts: SteerCommandOptions) =>
@@ -263,6 +270,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .argument('<rolloutId>')
     .addArgument(new Argument('<size>', 'targets in flight at most').argParser(windowCount))
     .addOption(asOption())
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, size: number, opts: SteerCommandOptions) =>

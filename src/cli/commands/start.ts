@@ -154,11 +154,22 @@ export async function startCommand(
         return EXIT.USAGE;
       }
       if (!(e instanceof NotConfirmedError)) throw e;
-      out(ctx, rolloutId);
+      out(ctx, opts.json ? JSON.stringify({ rolloutId, deployable, release, confirmed: false }, null, 2) : rolloutId);
       err(ctx, `not confirmed: ${e.message}`);
       return EXIT.UNDELIVERED;
     }
-    out(ctx, rolloutId);
+    const started = {
+      rolloutId,
+      deployable,
+      release,
+      requestedBy,
+      targets: plan.targets.length,
+      position: queued.position,
+      ...(queued.runningRolloutId ? { runningRolloutId: queued.runningRolloutId } : {}),
+    };
+    // --json: one object on stdout; with --wait it comes at the end, with the rollout's final status.
+    if (!opts.json) out(ctx, rolloutId);
+    else if (!opts.wait) out(ctx, JSON.stringify(started, null, 2));
     err(
       ctx,
       (queued.position === 0
@@ -175,7 +186,9 @@ export async function startCommand(
       return EXIT.OK;
     }
     await waitUntilStarted(conn.client, rolloutId, opts.pollMs ?? 1000, ctx.signal);
-    return await follow(ctx, conn.client, rolloutId, opts.pollMs ?? 1000);
+    const ended = await follow(ctx, conn.client, rolloutId, opts.pollMs ?? 1000);
+    if (opts.json) out(ctx, JSON.stringify({ ...started, status: ended.status ?? 'unknown' }, null, 2));
+    return ended.code;
   } finally {
     await conn.close();
   }
@@ -226,7 +239,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Prints progress (on change) and new pending decisions until the rollout ends. */
-async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs: number): Promise<number> {
+async function follow(
+  ctx: CliContext,
+  client: Client,
+  rolloutId: string,
+  pollMs: number,
+): Promise<{ code: number; status?: string }> {
   type Outcome = { ok: true; result: RolloutResult } | { ok: false; error: Error };
   let outcome: Outcome | undefined;
   const ended = rolloutHandle(client, rolloutId)
@@ -263,7 +281,7 @@ async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs
   while (!outcome) {
     if (ctx.signal?.aborted) {
       err(ctx, `rollout: stopped waiting; the rollout goes on. Follow it with: rollout status ${rolloutId}`);
-      return 130;
+      return { code: 130, status: 'running' };
     }
     const r = await fetchSummary(client, rolloutId, 5000).catch(() => undefined);
     if (r?.kind === 'summary') show(r.summary);
@@ -278,11 +296,11 @@ async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs
   const final = outcome as Outcome;
   if (!final.ok) {
     err(ctx, `rollout: ${rolloutId} ended without a result: ${final.error.message}`);
-    return EXIT.FAILED;
+    return { code: EXIT.FAILED };
   }
   const { summary } = final.result;
   show(summary);
   const counts = summary.targetOutcomes ? ` (${outcomeCountsText(summary.targetOutcomes)})` : '';
   err(ctx, `rollout: ${rolloutId} ${summary.status}${counts}${summary.stopReason ? `: ${summary.stopReason}` : ''}`);
-  return summary.status === 'succeeded' ? EXIT.OK : EXIT.FAILED;
+  return { code: summary.status === 'succeeded' ? EXIT.OK : EXIT.FAILED, status: summary.status };
 }
