@@ -207,5 +207,5 @@ describe('--json on every data command', () => {
     // start --wait --json: one object at the end, with the final status.
     const done = await json(0, [...startFields, 'status'], 'start', 'quick', 'v1', '--wait', '--json');
     expect(done.status).toBe('succeeded');
-  });
+  }, 300_000);
 });
