@@ -1,6 +1,6 @@
 // The text after `/rollout`: help, list, status [target], cancel <id>, history <deployable>, rollback <deployable>,
 // lock <deployable> <reason...> [--take-over], unlock <deployable>, pause <id> [reason], resume <id>,
-// window <id> <n>, or <deployable> <release> [--override-freeze <reason>]. Parsed with zod; a problem comes back
+// window <id> <n>, or <deployable> <release> [--plan] [--override-freeze <reason>]. Parsed with zod; a problem comes back
 // as the sentence to show.
 import { z } from 'zod';
 import { checkRelease } from '../../domain/variables';
@@ -37,6 +37,8 @@ const commandSchema = z.discriminatedUnion('kind', [
       }),
     /** `--override-freeze <reason>`: start during a deploy freeze (its freezeOverriders only). */
     overrideFreeze: z.string().min(1, 'an override needs a reason: `--override-freeze <reason>`').max(500).optional(),
+    /** `--plan`: show what would happen (and a Start button), start nothing. */
+    plan: z.boolean().optional(),
   }),
 ]);
 export type RolloutCommand = z.output<typeof commandSchema>;
@@ -99,6 +101,8 @@ export function parseCommand(text: string): { ok: true; command: RolloutCommand 
       raw = { kind: 'window', rolloutId: rest[0], ...(rest[1] !== undefined ? { window: rest[1] } : {}) };
       break;
     default: {
+      const plan = rest.includes('--plan');
+      if (plan) rest.splice(0, rest.length, ...rest.filter((w) => w !== '--plan'));
       const flag = rest.indexOf('--override-freeze');
       const releaseWords = flag >= 0 ? rest.slice(0, flag) : rest;
       // A release never contains spaces: anything after it is an error, not part of it.
@@ -108,6 +112,7 @@ export function parseCommand(text: string): { ok: true; command: RolloutCommand 
         deployable: first,
         ...(release !== undefined ? { release } : {}),
         ...(flag >= 0 ? { overrideFreeze: rest.slice(flag + 1).join(' ') } : {}),
+        ...(plan ? { plan: true } : {}),
       };
     }
   }

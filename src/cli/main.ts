@@ -2,12 +2,18 @@
 // Exit codes: 0 ok, 1 failed/rejected, 2 bad usage or request (nothing started or changed), 3 not delivered.
 // Each command's module is imported when the command runs: `--help` (and a short command) must not load Temporal's
 // worker, Bolt and the SSH stack (seconds of start-up on a busy machine).
+import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EnvError, loadEnv, type Env } from '../env';
 import { DECISION_CHOICES, type DecisionChoice } from '../../domain/decisions';
 import type { ServerAction } from './commands/server';
 import type { SteerCommandOptions } from './commands/steer';
 import { EXIT, type CliContext } from './context';
+
+/** The version in package.json (`rollout --version`). */
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -30,6 +36,7 @@ const timeoutOption = () =>
 export function buildProgram(ctx: CliContext, setExit: (code: number) => void, markLongRunning: () => void): Command {
   const program = new Command('rollout')
     .description('Rolling deployments as durable Temporal workflows')
+    .version(VERSION, '-V, --version', 'print the version (from package.json)')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -41,7 +48,19 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .command('validate')
     .description('check a config file')
     .argument('<config>', 'config file (YAML or JSON)')
-    .action(async (file: string) => setExit(await (await import('./commands/validate')).validateCommand(ctx, file)));
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
+    .action(async (file: string, opts: { json?: boolean }) =>
+      setExit(await (await import('./commands/validate')).validateCommand(ctx, file, opts)),
+    );
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of the config file (for editors; checked in as schema/rollout.schema.json)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ rollout schema > rollout.schema.json\n  # in rollout.yaml: # yaml-language-server: $schema=./rollout.schema.json\n',
+    )
+    .action(async () => setExit((await import('./commands/schema')).schemaCommand(ctx)));
 
   program
     .command('worker')
@@ -61,6 +80,11 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .addOption(asOption())
     .option('--wait', 'follow progress until the rollout ends (exit 0 only if it succeeded)')
     .option(
+      '--plan',
+      'print what the rollout would do (steps, targets, stages, approvers, freezes, lock); start nothing',
+    )
+    .option('--json', 'machine-readable output: with --plan the preview, else {"rolloutId", "position", ...}')
+    .option(
       '--override-freeze <reason>',
       'start during a deploy freeze (freezeOverriders only; the reason is recorded)',
     )
@@ -69,7 +93,15 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
       async (
         deployable: string,
         release: string,
-        opts: { var: string[]; as?: string; wait?: boolean; config?: string; overrideFreeze?: string },
+        opts: {
+          var: string[];
+          as?: string;
+          wait?: boolean;
+          plan?: boolean;
+          json?: boolean;
+          config?: string;
+          overrideFreeze?: string;
+        },
       ) => {
         if (opts.wait) markLongRunning();
         setExit(await (await import('./commands/start')).startCommand(ctx, deployable, release, opts));
@@ -93,10 +125,12 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .argument('<rolloutId>')
     .addOption(asOption())
     .option('--reason <text>', 'why (shown in the rollout)')
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
     .addOption(timeoutOption())
     .addOption(configOption())
-    .action(async (id: string, opts: { as?: string; reason?: string; timeout?: number; config?: string }) =>
-      setExit(await (await import('./commands/cancel')).cancelCommand(ctx, id, opts)),
+    .action(
+      async (id: string, opts: { as?: string; reason?: string; json?: boolean; timeout?: number; config?: string }) =>
+        setExit(await (await import('./commands/cancel')).cancelCommand(ctx, id, opts)),
     );
 
   program
@@ -106,6 +140,8 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .argument('<decisionId>')
     .addArgument(new Argument('<choice>', 'the answer').choices(DECISION_CHOICES))
     .addOption(asOption())
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
+
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(
@@ -113,7 +149,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
         id: string,
         decisionId: string,
         choice: string,
-        opts: { as?: string; timeout?: number; config?: string },
+        opts: { as?: string; json?: boolean; timeout?: number; config?: string },
       ) => {
         setExit(
           await (await import('./commands/decide')).decideCommand(ctx, id, decisionId, choice as DecisionChoice, opts),
@@ -203,6 +239,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .argument('<rolloutId>')
     .addOption(asOption())
     .option('--reason <text>', 'why (shown in the thread and in status)')
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, opts: SteerCommandOptions) =>
@@ -214,6 +251,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .description('resume a paused rollout')
     .argument('<rolloutId>')
     .addOption(asOption())
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, opts: SteerCommandOptions) =>
@@ -226,6 +264,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
     .argument('<rolloutId>')
     .addArgument(new Argument('<size>', 'targets in flight at most').argParser(windowCount))
     .addOption(asOption())
+    .option('--json', 'machine-readable output (fields: see the README, "JSON output")')
     .addOption(timeoutOption())
     .addOption(configOption())
     .action(async (id: string, size: number, opts: SteerCommandOptions) =>

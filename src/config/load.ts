@@ -57,29 +57,77 @@ export function formatPath(p: ReadonlyArray<PropertyKey>): string {
   return out || '(root)';
 }
 
-function zodProblems(error: z.ZodError): string[] {
+/** Where a config path is in the file, as `file:line:col`, or undefined (no file, or not found). */
+export type Locate = (p: ReadonlyArray<PropertyKey>) => string | undefined;
+
+/** `path: message`, and where the bad value is in the file when that is known. */
+function problemAt(p: ReadonlyArray<PropertyKey>, msg: string, locate: Locate | undefined): string {
+  const where = locate?.(p);
+  return `${formatPath(p)}: ${msg}${where ? ` (at ${where})` : ''}`;
+}
+
+function zodProblems(error: z.ZodError, locate?: Locate): string[] {
   const problems: string[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) problems.push(`${formatPath([...issue.path, key])}: unknown field`);
+      for (const key of issue.keys) problems.push(problemAt([...issue.path, key], 'unknown field', locate));
       continue;
     }
     if (issue.code === 'invalid_union' && 'errors' in issue && Array.isArray(issue.errors)) {
       // Report the closest branch's own message rather than "invalid input".
       const first = (issue.errors as z.core.$ZodIssue[][]).find((e) => e.length > 0)?.[0];
       if (first) {
-        problems.push(`${formatPath([...issue.path, ...first.path])}: ${first.message}`);
+        problems.push(problemAt([...issue.path, ...first.path], first.message, locate));
         continue;
       }
     }
     let msg = issue.message;
     if (issue.code === 'invalid_type' && /received undefined/.test(msg)) msg = 'is required';
-    problems.push(`${formatPath(issue.path)}: ${msg}`);
+    problems.push(problemAt(issue.path, msg, locate));
   }
   return problems;
 }
 
+/**
+ * A locator over a parsed document: the node at the path (or, for a field that is missing, its closest
+ * ancestor that is there), as `source:line:col` (1-based, from the parser's ranges).
+ */
+export function locator(doc: YAML.Document, lines: YAML.LineCounter, source: string): Locate {
+  return (p) => {
+    let node: unknown = doc.contents;
+    let found: unknown = node;
+    for (const part of p) {
+      if (YAML.isMap(node)) {
+        const pair = node.items.findLast(
+          (it) => (YAML.isScalar(it.key) ? String(it.key.value) : String(it.key)) === String(part),
+        );
+        if (!pair) break;
+        found = pair.value ?? pair.key;
+        node = pair.value;
+      } else if (YAML.isSeq(node) && typeof part === 'number' && node.items[part] !== undefined) {
+        node = node.items[part];
+        found = node;
+      } else break;
+    }
+    const start = (found as { range?: YAML.Range | null } | null | undefined)?.range?.[0];
+    if (start === undefined) return undefined;
+    const { line, col } = lines.linePos(start);
+    return `${source}:${line}:${col}`;
+  };
+}
+
+interface ParsedText {
+  value: unknown;
+  locate: Locate;
+}
+
 export function parseConfigText(text: string, source: string): unknown {
+  return parseConfigDocument(text, source).value;
+}
+
+/** Parses YAML or JSON (JSON is YAML 1.2: the same parser gives positions and finds duplicate keys in both). */
+function parseConfigDocument(text: string, source: string): ParsedText {
+  const lines = new YAML.LineCounter();
   if (source.endsWith('.json')) {
     let value: unknown;
     try {
@@ -88,12 +136,13 @@ export function parseConfigText(text: string, source: string): unknown {
       throw new ConfigError(source, [`cannot parse: ${(e as Error).message}`]);
     }
     // JSON.parse lets the last of two equal keys win silently; JSON is YAML, so YAML's parser finds them.
-    const dup = duplicateKeyProblems(YAML.parseDocument(text, { uniqueKeys: false }));
+    const doc = YAML.parseDocument(text, { uniqueKeys: false, lineCounter: lines });
+    const dup = duplicateKeyProblems(doc);
     if (dup.length > 0) throw new ConfigError(source, dup);
-    return value;
+    return { value, locate: locator(doc, lines, source) };
   }
   // Duplicate keys are reported by path below (YAML's own check names only a line).
-  const doc = YAML.parseDocument(text, { uniqueKeys: false });
+  const doc = YAML.parseDocument(text, { uniqueKeys: false, lineCounter: lines });
   if (doc.errors.length > 0)
     throw new ConfigError(
       source,
@@ -117,7 +166,7 @@ export function parseConfigText(text: string, source: string): unknown {
   if (cut.length > 0) throw new ConfigError(source, cut);
   const dup = duplicateKeyProblems(doc);
   if (dup.length > 0) throw new ConfigError(source, dup);
-  return doc.toJS();
+  return { value: doc.toJS(), locate: locator(doc, lines, source) };
 }
 
 export function loadConfigFile(file: string, opts: LoadOptions = {}): Config {
@@ -127,7 +176,8 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): Config {
   } catch (e) {
     throw new ConfigError(file, [`cannot read: ${(e as Error).message}`]);
   }
-  const config = validateConfig(parseConfigText(text, file), file, path.dirname(path.resolve(file)));
+  const { value, locate } = parseConfigDocument(text, file);
+  const config = validateConfig(value, file, path.dirname(path.resolve(file)), locate);
   if (opts.checkFiles) {
     const missing = missingFileProblems(config);
     if (missing.length > 0) throw new ConfigError(file, missing);
@@ -153,12 +203,13 @@ export function missingFileProblems(config: Config): string[] {
 
 const BUILTIN_VARIABLES = new Set(['Release', 'Deployable', 'RequestedBy', 'Step.Name', 'Machine.Name']);
 
-export function validateConfig(input: unknown, source: string, baseDir: string): Config {
+/** `locate`, when the input came from a file: each problem also says where in it (`file:line:col`). */
+export function validateConfig(input: unknown, source: string, baseDir: string, locate?: Locate): Config {
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error));
+  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error, locate));
   const cfg = parsed.data;
   const problems: string[] = [];
-  const at = (p: PropertyKey[], msg: string) => problems.push(`${formatPath(p)}: ${msg}`);
+  const at = (p: PropertyKey[], msg: string) => problems.push(problemAt(p, msg, locate));
   const resolvePath = (p: string) => (p.startsWith('~/') ? path.join(homedir(), p.slice(2)) : path.resolve(baseDir, p));
 
   // Targets

@@ -1,5 +1,5 @@
 // `rollout validate`, and what the CLI does with bad usage and a bad environment (no Temporal needed).
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadEnv, EnvError } from '../../src/env';
@@ -50,9 +50,12 @@ describe('rollout validate', () => {
     const r = await runCli(['validate', bad], env);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
+    // Each names the path, then where the value is in the file (one line of JSON: line 1).
     const lines = r.stderr.split('\n');
-    expect(lines).toContain('targets.a.bogus: unknown field');
-    expect(lines).toContain('deployables.x.process[0].window: must be ≥ 1');
+    const at = (col: number) => ` (at ${bad}:1:${col})`;
+    const text = JSON.stringify(JSON.parse(readFileSync(bad, 'utf8')));
+    expect(lines).toContain(`targets.a.bogus: unknown field${at(text.indexOf('"bogus":1') + 9)}`);
+    expect(lines).toContain(`deployables.x.process[0].window: must be ≥ 1${at(text.indexOf('"window":0') + 10)}`);
   });
 
   it('reports cross-field problems the same way', async () => {

@@ -21,6 +21,8 @@ export const ACTION_ROLLBACK = 'rollout.rollback';
 /** Pause / Resume a running rollout from its root message (button value: see encodeRolloutValue). */
 export const ACTION_PAUSE = 'rollout.pause';
 export const ACTION_RESUME = 'rollout.resume';
+/** Start the rollout a plan preview showed (button value: see encodePreviewValue). */
+export const ACTION_START_PREVIEWED = 'rollout.preview.start';
 
 /** The action id of the button for each decision choice. */
 export const ACTION_FOR_CHOICE: Readonly<Record<DecisionChoice, string>> = {
@@ -56,6 +58,7 @@ export const BLOCK_EPHEMERAL = 'rollout.ephemeral';
 export const BLOCK_HELP = 'rollout.help';
 export const BLOCK_HISTORY = 'rollout.history';
 export const BLOCK_ROLLBACK_PROMPT = 'rollout.rollback';
+export const BLOCK_PREVIEW = 'rollout.preview';
 
 /**
  * Block ids for a message made of several sections of the same kind: `prefix`, `prefix.2`, `prefix.3`...
@@ -134,6 +137,36 @@ export function decodeRolloutValue(value: unknown): RolloutButtonValue | undefin
   if (typeof deployable !== 'string' || deployable.length === 0) return undefined;
   if (typeof release !== 'string' || release.length === 0) return undefined;
   return { rolloutId: rollout, deployable, release };
+}
+
+export interface PreviewButtonValue {
+  deployable: string;
+  release: string;
+  /** planHash of the plan the preview showed: Start refuses when the config now gives another. */
+  hash: string;
+}
+
+/** Value of the preview's Start button: compact JSON (`{"preview":…,"release":…,"hash":…}`). */
+export function encodePreviewValue(v: PreviewButtonValue): string {
+  if (!v.deployable || !v.release || !/^[0-9a-f]{16}$/.test(v.hash)) {
+    throw new RangeError('encodePreviewValue: deployable and release must be non-empty and hash 16 hex digits');
+  }
+  const s = JSON.stringify({ preview: v.deployable, release: v.release, hash: v.hash });
+  if (s.length > BUTTON_VALUE_MAX) {
+    throw new RangeError(`encodePreviewValue: value longer than ${BUTTON_VALUE_MAX} (${s.length})`);
+  }
+  return s;
+}
+
+/** The inverse of encodePreviewValue; undefined for anything that is not exactly such a value. */
+export function decodePreviewValue(value: unknown): PreviewButtonValue | undefined {
+  const o = parseObject(value);
+  if (!o || Object.keys(o).length !== 3) return undefined;
+  const { preview, release, hash } = o;
+  if (typeof preview !== 'string' || preview.length === 0) return undefined;
+  if (typeof release !== 'string' || release.length === 0) return undefined;
+  if (typeof hash !== 'string' || !/^[0-9a-f]{16}$/.test(hash)) return undefined;
+  return { deployable: preview, release, hash };
 }
 
 /** A button value parsed as a JSON object, or undefined (not a string, too long, not JSON, not an object). */

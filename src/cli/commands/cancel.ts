@@ -9,6 +9,8 @@ export interface CancelCommandOptions {
   as?: string;
   reason?: string;
   config?: string;
+  /** One JSON object on stdout (see reportDelivery). */
+  json?: boolean;
   /** Seconds to keep trying to deliver (default 15). */
   timeout?: number;
 }
@@ -30,6 +32,7 @@ export async function cancelCommand(ctx: CliContext, rolloutId: string, opts: Ca
       'cancel',
       d,
       (r) => `${rolloutId} is ${r.status === 'running' ? 'stopping' : r.status}: ${r.message}`,
+      opts.json,
     );
   } finally {
     await conn.close();

@@ -9,6 +9,8 @@ import { reportDelivery, timeoutMs } from './delivery';
 export interface DecideCommandOptions {
   as?: string;
   config?: string;
+  /** One JSON object on stdout (see reportDelivery). */
+  json?: boolean;
   /** Seconds to keep trying to deliver (default 15). */
   timeout?: number;
 }
@@ -37,6 +39,7 @@ export async function decideCommand(
       'answer',
       d,
       (r) => `${r.decisionId} of ${rolloutId} answered "${r.choice}" by ${r.by} at ${r.at}`,
+      opts.json,
     );
   } finally {
     await conn.close();

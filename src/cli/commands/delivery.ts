@@ -2,12 +2,29 @@
 import type { Delivery } from '../../temporal/client';
 import { err, EXIT, out, type CliContext } from '../context';
 
+/**
+ * With `json`, one object on stdout whatever the outcome (the exit code still tells them apart):
+ * `{"outcome":"accepted","result":{…}}`, `{"outcome":"rejected","reason":"…"}`, `{"outcome":"undelivered","reason":"…"}`.
+ */
 export function reportDelivery<T>(
   ctx: CliContext,
   what: string,
   d: Delivery<T>,
   accepted: (result: T) => string,
+  json = false,
 ): number {
+  const code = d.outcome === 'accepted' ? EXIT.OK : d.outcome === 'rejected' ? EXIT.FAILED : EXIT.UNDELIVERED;
+  if (json) {
+    out(
+      ctx,
+      JSON.stringify(
+        d.outcome === 'accepted' ? { outcome: d.outcome, result: d.result } : { outcome: d.outcome, reason: d.reason },
+        null,
+        2,
+      ),
+    );
+    return code;
+  }
   switch (d.outcome) {
     case 'accepted':
       out(ctx, `accepted: ${accepted(d.result)}`);

@@ -7,12 +7,16 @@ import { workflowUiUrl } from '../../../domain/links';
 import { expandList } from '../../../activities/approvers';
 import { mayAct, ownValue } from '../../../domain/access';
 import { outcomeCountsText } from '../../../domain/outcomes';
+import type { DeployableLock } from '../../../domain/locks';
+import type { RolloutPlan } from '../../../domain/plan';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
+import { planHash, planPreview, previewText } from '../../config/preview';
 import { judgeFreeze } from '../../config/freezes';
 import { RequestError, buildPlan } from '../../config/plan';
 import type { Config } from '../../config/load';
 import {
   enqueueRollout,
+  getDeployableState,
   newRolloutId,
   NotConfirmedError,
   refusalOf,
@@ -40,6 +44,10 @@ export interface StartCommandOptions {
   config?: string;
   /** Start during a deploy freeze (the deployable's freezeOverriders only): the reason, recorded by the rollout. */
   overrideFreeze?: string;
+  /** Print what would happen (and start nothing). */
+  plan?: boolean;
+  /** With --plan: the preview as JSON. */
+  json?: boolean;
   /** How often --wait polls (default 1000 ms). */
   pollMs?: number;
 }
@@ -111,6 +119,7 @@ export async function startCommand(
     err(ctx, `rollout start: not started: ${denied}`);
     return EXIT.USAGE;
   }
+  if (opts.plan) return await printPreview(ctx, config, plan, opts.json === true);
   // Deploy freezes, on the wall clock at request time (a rollout that starts later, from the queue, during a
   // freeze holds until it ends: the workflow judges that on its own clock).
   const overriders = ownValue(config.raw.deployables, deployable)?.freezeOverriders ?? [];
@@ -145,11 +154,22 @@ export async function startCommand(
         return EXIT.USAGE;
       }
       if (!(e instanceof NotConfirmedError)) throw e;
-      out(ctx, rolloutId);
+      out(ctx, opts.json ? JSON.stringify({ rolloutId, deployable, release, confirmed: false }, null, 2) : rolloutId);
       err(ctx, `not confirmed: ${e.message}`);
       return EXIT.UNDELIVERED;
     }
-    out(ctx, rolloutId);
+    const started = {
+      rolloutId,
+      deployable,
+      release,
+      requestedBy,
+      targets: plan.targets.length,
+      position: queued.position,
+      ...(queued.runningRolloutId ? { runningRolloutId: queued.runningRolloutId } : {}),
+    };
+    // --json: one object on stdout; with --wait it comes at the end, with the rollout's final status.
+    if (!opts.json) out(ctx, rolloutId);
+    else if (!opts.wait) out(ctx, JSON.stringify(started, null, 2));
     err(
       ctx,
       (queued.position === 0
@@ -166,10 +186,45 @@ export async function startCommand(
       return EXIT.OK;
     }
     await waitUntilStarted(conn.client, rolloutId, opts.pollMs ?? 1000, ctx.signal);
-    return await follow(ctx, conn.client, rolloutId, opts.pollMs ?? 1000);
+    const ended = await follow(ctx, conn.client, rolloutId, opts.pollMs ?? 1000);
+    if (opts.json) out(ctx, JSON.stringify({ ...started, status: ended.status ?? 'unknown' }, null, 2));
+    return ended.code;
   } finally {
     await conn.close();
   }
+}
+
+/**
+ * `--plan`: what the rollout would do, and nothing started. The lock is looked up when Temporal answers (the
+ * preview says when it could not be).
+ */
+async function printPreview(ctx: CliContext, config: Config, plan: RolloutPlan, json: boolean): Promise<number> {
+  const settings = temporalSettings(ctx.env, config.raw.temporal);
+  let lock: DeployableLock | undefined;
+  let lockUnknown: string | undefined;
+  // Only a Temporal that is configured: a preview never starts the embedded dev server.
+  if (!settings.address) lockUnknown = 'no Temporal address configured (TEMPORAL_ADDRESS or temporal.address)';
+  else
+    try {
+      const conn = await connectWith(ctx, settings, false);
+      try {
+        lock = (await getDeployableState(conn.client, settings.taskQueue, plan.deployable))?.lock;
+      } finally {
+        await conn.close();
+      }
+    } catch (e) {
+      lockUnknown = (e as Error).message;
+    }
+  const preview = await planPreview(plan, { now: new Date(), ...(lock ? { lock } : {}) });
+  const hash = planHash(plan);
+  if (json) {
+    out(ctx, JSON.stringify({ ...preview, configHash: hash, ...(lockUnknown ? { lockUnknown } : {}) }, null, 2));
+  } else {
+    out(ctx, previewText(preview));
+    if (lockUnknown) out(ctx, `Lock: not looked up (${lockUnknown})`);
+    out(ctx, `Nothing was started. Start it with: rollout start ${plan.deployable} ${plan.release}`);
+  }
+  return EXIT.OK;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -184,7 +239,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Prints progress (on change) and new pending decisions until the rollout ends. */
-async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs: number): Promise<number> {
+async function follow(
+  ctx: CliContext,
+  client: Client,
+  rolloutId: string,
+  pollMs: number,
+): Promise<{ code: number; status?: string }> {
   type Outcome = { ok: true; result: RolloutResult } | { ok: false; error: Error };
   let outcome: Outcome | undefined;
   const ended = rolloutHandle(client, rolloutId)
@@ -221,7 +281,7 @@ async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs
   while (!outcome) {
     if (ctx.signal?.aborted) {
       err(ctx, `rollout: stopped waiting; the rollout goes on. Follow it with: rollout status ${rolloutId}`);
-      return 130;
+      return { code: 130, status: 'running' };
     }
     const r = await fetchSummary(client, rolloutId, 5000).catch(() => undefined);
     if (r?.kind === 'summary') show(r.summary);
@@ -236,11 +296,11 @@ async function follow(ctx: CliContext, client: Client, rolloutId: string, pollMs
   const final = outcome as Outcome;
   if (!final.ok) {
     err(ctx, `rollout: ${rolloutId} ended without a result: ${final.error.message}`);
-    return EXIT.FAILED;
+    return { code: EXIT.FAILED };
   }
   const { summary } = final.result;
   show(summary);
   const counts = summary.targetOutcomes ? ` (${outcomeCountsText(summary.targetOutcomes)})` : '';
   err(ctx, `rollout: ${rolloutId} ${summary.status}${counts}${summary.stopReason ? `: ${summary.stopReason}` : ''}`);
-  return summary.status === 'succeeded' ? EXIT.OK : EXIT.FAILED;
+  return { code: summary.status === 'succeeded' ? EXIT.OK : EXIT.FAILED, status: summary.status };
 }

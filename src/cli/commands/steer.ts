@@ -12,6 +12,8 @@ export interface SteerCommandOptions {
   as?: string;
   reason?: string;
   config?: string;
+  /** One JSON object on stdout (see reportDelivery). */
+  json?: boolean;
   /** Seconds to keep trying to deliver (default 15). */
   timeout?: number;
 }
@@ -42,7 +44,13 @@ export async function steerCommand(
         break;
     }
     const what = action.kind === 'window' ? 'window change' : action.kind;
-    return reportDelivery(ctx, what, d, (r) => `${rolloutId} ${r.message} (by ${r.record.by} at ${r.record.at})`);
+    return reportDelivery(
+      ctx,
+      what,
+      d,
+      (r) => `${rolloutId} ${r.message} (by ${r.record.by} at ${r.record.at})`,
+      opts.json,
+    );
   } finally {
     await conn.close();
   }

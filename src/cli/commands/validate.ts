@@ -1,9 +1,35 @@
-// `rollout validate <config>`: loads and checks a config file without touching Temporal.
+// `rollout validate <config> [--json]`: loads and checks a config file without touching Temporal.
+// --json: `{"ok":true,"file","targets","deployables","warnings"}` or `{"ok":false,"file","problems"}` (exit 1).
+import { ConfigError, loadConfigFile } from '../../config/load';
 import { EXIT, loadConfigOrReport, out, type CliContext } from '../context';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export async function validateCommand(ctx: CliContext, file: string): Promise<number> {
+export async function validateCommand(ctx: CliContext, file: string, opts: { json?: boolean } = {}): Promise<number> {
+  if (opts.json) {
+    try {
+      const config = loadConfigFile(file, { checkFiles: true });
+      out(
+        ctx,
+        JSON.stringify(
+          {
+            ok: true,
+            file,
+            targets: config.targets.length,
+            deployables: Object.keys(config.raw.deployables),
+            warnings: config.warnings,
+          },
+          null,
+          2,
+        ),
+      );
+      return EXIT.OK;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      out(ctx, JSON.stringify({ ok: false, file, problems: e.problems }, null, 2));
+      return EXIT.FAILED;
+    }
+  }
   const config = loadConfigOrReport(ctx, file, { checkFiles: true });
   if (!config) return EXIT.FAILED;
   const deployables = Object.keys(config.raw.deployables);

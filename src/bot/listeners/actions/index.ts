@@ -5,6 +5,7 @@ import {
   ACTION_ROLLBACK,
   ACTION_PAUSE,
   ACTION_RESUME,
+  ACTION_START_PREVIEWED,
   ACTION_WITHDRAW,
   DECISION_ACTION_IDS,
 } from '../../../../activities/slack/blocks';
@@ -12,6 +13,7 @@ import type { BotContext } from '../../context';
 import { cancelClicked } from './cancelClicked';
 import { decisionClicked } from './decisionClicked';
 import { rollbackClicked } from './rollbackClicked';
+import { startPreviewedClicked } from './startPreviewedClicked';
 import { pauseClicked, resumeClicked } from './steerClicked';
 import { withdrawClicked } from './withdrawClicked';
 
@@ -22,4 +24,5 @@ export function registerActions(app: App, ctx: BotContext): void {
   app.action<BlockAction>(ACTION_ROLLBACK, rollbackClicked(ctx));
   app.action<BlockAction>(ACTION_PAUSE, pauseClicked(ctx));
   app.action<BlockAction>(ACTION_RESUME, resumeClicked(ctx));
+  app.action<BlockAction>(ACTION_START_PREVIEWED, startPreviewedClicked(ctx));
 }

@@ -9,6 +9,7 @@ import { cancelPrompt, errorWithHelp, listMessage } from '../../messages';
 import { bounded, deployableStates, QUERY_TIMEOUT_MS } from '../../queries';
 import { historyAnswer, lockAnswer, rollbackAnswer, unlockAnswer } from '../../releases';
 import { replyEphemeral } from '../../replies';
+import { previewAnswer } from '../../preview';
 import { requestRollout } from '../../requests';
 import { statusAnswer } from '../../status';
 import { steerFromSlack } from '../../steering';
@@ -73,6 +74,10 @@ export function rolloutCommand(ctx: BotContext) {
           await steerFromSlack(ctx, respond, user, c.rolloutId, { kind: 'window', window: c.window });
           return;
         case 'start':
+          if (c.plan) {
+            await replyEphemeral(respond, await previewAnswer(ctx, user, c.deployable, c.release));
+            return;
+          }
           await requestRollout(
             ctx,
             {
