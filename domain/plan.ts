@@ -107,6 +107,26 @@ export interface RolloutPlan {
   freezes?: FreezePlan[];
   /** Who overrode the freezes in force when the rollout was requested, and why (those freezes do not hold it). */
   freezeOverride?: FreezeOverride;
+  /** Reminders and escalation of pending decisions (durable timers in the rollout workflow). */
+  reminders?: RemindersPlan;
+  /** A script run on the worker's machine before any target is touched; its failure fails the rollout. */
+  releaseCheck?: ReleaseCheckPlan;
+}
+
+export interface RemindersPlan {
+  /** Seconds after a decision is asked: its approvers are mentioned again in the thread. */
+  afterSec: number;
+  /** Seconds after a decision is asked: it is escalated to `escalateTo`. */
+  escalateAfterSec?: number;
+  /** A channel (`#name` or id) posted to with a link to the thread, or an `@group` mentioned in the thread. */
+  escalateTo?: { channel: string } | { group: string };
+}
+
+export interface ReleaseCheckPlan {
+  script: string;
+  timeoutSec: number;
+  /** The worker-side directory it runs in. */
+  workdir: string;
 }
 
 export interface RollbackPlan {

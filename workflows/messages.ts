@@ -99,6 +99,20 @@ export interface Decision {
   cardTs?: string;
   /** The failed child step never started on the target: Ignore records it as skipped (not run). */
   notRun?: boolean;
+  /** When its approvers were reminded (reminders configured, still pending then). */
+  remindedAt?: string;
+  /** When it was escalated, and to what (`#channel` or `@group`). */
+  escalatedAt?: string;
+  escalatedTo?: string;
+}
+
+/** The release check run on the worker before any target (deployable's `releaseCheck`). */
+export interface ReleaseCheckSummary {
+  state: 'running' | 'passed' | 'failed';
+  startedAt: string;
+  endedAt?: string;
+  exitCode?: number | null;
+  tail?: string;
 }
 
 export interface RolloutSummary {
@@ -119,6 +133,8 @@ export interface RolloutSummary {
   recentDecisions: Decision[];
   /** Where the rollout's Slack root message is (rollouts started from Slack). */
   slack?: { channel: string; ts: string };
+  /** The release check, when the deployable has one. */
+  releaseCheck?: ReleaseCheckSummary;
   /** The first failure that stopped the rollout, if any. */
   failure?: { step: string; target: string; childStep: string; exitCode?: number | null; error?: string };
   /** Per target, over the whole rollout: deployed (succeeded), excluded, and skipped because nothing ran. */

@@ -7,8 +7,11 @@ import type { SteeringRecord } from '../../workflows/steeringMessages';
 import {
   decisionOutcome,
   failureCard,
+  escalationPost,
   manualCard,
   rampStage,
+  reminderMessage,
+  type ReminderEvent,
   rolloutEnded,
   rootMessage,
   steered,
@@ -35,7 +38,8 @@ export type ThreadEvent =
       answerers?: string[];
     }
   | { type: 'decisionAnswered'; rolloutId: string; decision: Decision; cardTs: string }
-  | { type: 'ended'; summary: RolloutSummary };
+  | { type: 'ended'; summary: RolloutSummary }
+  | ({ type: 'reminder' } & ReminderEvent);
 
 export interface SlackActivityDeps {
   web: WebClient;
@@ -77,6 +81,21 @@ export function createSlackActivities(deps: SlackActivityDeps) {
           const m = decisionOutcome(event.rolloutId, event.decision);
           await deps.web.chat.update({ channel: root.channel, ts: event.cardTs, text: m.text, blocks: m.blocks });
           return { ts: event.cardTs };
+        }
+        case 'reminder': {
+          const to = event.escalateTo;
+          if (event.phase === 'escalation' && to && 'channel' in to) {
+            // The escalation channel gets its own message pointing at the thread (a link when Slack gives one).
+            let url: string | undefined;
+            try {
+              url = (await deps.web.chat.getPermalink({ channel: root.channel, message_ts: root.ts })).permalink;
+            } catch {
+              url = undefined;
+            }
+            const m = escalationPost(event, url);
+            await deps.web.chat.postMessage({ channel: to.channel.replace(/^#/, ''), text: m.text, blocks: m.blocks });
+          }
+          return post(root, reminderMessage(event));
         }
         case 'ended': {
           // The root's last word comes from the workflow itself, so it is right even if no bot saw the end.

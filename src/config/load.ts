@@ -228,6 +228,13 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
     const dp = ['deployables', dname];
     checkWho(d.starters, [...dp, 'starters']);
     checkWho(d.approvers, [...dp, 'approvers']);
+    const to = d.reminders?.escalateTo;
+    if (to?.startsWith('@') && ownValue(cfg.groups, to.slice(1)) === undefined) {
+      at(
+        [...dp, 'reminders', 'escalateTo'],
+        `undefined group "${to}": declare it under groups; known: ${Object.keys(cfg.groups).join(', ') || 'none'}`,
+      );
+    }
     d.process.forEach((s, i) => {
       if (s.type === 'manual') checkWho(s.approvers, [...dp, 'process', i, 'approvers']);
     });

@@ -155,5 +155,22 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   const budget = toWindow(d.failureBudget);
   if (budget) plan.failureBudget = budget;
   if (d.freezes.length > 0) plan.freezes = toFreezes(d.freezes);
+  if (d.reminders) {
+    const r = d.reminders;
+    plan.reminders = {
+      afterSec: r.after,
+      ...(r.escalateAfter !== undefined ? { escalateAfterSec: r.escalateAfter } : {}),
+      ...(r.escalateTo !== undefined
+        ? { escalateTo: r.escalateTo.startsWith('@') ? { group: r.escalateTo } : { channel: r.escalateTo } }
+        : {}),
+    };
+  }
+  if (d.releaseCheck) {
+    plan.releaseCheck = {
+      script: d.releaseCheck.script,
+      timeoutSec: d.releaseCheck.timeoutSec ?? timeoutDefault,
+      workdir: d.releaseCheck.workdir ?? config.raw.defaults.workdir,
+    };
+  }
   return plan;
 }

@@ -163,6 +163,59 @@ const target = z.strictObject({
   variables,
 });
 
+/** A duration: seconds as a number, or `30s`, `15m`, `1h`, `2d` (whole units). */
+export const duration = z
+  .union([
+    z.number().int('must be a whole number of seconds').min(1, 'must be ≥ 1 second'),
+    z.string().regex(/^\d{1,6}[smhd]$/, 'must be a duration like 30s, 15m, 1h or 2d (or a number of seconds)'),
+  ])
+  .transform((v) =>
+    typeof v === 'number' ? v : Number(v.slice(0, -1)) * { s: 1, m: 60, h: 3600, d: 86_400 }[v.slice(-1) as 's'],
+  )
+  .refine((sec) => sec <= 30 * 86_400, 'must be at most 30 days');
+
+/**
+ * Reminders on a pending decision: its approvers are mentioned again in the thread `after` it was asked, and
+ * `escalateAfter` it was asked it is escalated to `escalateTo`: a channel (`#ops-oncall` or a channel id `C…`,
+ * posted there with a link to the thread) or a declared `@group` (its members mentioned in the thread).
+ */
+const reminders = z
+  .strictObject({
+    after: duration,
+    escalateAfter: duration.optional(),
+    escalateTo: z
+      .string()
+      .regex(
+        /^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,30}|@[A-Za-z0-9][A-Za-z0-9._:+-]{0,99})$/,
+        'must be a #channel, a channel id (C…) or an @group',
+      )
+      .optional(),
+  })
+  .refine((r) => (r.escalateAfter === undefined) === (r.escalateTo === undefined), {
+    message: 'escalateAfter and escalateTo go together',
+    path: ['escalateTo'],
+  })
+  .refine((r) => r.escalateAfter === undefined || r.escalateAfter > r.after, {
+    message: 'must be later than after',
+    path: ['escalateAfter'],
+  });
+
+/**
+ * A release check: a script run on the worker's own machine before anything else (does the release exist? is its
+ * checksum published?). If it fails, no target is touched and the rollout fails.
+ */
+const releaseCheck = z.strictObject({
+  script: z.string().min(1, 'must not be empty'),
+  timeoutSec: z
+    .number()
+    .int()
+    .min(1, 'must be ≥ 1')
+    .max(24 * 3600)
+    .optional(),
+  /** Where it runs on the worker (default: `defaults.workdir` under the worker's home). */
+  workdir: workdir.optional(),
+});
+
 const deployable = z.strictObject({
   description: z.string().optional(),
   /** Target names, or `tag:<tag>` for every target carrying that tag. */
@@ -178,6 +231,8 @@ const deployable = z.strictObject({
   freezes: z.array(freeze).default([]),
   /** Who may start a rollout during a freeze, giving a reason that is recorded; empty = nobody. */
   freezeOverriders: z.array(z.string().min(1)).default([]),
+  reminders: reminders.optional(),
+  releaseCheck: releaseCheck.optional(),
   process: z.array(step).min(1, 'a process needs at least one step'),
 });
 

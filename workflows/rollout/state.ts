@@ -10,6 +10,7 @@ import {
   SUMMARY_LIST_LIMIT,
   type CarriedRolloutState,
   type Decision,
+  type ReleaseCheckSummary,
   type DecisionAnswer,
   type RolloutInput,
   type RolloutStatus,
@@ -134,6 +135,12 @@ export class RolloutState {
     );
   }
 
+  /** The release check's run (see releaseCheck.ts). */
+  releaseCheck?: ReleaseCheckSummary;
+
+  /** Called with each decision as it opens (reminders start their durable timers here). */
+  onDecisionOpened?: (d: Decision) => void;
+
   notify(n: ThreadNote): void {
     this.thread.notify(n);
   }
@@ -149,6 +156,7 @@ export class RolloutState {
     const decision: Decision = { id: `d${++this.decisionSeq}`, ...d };
     this.decisions.set(decision.id, decision);
     decisionOpened(this.plan, decision);
+    this.onDecisionOpened?.(decision);
     return decision;
   }
 
@@ -305,6 +313,7 @@ export class RolloutState {
       recentDecisions: this.recentDecisions(),
       ...(this.firstFailure ? { failure: this.firstFailure } : {}),
       ...(plan.slack ? { slack: { channel: plan.slack.channel, ts: plan.slack.ts } } : {}),
+      ...(this.releaseCheck ? { releaseCheck: { ...this.releaseCheck } } : {}),
       ...(this.honest ? { targetOutcomes: this.outcomeCounts() } : {}),
       ...(this.steerable ? { steerable: true } : {}),
       ...this.steering.summary(),
