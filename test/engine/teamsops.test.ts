@@ -1,0 +1,194 @@
+// Issue 14 (teams, part): reminders and escalation of pending decisions, and the release check that runs before
+// any target is touched. Real Temporal dev server, real sshd targets on 127.0.26.x, a stand-in Slack worker that
+// records the thread events the rollout posts (with the wall-clock time each arrived).
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApproverActivities } from '../../activities/approvers';
+import type { ThreadEvent } from '../../activities/slack/notifier';
+import { decide, startRollout } from '../../src/temporal/client';
+import type { SshdFixture } from '../support/sshd';
+import { uniqueName, waitForSummary, type TemporalTestEnv } from '../support/temporal';
+import { configFor, planFor, readTargetFile, startEngineFixture, type EngineFixture } from '../support/rollouts';
+
+let fixture: EngineFixture | undefined;
+let sshd: SshdFixture;
+let env: TemporalTestEnv;
+let slackWorker: Worker | undefined;
+let slackRun: Promise<void> | undefined;
+let slackConnection: NativeConnection | undefined;
+const slackQueue = uniqueName('teamsops-slack');
+/** Every thread event posted, with when it arrived (ms since epoch). */
+const posted: Array<{ event: ThreadEvent; arrivedAt: number }> = [];
+
+beforeAll(async () => {
+  fixture = await startEngineFixture({ count: 2, baseAddress: '127.0.26.1', queuePrefix: 'teamsops' });
+  ({ sshd, env } = fixture);
+  slackConnection = await NativeConnection.connect({ address: env.address });
+  let ts = 0;
+  slackWorker = await Worker.create({
+    connection: slackConnection,
+    namespace: 'default',
+    taskQueue: slackQueue,
+    activities: {
+      ...createApproverActivities({}),
+      async slackThreadEvent({ event }: { event: ThreadEvent }) {
+        posted.push({ event, arrivedAt: Date.now() });
+        return { ts: `1700000000.${String(++ts).padStart(6, '0')}` };
+      },
+    },
+  });
+  slackRun = slackWorker.run();
+});
+
+afterAll(async () => {
+  slackWorker?.shutdown();
+  await slackRun?.catch(() => undefined);
+  await slackConnection?.close();
+  await fixture?.close();
+});
+
+async function until<T>(what: string, f: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what} not seen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const eventsOf = (rolloutId: string) => posted.filter((p) => 'rolloutId' in p.event && p.event.rolloutId === rolloutId);
+const reminderOf = (rolloutId: string, decisionId: string, phase: 'reminder' | 'escalation') =>
+  eventsOf(rolloutId).find(
+    (p) => p.event.type === 'reminder' && p.event.decision.id === decisionId && p.event.phase === phase,
+  );
+const cardOf = (rolloutId: string, decisionId: string) =>
+  eventsOf(rolloutId).find((p) => p.event.type === 'decision' && p.event.decision.id === decisionId);
+
+describe('reminders and escalation: durable timers in the rollout workflow', () => {
+  it('a pending decision re-notifies its approvers after its reminder time and escalates after the next; one answered in time is never reminded', async () => {
+    const [web1] = sshd.targetsFor('reminders');
+    const cfg = configFor([web1!], {
+      'web-farm': {
+        targets: ['tag:web'],
+        approvers: ['U_ALICE', 'U_BOB'],
+        reminders: { after: '2s', escalateAfter: '4s', escalateTo: '#ops-oncall' },
+        process: [
+          {
+            type: 'rolling',
+            name: 'deploy',
+            window: 1,
+            childSteps: [
+              { name: 'drain', script: 'touch drained' },
+              { name: 'install', script: 'if [ ! -f fixed ]; then echo "health check failed" >&2; exit 3; fi' },
+              { name: 'add-back', script: 'touch added-back' },
+            ],
+          },
+          { type: 'manual', name: 'approve', instructions: 'Look at the graphs.' },
+          { type: 'manual', name: 'confirm', instructions: 'Confirm the release.' },
+        ],
+      },
+    });
+    const plan = {
+      ...planFor(cfg, 'web-farm'),
+      slack: { channel: 'C_DEPLOYS', ts: '1700000000.000000', taskQueue: slackQueue },
+    };
+    expect(plan.reminders).toEqual({ afterSec: 2, escalateAfterSec: 4, escalateTo: { channel: '#ops-oncall' } });
+    const handle = await startRollout(env.client, env.taskQueue, plan);
+    const id = handle.workflowId;
+
+    // d1: web1 failed at install after drain: out of its pool. Reminded at 2 s, escalated at 4 s.
+    const card1 = await until('the failure card', () => cardOf(id, 'd1'));
+    const rem1 = await until('the reminder of d1', () => reminderOf(id, 'd1', 'reminder'));
+    const esc1 = await until('the escalation of d1', () => reminderOf(id, 'd1', 'escalation'));
+    const createdAt = Date.parse(card1.event.type === 'decision' ? card1.event.decision.createdAt : '');
+    for (const [p, afterMs] of [
+      [rem1, 2000],
+      [esc1, 4000],
+    ] as const) {
+      if (p.event.type !== 'reminder') throw new Error('not a reminder');
+      // The workflow's timer fired no earlier than its time (and the post arrived after it).
+      expect(Date.parse(p.event.at) - createdAt).toBeGreaterThanOrEqual(afterMs);
+      expect(p.arrivedAt - createdAt).toBeGreaterThanOrEqual(afterMs);
+      expect(p.event.answerers.sort()).toEqual(['U_ALICE', 'U_BOB']);
+      expect(p.event.doneBefore).toEqual(['drain']);
+      expect(p.event.decision).toMatchObject({ target: web1!.name, childStep: 'install' });
+    }
+    expect(esc1.event).toMatchObject({ escalateTo: { channel: '#ops-oncall' } });
+    expect(rem1.event).not.toHaveProperty('escalateTo');
+    expect(readTargetFile(web1!, 'drained')).toBeDefined();
+    const s1 = await waitForSummary(env.client, id, (s) => s.pendingDecisions[0]?.escalatedAt !== undefined);
+    expect(s1.pendingDecisions[0]).toMatchObject({ id: 'd1', escalatedTo: '#ops-oncall' });
+    expect(s1.pendingDecisions[0]?.remindedAt).toBeDefined();
+
+    writeFileSync(path.join(web1!.workdir, 'fixed'), '');
+    await decide(env.client, id, 'd1', 'retry', 'U_BOB');
+
+    // d2 answered at once: never reminded. d3 left pending: reminded (its timer started after d2's would have
+    // fired, and the thread posts in order, so d2's reminder would be there by then: the control).
+    await until('the card of d2', () => cardOf(id, 'd2'));
+    await decide(env.client, id, 'd2', 'proceed', 'U_ALICE');
+    await until('the card of d3', () => cardOf(id, 'd3'));
+    const rem3 = await until('the reminder of d3', () => reminderOf(id, 'd3', 'reminder'));
+    expect(rem3.event).toMatchObject({ decision: { kind: 'manual', step: 'confirm' } });
+    expect(reminderOf(id, 'd2', 'reminder')).toBeUndefined();
+    expect(reminderOf(id, 'd1', 'reminder')).toBeDefined(); // the same lookup finds what is there
+    await decide(env.client, id, 'd3', 'proceed', 'U_ALICE');
+    const end = await handle.result();
+    expect(end.status).toBe('succeeded');
+    expect(reminderOf(id, 'd3', 'escalation')).toBeUndefined();
+  }, 60_000);
+});
+
+describe('release check: runs on the worker before any target is touched', () => {
+  function farm(targets: ReturnType<SshdFixture['targetsFor']>, releases: string) {
+    return configFor(targets, {
+      'web-farm': {
+        targets: ['tag:web'],
+        releaseCheck: {
+          script: `test -f ${releases}/#{Release}.sha256 || { echo "release #{Release} has no published checksum" >&2; exit 4; }`,
+          workdir: path.join(releases, 'work'),
+        },
+        process: [
+          { name: 'deploy', script: 'touch deployed' },
+          { name: 'on-failure', runCondition: 'failure', script: 'touch failure-ran' },
+          { name: 'always', runCondition: 'always', script: 'touch always-ran' },
+        ],
+      },
+    });
+  }
+
+  it('a failing check fails the rollout and no target is touched; a passing one (the control) lets it deploy', async () => {
+    const releases = mkdtempSync(path.join(os.tmpdir(), 'teamsops-releases-'));
+    writeFileSync(path.join(releases, 'v2.sha256'), 'abc  app.tar.gz\n');
+
+    const bad = sshd.targetsFor('check-fails');
+    const h1 = await startRollout(env.client, env.taskQueue, planFor(farm(bad, releases), 'web-farm', 'v3'));
+    const r1 = await h1.result();
+    expect(r1.status).toBe('failed');
+    expect(r1.summary.stopReason).toContain('release check failed (exited 4)');
+    expect(r1.summary.stopReason).toContain("release 'v3' has no published checksum");
+    expect(r1.summary.releaseCheck).toMatchObject({ state: 'failed', exitCode: 4 });
+    expect(r1.summary.steps.map((s) => s.state)).toEqual(['skipped', 'skipped', 'skipped']);
+    for (const t of bad) {
+      for (const marker of ['deployed', 'failure-ran', 'always-ran']) expect(readTargetFile(t, marker)).toBeUndefined();
+      // Not even the workdir (created by the first script run there) exists: nothing ran on the target.
+      expect(existsSync(t.workdir)).toBe(false);
+    }
+
+    const good = sshd.targetsFor('check-passes');
+    const h2 = await startRollout(env.client, env.taskQueue, planFor(farm(good, releases), 'web-farm', 'v2'));
+    const r2 = await h2.result();
+    expect(r2.status).toBe('succeeded');
+    expect(r2.summary.releaseCheck).toMatchObject({ state: 'passed', exitCode: 0 });
+    for (const t of good) {
+      expect(existsSync(t.workdir)).toBe(true);
+      expect(readTargetFile(t, 'deployed')).toBeDefined();
+      expect(readTargetFile(t, 'always-ran')).toBeDefined();
+      expect(readTargetFile(t, 'failure-ran')).toBeUndefined();
+    }
+  }, 60_000);
+});
