@@ -38,6 +38,22 @@ export interface ScriptAction {
   /** Optional variable expression; the step runs only when it is also true. */
   if?: string;
   onFailure: 'guided' | 'fail';
+  /** An artifact child step: `script` is unused; the activity uploads, verifies and places the file. */
+  artifact?: ArtifactPlan;
+}
+
+/** A file copied from the worker to the target over SFTP, its SHA-256 verified there before anything uses it. */
+export interface ArtifactPlan {
+  /** Path of the file on the worker (`#{Release}` and variables substituted). */
+  source: string;
+  /** The expected SHA-256 (hex, variables substituted)... */
+  sha256?: string;
+  /** ...or a file on the worker holding it (`sha256sum` format); default `<source>.sha256`. */
+  sha256File?: string;
+  /** Directory under the target's workdir that holds one sub-directory per release. */
+  dir: string;
+  /** Releases kept in `dir` (the newest, counting the one just placed); older ones are pruned. */
+  keep: number;
 }
 
 /** Either a fixed count or a percentage of the step's targets (rounded up, at least 1). */

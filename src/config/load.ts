@@ -314,7 +314,14 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
         const visible = new Set(earlier);
         step.childSteps.forEach((c, j) => {
           checkIf(c.if, [...sp, 'childSteps', j, 'if'], visible);
-          checkScript(c.script, [...sp, 'childSteps', j, 'script'], visible);
+          if (c.script !== undefined) checkScript(c.script, [...sp, 'childSteps', j, 'script'], visible);
+          const a = c.artifact;
+          if (a) {
+            const ap = [...sp, 'childSteps', j, 'artifact'];
+            checkScript(a.source, [...ap, 'source'], visible);
+            if (a.sha256 !== undefined) checkScript(a.sha256, [...ap, 'sha256'], visible);
+            if (a.sha256File !== undefined) checkScript(a.sha256File, [...ap, 'sha256File'], visible);
+          }
           visible.add(c.name);
         });
       }

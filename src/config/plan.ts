@@ -133,7 +133,18 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
       ...(ramp ? { ramp } : {}),
       childSteps: s.childSteps.map((c) => ({
         name: c.name,
-        script: c.script,
+        script: c.script ?? '',
+        ...(c.artifact
+          ? {
+              artifact: {
+                source: c.artifact.source,
+                ...(c.artifact.sha256 !== undefined ? { sha256: c.artifact.sha256 } : {}),
+                ...(c.artifact.sha256File !== undefined ? { sha256File: c.artifact.sha256File } : {}),
+                dir: c.artifact.dir,
+                keep: c.artifact.keep,
+              },
+            }
+          : {}),
         timeoutSec: c.timeoutSec ?? timeoutDefault,
         runCondition: c.runCondition,
         ...(c.if !== undefined ? { if: c.if } : {}),

@@ -104,7 +104,42 @@ const scriptFields = {
   onFailure: onFailure.optional(),
 };
 
-export const childStepSchema = z.strictObject({ name, ...scriptFields });
+/**
+ * An artifact (instead of a script): a worker file copied to the target over SFTP, its SHA-256 verified there
+ * before it is placed in `<dir>/<release>/` (the newest `keep` releases kept). The checksum is `sha256` (hex,
+ * variables allowed) or read from `sha256File` on the worker (default `<source>.sha256`).
+ */
+const artifact = z
+  .strictObject({
+    source: z.string().min(1, 'must not be empty'),
+    sha256: z.string().min(1).optional(),
+    sha256File: z.string().min(1).optional(),
+    dir: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/,
+        'must be a relative path under the workdir (letters, digits, _ . - and /)',
+      )
+      .default('releases'),
+    keep: z.number().int('must be a whole number').min(1, 'must be ≥ 1').max(100).default(3),
+  })
+  .refine((a) => a.sha256 === undefined || a.sha256File === undefined, {
+    message: 'give sha256 or sha256File, not both',
+    path: ['sha256File'],
+  });
+
+/** A child step runs a `script`, or copies an `artifact` (exactly one of the two). */
+export const childStepSchema = z
+  .strictObject({ name, ...scriptFields, script: scriptFields.script.optional(), artifact: artifact.optional() })
+  .superRefine((c, ctx) => {
+    if ((c.script === undefined) === (c.artifact === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a child step needs a script or an artifact (one of the two)',
+        path: ['script'],
+      });
+    }
+  });
 
 const scriptStep = z.strictObject({
   type: z.literal('script').default('script'),
