@@ -1,14 +1,15 @@
 // Issue 14 (teams, part): reminders and escalation of pending decisions, and the release check that runs before
 // any target is touched. Real Temporal dev server, real sshd targets on 127.0.26.x, a stand-in Slack worker that
 // records the thread events the rollout posts (with the wall-clock time each arrived).
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApproverActivities } from '../../activities/approvers';
 import type { ThreadEvent } from '../../activities/slack/notifier';
-import { decide, startRollout } from '../../src/temporal/client';
+import { decide, getTargets, startRollout } from '../../src/temporal/client';
 import type { SshdFixture } from '../support/sshd';
 import { uniqueName, waitForSummary, type TemporalTestEnv } from '../support/temporal';
 import { configFor, planFor, readTargetFile, startEngineFixture, type EngineFixture } from '../support/rollouts';
@@ -191,4 +192,92 @@ describe('release check: runs on the worker before any target is touched', () =>
       expect(readTargetFile(t, 'failure-ran')).toBeUndefined();
     }
   }, 60_000);
+});
+
+describe('artifacts: copied over SFTP, verified on the target before use, the last N releases kept', () => {
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  function artifacts(): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'teamsops-artifacts-'));
+    for (const v of ['v1', 'v2', 'v3', 'v4']) {
+      const body = `app ${v}\n`;
+      writeFileSync(path.join(dir, `app-${v}.txt`), body);
+      writeFileSync(path.join(dir, `app-${v}.txt.sha256`), `${sha(body)}  app-${v}.txt\n`);
+    }
+    return dir;
+  }
+  const releaseDirs = (t: { workdir: string }) => {
+    const d = path.join(t.workdir, 'releases');
+    return existsSync(d) ? readdirSync(d).filter((n) => !n.startsWith('.')).sort() : [];
+  };
+
+  it('a wrong checksum fails that target and the artifact is never used; the right one (control) is placed and used', async () => {
+    const dir = artifacts();
+    const [web1, web2] = sshd.targetsFor('artifact-checksum');
+    const targets = [
+      { ...web1!, variables: { ArtSha: sha('app v1\n') } },
+      { ...web2!, variables: { ArtSha: sha('something else') } },
+    ];
+    const cfg = configFor(targets, {
+      'web-farm': {
+        targets: ['tag:web'],
+        onFailure: 'fail',
+        process: [
+          {
+            type: 'rolling',
+            name: 'deploy',
+            window: 1,
+            childSteps: [
+              { name: 'fetch', artifact: { source: `${dir}/app-#{Release}.txt`, sha256: '#{ArtSha}', keep: 2 } },
+              { name: 'use', script: 'cat releases/#{Release}/app-#{Release}.txt > used' },
+            ],
+          },
+        ],
+      },
+    });
+    const r = await (await startRollout(env.client, env.taskQueue, planFor(cfg, 'web-farm', 'v1'))).result();
+    expect(r.status).toBe('failed');
+    expect(r.summary.failure).toMatchObject({ target: web2!.name, childStep: 'fetch', exitCode: 65 });
+    // web1 (right checksum): placed, then used.
+    expect(readTargetFile(web1!, 'used')).toBe('app v1\n');
+    expect(readTargetFile(web1!, 'releases/v1/app-v1.txt')).toBe('app v1\n');
+    // web2 (wrong checksum): the upload was deleted, nothing placed, `use` never ran.
+    expect(readTargetFile(web2!, 'used')).toBeUndefined();
+    expect(existsSync(path.join(web2!.workdir, 'releases', 'v1'))).toBe(false);
+    expect(readdirSync(path.join(web2!.workdir, 'releases', '.incoming'))).toEqual([]);
+    const details = await getTargets(env.client, r.summary.rolloutId, { target: web2!.name });
+    expect(details.targets[0]?.steps[0]?.children[0]?.tail).toContain('checksum mismatch');
+  }, 60_000);
+
+  it('the kept releases on a target are the last N (keep: 2 over v1..v4), each verified from its .sha256 file', async () => {
+    const dir = artifacts();
+    const [web1] = sshd.targetsFor('artifact-keep');
+    const cfg = configFor([web1!], {
+      'web-farm': {
+        targets: ['tag:web'],
+        onFailure: 'fail',
+        process: [
+          {
+            type: 'rolling',
+            name: 'deploy',
+            window: 1,
+            childSteps: [
+              { name: 'fetch', artifact: { source: `${dir}/app-#{Release}.txt`, keep: 2 } },
+              { name: 'use', script: 'cat releases/#{Release}/app-#{Release}.txt > used' },
+            ],
+          },
+        ],
+      },
+    });
+    const kept: string[][] = [];
+    for (const v of ['v1', 'v2', 'v3', 'v4']) {
+      const r = await (await startRollout(env.client, env.taskQueue, planFor(cfg, 'web-farm', v))).result();
+      expect(r.summary.failure ?? r.status).toBe('succeeded');
+      expect(readTargetFile(web1!, 'used')).toBe(`app ${v}\n`);
+      kept.push(releaseDirs(web1!));
+    }
+    expect(kept).toEqual([['v1'], ['v1', 'v2'], ['v2', 'v3'], ['v3', 'v4']]);
+    expect(readTargetFile(web1!, 'releases/v4/app-v4.txt')).toBe('app v4\n');
+    // Every upload was verified and moved into place: no temporary file is left.
+    expect(readdirSync(path.join(web1!.workdir, 'releases', '.incoming'))).toEqual([]);
+  }, 90_000);
 });
