@@ -207,7 +207,11 @@ describe('artifacts: copied over SFTP, verified on the target before use, the la
   }
   const releaseDirs = (t: { workdir: string }) => {
     const d = path.join(t.workdir, 'releases');
-    return existsSync(d) ? readdirSync(d).filter((n) => !n.startsWith('.')).sort() : [];
+    return existsSync(d)
+      ? readdirSync(d)
+          .filter((n) => !n.startsWith('.'))
+          .sort()
+      : [];
   };
 
   it('a wrong checksum fails that target and the artifact is never used; the right one (control) is placed and used', async () => {
