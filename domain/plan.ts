@@ -25,6 +25,11 @@ export interface TargetPlan {
   /** ssh: host-key checking; on unless explicitly turned off. */
   strictHostKeyChecking: boolean;
   variables: Record<string, string>;
+  /**
+   * Set for a target shared between deployables: its lock key (a declared shared name, else `host:port`). Two
+   * rollouts never run on it at once (workflows/targetLock.ts).
+   */
+  shared?: string;
 }
 
 /** When a step or child step runs, judged on the status so far. */

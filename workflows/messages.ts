@@ -43,6 +43,8 @@ export interface TargetStepDetail {
   startedAt?: string;
   endedAt?: string;
   children: ChildResult[];
+  /** A shared target waiting for its lock: which, and since when (another rollout is on it). */
+  waitingOn?: { lock: string; since: string };
 }
 
 export interface TargetDetail {
@@ -133,6 +135,8 @@ export interface RolloutSummary {
   recentDecisions: Decision[];
   /** Where the rollout's Slack root message is (rollouts started from Slack). */
   slack?: { channel: string; ts: string };
+  /** Targets waiting for a shared target's lock (at most SUMMARY_LIST_LIMIT). */
+  waitingOnTargets?: Array<{ target: string; lock: string; since: string }>;
   /** The release check, when the deployable has one. */
   releaseCheck?: ReleaseCheckSummary;
   /** The first failure that stopped the rollout, if any. */

@@ -24,6 +24,7 @@ import {
 } from './messages';
 import { PATCHES } from '../domain/outcomes';
 import { pauseUpdate, resumeUpdate, windowUpdate } from './steeringMessages';
+import { lockGrantedSignal } from './targetLockMessages';
 import { watchFreezes } from './rollout/freezeWatch';
 import { judge, validateCancel, validateDecision } from './rollout/judge';
 import { rolloutEnded, rolloutStarted } from './rollout/telemetry';
@@ -69,6 +70,9 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   if (!carried) rolloutStarted(plan);
 
   setHandler(summaryQuery, () => state.summary());
+  setHandler(lockGrantedSignal, ({ key }) => {
+    state.grantedLocks.add(key);
+  });
   setHandler(decisionsQuery, () => state.pendingDecisions().slice(0, 100));
   setHandler(targetsQuery, (query) => state.targetsPage(query));
   setHandler(

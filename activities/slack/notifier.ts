@@ -11,6 +11,7 @@ import {
   manualCard,
   rampStage,
   reminderMessage,
+  targetWaiting,
   type ReminderEvent,
   rolloutEnded,
   rootMessage,
@@ -39,7 +40,8 @@ export type ThreadEvent =
     }
   | { type: 'decisionAnswered'; rolloutId: string; decision: Decision; cardTs: string }
   | { type: 'ended'; summary: RolloutSummary }
-  | ({ type: 'reminder' } & ReminderEvent);
+  | ({ type: 'reminder' } & ReminderEvent)
+  | { type: 'targetWait'; target: string; lock: string; since: string };
 
 export interface SlackActivityDeps {
   web: WebClient;
@@ -82,6 +84,8 @@ export function createSlackActivities(deps: SlackActivityDeps) {
           await deps.web.chat.update({ channel: root.channel, ts: event.cardTs, text: m.text, blocks: m.blocks });
           return { ts: event.cardTs };
         }
+        case 'targetWait':
+          return post(root, targetWaiting(event.target, event.lock, event.since));
         case 'reminder': {
           const to = event.escalateTo;
           if (event.phase === 'escalation' && to && 'channel' in to) {

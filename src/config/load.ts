@@ -191,6 +191,15 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
       strictHostKeyChecking: t.strictHostKeyChecking ?? cfg.ssh.strictHostKeyChecking,
       variables: t.variables,
     };
+    if (t.shared) {
+      // The lock key: a declared name, else the host identity (local targets: this machine's workdir).
+      plan.shared =
+        typeof t.shared === 'string'
+          ? `name:${t.shared}`
+          : t.transport === 'ssh'
+            ? `${plan.host}:${plan.port}`
+            : `local:${plan.workdir}`;
+    }
     if (t.transport === 'ssh') {
       if (keyPath) plan.privateKeyPath = resolvePath(keyPath);
       if (keyEnv) plan.privateKeyEnv = keyEnv;

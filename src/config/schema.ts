@@ -196,6 +196,11 @@ const target = z.strictObject({
   knownHostsPath: filePath.optional(),
   strictHostKeyChecking: z.boolean().optional(),
   variables,
+  /**
+   * A target shared with other deployables: `true` locks it by host:port, a name locks every target declaring
+   * that name together. Rollouts then take turns on it (one rollout's chain at a time).
+   */
+  shared: z.union([z.boolean(), name]).optional(),
 });
 
 /** A duration: seconds as a number, or `30s`, `15m`, `1h`, `2d` (whole units). */

@@ -2,13 +2,15 @@
 // any target is touched. Real Temporal dev server, real sshd targets on 127.0.26.x, a stand-in Slack worker that
 // records the thread events the rollout posts (with the wall-clock time each arrived).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApproverActivities } from '../../activities/approvers';
 import type { ThreadEvent } from '../../activities/slack/notifier';
+import { validateConfig } from '../../src/config/load';
+import { buildPlan } from '../../src/config/plan';
 import { decide, getTargets, startRollout } from '../../src/temporal/client';
 import type { SshdFixture } from '../support/sshd';
 import { uniqueName, waitForSummary, type TemporalTestEnv } from '../support/temporal';
@@ -283,5 +285,86 @@ describe('artifacts: copied over SFTP, verified on the target before use, the la
     expect(readTargetFile(web1!, 'releases/v4/app-v4.txt')).toBe('app v4\n');
     // Every upload was verified and moved into place: no temporary file is left.
     expect(readdirSync(path.join(web1!.workdir, 'releases', '.incoming'))).toEqual([]);
+  }, 90_000);
+});
+
+describe('shared targets: two deployables sharing a target never overlap on it', () => {
+  /** Deployables `a` and `b`, each on its own target entry for the same sshd (host:port), own workdirs. */
+  function twoOnOneHost(shared: boolean, timeline: string) {
+    const [box] = sshd.targetsFor(shared ? 'shared-on' : 'shared-off');
+    const entry = (wd: string) => ({
+      transport: 'ssh',
+      host: box!.host,
+      port: box!.port,
+      user: box!.user,
+      privateKeyPath: box!.privateKeyPath,
+      knownHostsPath: box!.knownHostsPath,
+      tags: ['web'],
+      workdir: `${box!.workdir}-${wd}`,
+      ...(shared ? { shared: true } : {}),
+    });
+    const chain = (who: string) => [
+      {
+        type: 'rolling',
+        name: 'deploy',
+        window: 1,
+        childSteps: [
+          { name: 'begin', script: `echo "start ${who} $(date +%s%N)" >> ${timeline}; sleep 1` },
+          { name: 'finish', script: `sleep 1; echo "end ${who} $(date +%s%N)" >> ${timeline}` },
+        ],
+      },
+    ];
+    return validateConfig(
+      {
+        targets: { 'box-a': entry('a'), 'box-b': entry('b') },
+        deployables: {
+          a: { targets: ['box-a'], process: chain('a') },
+          b: { targets: ['box-b'], process: chain('b') },
+        },
+      },
+      'test-config',
+      '/',
+    );
+  }
+  const intervals = (file: string) => {
+    const out: Record<string, { start?: number; end?: number }> = {};
+    for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+      const [kind, who, at] = line.split(' ');
+      (out[who!] ??= {})[kind as 'start' | 'end'] = Number(at) / 1e6;
+    }
+    return out;
+  };
+  const overlap = (x: { start?: number; end?: number }, y: { start?: number; end?: number }) =>
+    x.start! < y.end! && y.start! < x.end!;
+
+  it('with shared: true the second waits (its status says on what and since when); without it (control) they overlap', async () => {
+    for (const shared of [false, true]) {
+      const timeline = path.join(mkdtempSync(path.join(os.tmpdir(), 'teamsops-shared-')), 'timeline');
+      const cfg = twoOnOneHost(shared, timeline);
+      const ha = await startRollout(
+        env.client,
+        env.taskQueue,
+        buildPlan(cfg, { deployable: 'a', release: 'v1', requestedBy: 'U1' }),
+      );
+      const hb = await startRollout(
+        env.client,
+        env.taskQueue,
+        buildPlan(cfg, { deployable: 'b', release: 'v1', requestedBy: 'U1' }),
+      );
+      if (shared) {
+        // One of the two waits for the other: its summary names the lock and since when.
+        const waiting = await Promise.race(
+          [ha, hb].map((h) =>
+            waitForSummary(env.client, h.workflowId, (s) => (s.waitingOnTargets?.length ?? 0) > 0, 20_000),
+          ),
+        );
+        expect(waiting.waitingOnTargets?.[0]?.lock).toBe(`${cfg.targets[0]!.host}:${cfg.targets[0]!.port}`);
+        expect(Date.parse(waiting.waitingOnTargets![0]!.since)).toBeGreaterThan(0);
+      }
+      const [ra, rb] = await Promise.all([ha.result(), hb.result()]);
+      expect([ra.status, rb.status]).toEqual(['succeeded', 'succeeded']);
+      const iv = intervals(timeline);
+      expect(overlap(iv.a!, iv.b!)).toBe(!shared);
+    }
   }, 90_000);
 });

@@ -135,6 +135,10 @@ export class RolloutState {
     );
   }
 
+  /** Shared-target locks granted to this rollout, and the targets waiting for one (see sharedTargets.ts). */
+  readonly grantedLocks = new Set<string>();
+  readonly lockWaits = new Map<string, { target: string; lock: string; since: string }>();
+
   /** The release check's run (see releaseCheck.ts). */
   releaseCheck?: ReleaseCheckSummary;
 
@@ -314,6 +318,9 @@ export class RolloutState {
       ...(this.firstFailure ? { failure: this.firstFailure } : {}),
       ...(plan.slack ? { slack: { channel: plan.slack.channel, ts: plan.slack.ts } } : {}),
       ...(this.releaseCheck ? { releaseCheck: { ...this.releaseCheck } } : {}),
+      ...(this.lockWaits.size > 0
+        ? { waitingOnTargets: [...this.lockWaits.values()].slice(0, SUMMARY_LIST_LIMIT).map((w) => ({ ...w })) }
+        : {}),
       ...(this.honest ? { targetOutcomes: this.outcomeCounts() } : {}),
       ...(this.steerable ? { steerable: true } : {}),
       ...this.steering.summary(),

@@ -5,6 +5,6 @@ export { historyMessage, lockNotice, rollbackPrompt } from './releases';
 export { failureCard, manualCard, decisionOutcome, manualOutcome } from './decisions';
 export { stepStarted, rolloutEnded, statusReply, ephemeral } from './thread';
 export { help } from './help';
-export { escalationPost, reminderMessage, type ReminderEvent } from './reminders';
+export { escalationPost, reminderMessage, targetWaiting, type ReminderEvent } from './reminders';
 export { rampStage, steered, steeringLine, type RampStageEvent, type StepRampInfo } from './steering';
 export type { Block, SlackMessage } from './text';

@@ -5,6 +5,7 @@ import { BLOCK_ESCALATION, BLOCK_REMINDER } from './ids';
 import { mentionList } from './mentions';
 import {
   elapsedMs,
+  formatUtcTime,
   escapeMrkdwn,
   fallback,
   formatDuration,
@@ -92,4 +93,14 @@ export function escalationPost(e: ReminderEvent, threadUrl?: string): SlackMessa
       mrkdwnSection(`:rotating_light: *Escalated:* ${title}: ${whatWaits(e)}.${approvers}${link}`, BLOCK_ESCALATION),
     ],
   };
+}
+
+/** `web1 waits for its shared target 10.0.0.1:22 (another rollout is on it) since 14:03 UTC`. */
+export function targetWaiting(target: string, lock: string, since: string): SlackMessage {
+  const at = formatUtcTime(since);
+  const what = lock.startsWith('name:')
+    ? `shared target *${name(lock.slice(5), 80)}*`
+    : `shared target *${name(lock, 120)}*`;
+  const line = `:lock: *${name(target, 80)}* waits for its ${what}: another rollout is running on it${at ? ` (since ${at})` : ''}`;
+  return { text: fallback(plain(line.replace(/^:lock: /, ''))), blocks: [mrkdwnSection(line, BLOCK_REMINDER)] };
 }
