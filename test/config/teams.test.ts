@@ -109,4 +109,15 @@ describe('teams config', () => {
       true,
     );
   });
+
+  it('a shared target gets its lock key: host:port for true, the name for a name', () => {
+    const c = config({});
+    (c.targets as Record<string, unknown>) = {
+      web1: { host: '10.0.0.1', tags: ['web'], shared: true },
+      web2: { host: '10.0.0.2', port: 2222, tags: ['web'], shared: 'db-box' },
+      web3: { host: '10.0.0.3', tags: ['web'] },
+    };
+    const p = plan(c);
+    expect(p.targets.map((t) => t.shared)).toEqual(['10.0.0.1:22', 'name:db-box', undefined]);
+  });
 });

@@ -188,6 +188,39 @@ async function main(): Promise<void> {
         if (r.status !== 'succeeded') throw new Error(`artifact rollout ${r.status}: ${r.summary.stopReason}`);
         await save(client, 'teams-release-check-artifact', h.workflowId);
       }
+      // 4. Two deployables on one shared (local) target: the second waits for the first's lock; and the lock.
+      {
+        const [t] = localTargets(1);
+        const chain = [
+          { type: 'rolling', name: 'deploy', window: 1, childSteps: [{ name: 'work', script: 'sleep 1' }] },
+        ];
+        const cfg = validateConfig(
+          {
+            targets: { box: { transport: 'local', tags: ['web'], workdir: t!.workdir, shared: true } },
+            deployables: { a: { targets: ['box'], process: chain }, b: { targets: ['box'], process: chain } },
+          },
+          'replay-record-teams-shared',
+          '/',
+        );
+        const ha = await startRollout(
+          client,
+          taskQueue,
+          buildPlan(cfg, { deployable: 'a', release: 'v1', requestedBy: 'U_ALICE' }),
+          'replay-teams-shared-a',
+        );
+        await until(client, ha.workflowId, (x) => x.steps[0]!.inFlightCount === 1 && !x.waitingOnTargets);
+        const hb = await startRollout(
+          client,
+          taskQueue,
+          buildPlan(cfg, { deployable: 'b', release: 'v1', requestedBy: 'U_ALICE' }),
+          'replay-teams-shared-b',
+        );
+        await until(client, hb.workflowId, (x) => (x.waitingOnTargets?.length ?? 0) > 0);
+        await ha.result();
+        await hb.result();
+        await save(client, 'teams-shared-target', hb.workflowId);
+        await save(client, 'teams-target-lock', `target-lock:local:${t!.workdir}`);
+      }
     }),
   );
   await ssh.close();

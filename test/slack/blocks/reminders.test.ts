@@ -2,7 +2,12 @@
 // channel's post), and the notifier posting an escalation both to its channel and in the thread.
 import { describe, expect, it } from 'vitest';
 import type { WebClient } from '@slack/web-api';
-import { escalationPost, reminderMessage, type ReminderEvent } from '../../../activities/slack/blocks/index';
+import {
+  escalationPost,
+  reminderMessage,
+  targetWaiting,
+  type ReminderEvent,
+} from '../../../activities/slack/blocks/index';
 import { createSlackActivities } from '../../../activities/slack/notifier';
 import { validateMessage } from '../../../dev/standin/blockKit';
 import { failureDecision, manualDecision } from './fixtures';
@@ -72,5 +77,16 @@ describe('reminders and escalation', () => {
     ]);
     expect(calls[0]?.text).toContain('Escalated');
     expect(calls[1]?.text).toContain('Escalated to #ops-oncall');
+  });
+});
+
+describe('shared targets', () => {
+  it('a target waiting for its shared lock says on what and since when', () => {
+    for (const lock of ['10.0.0.1:22', 'name:db-box']) {
+      const m = targetWaiting('web1', lock, '2025-03-04T14:03:00Z');
+      expect(m).toMatchSnapshot();
+      expect(m.text).toContain('14:03 UTC');
+      expect(validateMessage(m)).toEqual([]);
+    }
   });
 });
