@@ -16,6 +16,7 @@ import { scriptEnvironment, substitute, SubstitutionError, type VariableContext 
 import { Masker, parseMaskLine } from '../domain/masking';
 import { keepTail, TAIL_LIMITS } from '../domain/text';
 import { resolveSecrets, type SecretSource } from './secrets';
+import { prepareArtifact, type PreparedArtifact } from './artifacts';
 import { DetachedError, TAIL_LIMIT, TransportError, type ScriptResult, type Transport } from './transports/types';
 
 export interface RunScriptInput {
@@ -394,6 +395,47 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
     };
 
     try {
+      if (input.child.artifact) {
+        // An artifact child step: upload (idempotent, under a temporary name), then the verify-rename-prune
+        // script runs as the run. Once the run is claimed it is never uploaded again (the run re-attaches).
+        let art: PreparedArtifact;
+        try {
+          art = await prepareArtifact(input.child.artifact, ctx);
+        } catch (e) {
+          if (e instanceof SubstitutionError) {
+            return {
+              exitCode: null,
+              timedOut: false,
+              tail: '',
+              outputs: {},
+              startedAt,
+              endedAt: startedAt,
+              error: e.message,
+            };
+          }
+          throw e;
+        }
+        script = art.script;
+        if (!state.claimed && !input.reattachRunId) {
+          if (!transport.putFile) {
+            throw ApplicationFailure.nonRetryable(
+              `${who}: the ${input.target.transport} transport cannot copy files`,
+              'no-transport',
+            );
+          }
+          for (let tries = 0; ; tries++) {
+            try {
+              await transport.putFile(input.target, art.source, art.incoming);
+              break;
+            } catch (e) {
+              const err =
+                e instanceof TransportError ? e : new TransportError('unreachable', (e as Error).message, true);
+              if (!err.retryable || tries + 1 >= connectAttempts) return notStarted(runId, err);
+              await pause(Math.min(15_000, retryDelayMs * 2 ** Math.min(tries, 4)), [detach.signal, kill.signal]);
+            }
+          }
+        }
+      }
       if (input.reattachRunId && !state.reattachDone && !deps.runs?.rerunOnRetry) {
         const first = await follow(input.reattachRunId, true);
         const gone = first.kind === 'done' && (first.res.outcome === 'gone' || first.res.outcome === 'unlaunched');

@@ -13,6 +13,8 @@ export const NOT_RUN_FAILURE_TYPES: ReadonlySet<string> = new Set([
   'host-key-unknown',
   'connect-timeout',
   'unreachable',
+  // An artifact that does not exist on the worker or has no readable checksum: nothing was copied or run.
+  'artifact-invalid',
   'key-missing',
   'no-transport',
 ]);

@@ -35,6 +35,11 @@ export interface TargetPlan {
    * plans recorded before secrets existed.
    */
   secrets?: Record<string, SecretRef>;
+  /**
+   * Set for a target shared between deployables: its lock key (a declared shared name, else `host:port`). Two
+   * rollouts never run on it at once (workflows/targetLock.ts).
+   */
+  shared?: string;
 }
 
 /** When a step or child step runs, judged on the status so far. */
@@ -48,6 +53,22 @@ export interface ScriptAction {
   /** Optional variable expression; the step runs only when it is also true. */
   if?: string;
   onFailure: 'guided' | 'fail';
+  /** An artifact child step: `script` is unused; the activity uploads, verifies and places the file. */
+  artifact?: ArtifactPlan;
+}
+
+/** A file copied from the worker to the target over SFTP, its SHA-256 verified there before anything uses it. */
+export interface ArtifactPlan {
+  /** Path of the file on the worker (`#{Release}` and variables substituted). */
+  source: string;
+  /** The expected SHA-256 (hex, variables substituted)... */
+  sha256?: string;
+  /** ...or a file on the worker holding it (`sha256sum` format); default `<source>.sha256`. */
+  sha256File?: string;
+  /** Directory under the target's workdir that holds one sub-directory per release. */
+  dir: string;
+  /** Releases kept in `dir` (the newest, counting the one just placed); older ones are pruned. */
+  keep: number;
 }
 
 /** Either a fixed count or a percentage of the step's targets (rounded up, at least 1). */
@@ -117,6 +138,26 @@ export interface RolloutPlan {
   freezes?: FreezePlan[];
   /** Who overrode the freezes in force when the rollout was requested, and why (those freezes do not hold it). */
   freezeOverride?: FreezeOverride;
+  /** Reminders and escalation of pending decisions (durable timers in the rollout workflow). */
+  reminders?: RemindersPlan;
+  /** A script run on the worker's machine before any target is touched; its failure fails the rollout. */
+  releaseCheck?: ReleaseCheckPlan;
+}
+
+export interface RemindersPlan {
+  /** Seconds after a decision is asked: its approvers are mentioned again in the thread. */
+  afterSec: number;
+  /** Seconds after a decision is asked: it is escalated to `escalateTo`. */
+  escalateAfterSec?: number;
+  /** A channel (`#name` or id) posted to with a link to the thread, or an `@group` mentioned in the thread. */
+  escalateTo?: { channel: string } | { group: string };
+}
+
+export interface ReleaseCheckPlan {
+  script: string;
+  timeoutSec: number;
+  /** The worker-side directory it runs in. */
+  workdir: string;
 }
 
 export interface RollbackPlan {

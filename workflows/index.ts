@@ -2,3 +2,4 @@
 export { deployableWorkflow } from './deployable';
 export { rolloutWorkflow } from './rollout';
 export { targetChainWorkflow } from './targetChain';
+export { targetLockWorkflow } from './targetLock';

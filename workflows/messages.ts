@@ -44,6 +44,8 @@ export interface TargetStepDetail {
   startedAt?: string;
   endedAt?: string;
   children: ChildResult[];
+  /** A shared target waiting for its lock: which, and since when (another rollout is on it). */
+  waitingOn?: { lock: string; since: string };
 }
 
 export interface TargetDetail {
@@ -104,6 +106,20 @@ export interface Decision {
   notRun?: boolean;
   /** Run-once: the script's outcome is unknown (contact lost) or it never started; see ChildResult.outcome. */
   outcome?: 'unknown' | 'not-started';
+  /** When its approvers were reminded (reminders configured, still pending then). */
+  remindedAt?: string;
+  /** When it was escalated, and to what (`#channel` or `@group`). */
+  escalatedAt?: string;
+  escalatedTo?: string;
+}
+
+/** The release check run on the worker before any target (deployable's `releaseCheck`). */
+export interface ReleaseCheckSummary {
+  state: 'running' | 'passed' | 'failed';
+  startedAt: string;
+  endedAt?: string;
+  exitCode?: number | null;
+  tail?: string;
 }
 
 export interface RolloutSummary {
@@ -124,6 +140,10 @@ export interface RolloutSummary {
   recentDecisions: Decision[];
   /** Where the rollout's Slack root message is (rollouts started from Slack). */
   slack?: { channel: string; ts: string };
+  /** Targets waiting for a shared target's lock (at most SUMMARY_LIST_LIMIT). */
+  waitingOnTargets?: Array<{ target: string; lock: string; since: string }>;
+  /** The release check, when the deployable has one. */
+  releaseCheck?: ReleaseCheckSummary;
   /** The first failure that stopped the rollout, if any. */
   failure?: { step: string; target: string; childStep: string; exitCode?: number | null; error?: string };
   /** Per target, over the whole rollout: deployed (succeeded), excluded, and skipped because nothing ran. */

@@ -24,12 +24,15 @@ import {
 } from './messages';
 import { PATCHES } from '../domain/outcomes';
 import { pauseUpdate, resumeUpdate, windowUpdate } from './steeringMessages';
+import { lockGrantedSignal } from './targetLockMessages';
 import { watchFreezes } from './rollout/freezeWatch';
 import { judge, validateCancel, validateDecision } from './rollout/judge';
 import { rolloutEnded, rolloutStarted } from './rollout/telemetry';
 import { ThreadOutbox } from './rollout/outbox';
 import { now, RolloutState } from './rollout/state';
 import { resolveApprovers, runStep } from './rollout/steps';
+import { PATCH_REMINDERS, startReminders } from './rollout/reminders';
+import { PATCH_RELEASE_CHECK, runReleaseCheck } from './rollout/releaseCheck';
 import { validatePause, validateResume, validateWindow } from './rollout/steering';
 
 /**
@@ -67,6 +70,9 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   if (!carried) rolloutStarted(plan);
 
   setHandler(summaryQuery, () => state.summary());
+  setHandler(lockGrantedSignal, ({ key }) => {
+    state.grantedLocks.add(key);
+  });
   setHandler(decisionsQuery, () => state.pendingDecisions().slice(0, 100));
   setHandler(targetsQuery, (query) => state.targetsPage(query));
   setHandler(
@@ -118,8 +124,15 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
 
   await CancellationScope.nonCancellable(async () => {
     if (!carried) await resolveApprovers(state);
+    if (plan.reminders && patched(PATCH_REMINDERS)) await startReminders(state, plan.reminders);
+    // The release check runs before anything else; when it fails no step runs (not even on-failure ones).
+    const checked =
+      carried ||
+      !plan.releaseCheck ||
+      !patched(PATCH_RELEASE_CHECK) ||
+      (await runReleaseCheck(state, plan.releaseCheck));
     const freezesWatched = state.steerable ? watchFreezes(state) : Promise.resolve();
-    const firstStep = carried?.nextStep ?? 0;
+    const firstStep = checked ? (carried?.nextStep ?? 0) : plan.steps.length;
     for (let si = firstStep; si < plan.steps.length; si++) {
       if (si > firstStep && workflowInfo().historyLength > continueAfter) {
         // Once the thread is posted and no update handler is mid-way: the next run goes on at this step.

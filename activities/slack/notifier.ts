@@ -7,8 +7,12 @@ import type { SteeringRecord } from '../../workflows/steeringMessages';
 import {
   decisionOutcome,
   failureCard,
+  escalationPost,
   manualCard,
   rampStage,
+  reminderMessage,
+  targetWaiting,
+  type ReminderEvent,
   rolloutEnded,
   rootMessage,
   steered,
@@ -35,7 +39,9 @@ export type ThreadEvent =
       answerers?: string[];
     }
   | { type: 'decisionAnswered'; rolloutId: string; decision: Decision; cardTs: string }
-  | { type: 'ended'; summary: RolloutSummary };
+  | { type: 'ended'; summary: RolloutSummary }
+  | ({ type: 'reminder' } & ReminderEvent)
+  | { type: 'targetWait'; target: string; lock: string; since: string };
 
 export interface SlackActivityDeps {
   web: WebClient;
@@ -77,6 +83,23 @@ export function createSlackActivities(deps: SlackActivityDeps) {
           const m = decisionOutcome(event.rolloutId, event.decision);
           await deps.web.chat.update({ channel: root.channel, ts: event.cardTs, text: m.text, blocks: m.blocks });
           return { ts: event.cardTs };
+        }
+        case 'targetWait':
+          return post(root, targetWaiting(event.target, event.lock, event.since));
+        case 'reminder': {
+          const to = event.escalateTo;
+          if (event.phase === 'escalation' && to && 'channel' in to) {
+            // The escalation channel gets its own message pointing at the thread (a link when Slack gives one).
+            let url: string | undefined;
+            try {
+              url = (await deps.web.chat.getPermalink({ channel: root.channel, message_ts: root.ts })).permalink;
+            } catch {
+              url = undefined;
+            }
+            const m = escalationPost(event, url);
+            await deps.web.chat.postMessage({ channel: to.channel.replace(/^#/, ''), text: m.text, blocks: m.blocks });
+          }
+          return post(root, reminderMessage(event));
         }
         case 'ended': {
           // The root's last word comes from the workflow itself, so it is right even if no bot saw the end.

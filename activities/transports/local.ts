@@ -2,9 +2,11 @@
 // workdir, target lock, process group, env, set_output, timeout/abort semantics.
 
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
 import { abortedBeforeStart, DEFAULT_RUN_RETENTION_MS, followRun, type CommandHandle } from './remoteCommand';
+import type { TargetPlan } from '../../domain/plan';
 import { TransportError, type ScriptRequest, type ScriptResult, type Transport } from './types';
 
 /** Worker environment variables a local script inherits by default (everything else stays with the worker). */
@@ -36,6 +38,13 @@ export class LocalTransport implements Transport {
     this.shell = opts.shell ?? 'bash';
     this.staleMs = opts.staleMs ?? 20_000;
     this.runRetentionMs = opts.runRetentionMs ?? DEFAULT_RUN_RETENTION_MS;
+  }
+
+  /** Copies a worker file under the target's workdir (the "target" is this machine). */
+  async putFile(target: TargetPlan, localPath: string, remotePath: string): Promise<void> {
+    const dest = join(target.workdir.replace(/^~(?=$|\/)/, homedir()), remotePath);
+    await mkdir(dirname(dest), { recursive: true });
+    await copyFile(localPath, dest);
   }
 
   async run(req: ScriptRequest): Promise<ScriptResult> {

@@ -13,6 +13,8 @@ import {
   abortedBeforeStart,
   DEFAULT_RUN_RETENTION_MS,
   followRun,
+  shellPath,
+  shellQuote,
   type CommandHandle,
   type CommandIO,
 } from './remoteCommand';
@@ -227,6 +229,37 @@ export class SshTransport implements Transport {
     ch.once('close', done);
     ch.once('error', done);
     return ch;
+  }
+
+  /**
+   * Uploads a worker file over SFTP to `remotePath` under the target's workdir (its directory created first; the
+   * workdir is resolved to an absolute path by the target's shell, since SFTP expands neither `~` nor relative
+   * paths the way the scripts see them).
+   */
+  async putFile(target: TargetPlan, localPath: string, remotePath: string): Promise<void> {
+    const conn = await this.connection(target);
+    const dir = remotePath.includes('/') ? remotePath.slice(0, remotePath.lastIndexOf('/')) : '.';
+    const wd = shellPath(target.workdir);
+    const out = await execOutput(
+      conn.client,
+      `mkdir -p -- ${wd} && cd -- ${wd} && mkdir -p -- ${shellQuote(dir)} && pwd -P`,
+    ).catch((err: unknown) => {
+      this.forget(conn);
+      throw new TransportError('unreachable', `${describe(target)}: cannot prepare the upload: ${String(err)}`, true);
+    });
+    const abs = out.trim();
+    if (!abs.startsWith('/')) {
+      throw new TransportError('unreachable', `${describe(target)}: cannot resolve the workdir for the upload`, true);
+    }
+    try {
+      await conn.ssh.putFile(localPath, `${abs}/${remotePath}`);
+    } catch (err) {
+      throw new TransportError(
+        'unreachable',
+        `${describe(target)}: SFTP upload of ${localPath} failed: ${(err as Error).message}`,
+        true,
+      );
+    }
   }
 
   /** Runs a short command (the kill command) on its own exec channel; never rejects. */
@@ -486,6 +519,22 @@ function exec(client: Ssh2Client, command: string): Promise<ExecChannel> {
     } catch (err) {
       reject(err instanceof Error ? err : new Error(String(err)));
     }
+  });
+}
+
+/** Runs a short command and returns its stdout; rejects on a non-zero exit (with its stderr). */
+async function execOutput(client: Ssh2Client, command: string): Promise<string> {
+  const ch = await exec(client, command);
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    let code: number | null = null;
+    ch.on('data', (c: Buffer) => (out += c.toString()));
+    ch.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    ch.on('exit', (c: number | null) => (code = c));
+    ch.on('close', () => (code === 0 ? resolve(out) : reject(new Error(err.trim() || `exit ${code}`))));
+    ch.on('error', reject);
+    ch.end();
   });
 }
 

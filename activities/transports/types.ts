@@ -113,6 +113,11 @@ export class DetachedError extends Error {
 
 export interface Transport {
   run(req: ScriptRequest): Promise<ScriptResult>;
+  /**
+   * Copies a worker file to `remotePath` (relative to the target's workdir), creating its directory; overwrites.
+   * Over SSH this is SFTP. Idempotent: the same content under the same name again is harmless.
+   */
+  putFile?(target: TargetPlan, localPath: string, remotePath: string): Promise<void>;
   /** Close any cached connection(s). */
   close(): Promise<void>;
 }

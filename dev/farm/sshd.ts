@@ -232,6 +232,8 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdFixture> {
             'UseDNS no',
             'PrintMotd no',
             'MaxSessions 50',
+            // SFTP (artifact child steps copy files over it), served in-process: no sftp-server binary needed.
+            'Subsystem sftp internal-sftp',
             'MaxStartups 50:30:100',
             'LogLevel INFO',
             '',

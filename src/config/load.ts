@@ -247,6 +247,15 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
       variables: tv.plain,
       ...(Object.keys(tv.secrets).length > 0 ? { secrets: tv.secrets } : {}),
     };
+    if (t.shared) {
+      // The lock key: a declared name, else the host identity (local targets: this machine's workdir).
+      plan.shared =
+        typeof t.shared === 'string'
+          ? `name:${t.shared}`
+          : t.transport === 'ssh'
+            ? `${plan.host}:${plan.port}`
+            : `local:${plan.workdir}`;
+    }
     if (t.transport === 'ssh') {
       if (keyPath) plan.privateKeyPath = resolvePath(keyPath);
       if (keyEnv) plan.privateKeyEnv = keyEnv;
@@ -284,6 +293,13 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
     const dp = ['deployables', dname];
     checkWho(d.starters, [...dp, 'starters']);
     checkWho(d.approvers, [...dp, 'approvers']);
+    const to = d.reminders?.escalateTo;
+    if (to?.startsWith('@') && ownValue(cfg.groups, to.slice(1)) === undefined) {
+      at(
+        [...dp, 'reminders', 'escalateTo'],
+        `undefined group "${to}": declare it under groups; known: ${Object.keys(cfg.groups).join(', ') || 'none'}`,
+      );
+    }
     d.process.forEach((s, i) => {
       if (s.type === 'manual') checkWho(s.approvers, [...dp, 'process', i, 'approvers']);
       if (s.type === 'double-half') {
@@ -384,7 +400,14 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
         const visible = new Set(earlier);
         step.childSteps.forEach((c, j) => {
           checkIf(c.if, [...sp, 'childSteps', j, 'if'], visible);
-          checkScript(c.script, [...sp, 'childSteps', j, 'script'], visible);
+          if (c.script !== undefined) checkScript(c.script, [...sp, 'childSteps', j, 'script'], visible);
+          const a = c.artifact;
+          if (a) {
+            const ap = [...sp, 'childSteps', j, 'artifact'];
+            checkScript(a.source, [...ap, 'source'], visible);
+            if (a.sha256 !== undefined) checkScript(a.sha256, [...ap, 'sha256'], visible);
+            if (a.sha256File !== undefined) checkScript(a.sha256File, [...ap, 'sha256File'], visible);
+          }
           visible.add(c.name);
         });
       }

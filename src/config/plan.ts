@@ -7,6 +7,7 @@ import type {
   FreezePlan,
   RampPlan,
   RolloutPlan,
+  ScriptAction,
   StepPlan,
   TargetPlan,
   Window,
@@ -14,7 +15,8 @@ import type {
 import { checkRelease, checkVariableValue } from '../../domain/variables';
 import type { SecretRef } from '../../domain/secrets';
 import { selectTargets, splitVariables, type Config } from './load';
-import type { ParsedConfig, ParsedStep } from './schema';
+import type { z } from 'zod';
+import type { childStepSchema, ParsedConfig, ParsedStep } from './schema';
 
 export class RequestError extends Error {
   constructor(readonly problems: string[]) {
@@ -115,6 +117,26 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
       };
     }
     const stepOnFailure = s.onFailure ?? deployOnFailure;
+    // One child step of a rolling or double-half step: a script, or an artifact to copy and verify.
+    const childStep = (c: z.output<typeof childStepSchema>): ScriptAction => ({
+      name: c.name,
+      script: c.script ?? '',
+      ...(c.artifact
+        ? {
+            artifact: {
+              source: c.artifact.source,
+              ...(c.artifact.sha256 !== undefined ? { sha256: c.artifact.sha256 } : {}),
+              ...(c.artifact.sha256File !== undefined ? { sha256File: c.artifact.sha256File } : {}),
+              dir: c.artifact.dir,
+              keep: c.artifact.keep,
+            },
+          }
+        : {}),
+      timeoutSec: c.timeoutSec ?? timeoutDefault,
+      runCondition: c.runCondition,
+      ...(c.if !== undefined ? { if: c.if } : {}),
+      onFailure: c.onFailure ?? stepOnFailure,
+    });
     if (s.type === 'double-half') {
       const window = toWindow(s.window);
       const hook = (h: { script: string; timeoutSec?: number | undefined }) => ({
@@ -143,14 +165,7 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
           tags: nt.tags,
           variables: nt.variables,
         },
-        childSteps: s.childSteps.map((c) => ({
-          name: c.name,
-          script: c.script,
-          timeoutSec: c.timeoutSec ?? timeoutDefault,
-          runCondition: c.runCondition,
-          ...(c.if !== undefined ? { if: c.if } : {}),
-          onFailure: c.onFailure ?? stepOnFailure,
-        })),
+        childSteps: s.childSteps.map(childStep),
       };
       return step;
     }
@@ -185,14 +200,7 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
       ...base,
       window: ramp ? (ramp.windows[0] as Window) : (toWindow(s.window as number | string | undefined) ?? { count: 1 }),
       ...(ramp ? { ramp } : {}),
-      childSteps: s.childSteps.map((c) => ({
-        name: c.name,
-        script: c.script,
-        timeoutSec: c.timeoutSec ?? timeoutDefault,
-        runCondition: c.runCondition,
-        ...(c.if !== undefined ? { if: c.if } : {}),
-        onFailure: c.onFailure ?? stepOnFailure,
-      })),
+      childSteps: s.childSteps.map(childStep),
     };
   });
 
@@ -209,6 +217,23 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
   const budget = toWindow(d.failureBudget);
   if (budget) plan.failureBudget = budget;
   if (d.freezes.length > 0) plan.freezes = toFreezes(d.freezes);
+  if (d.reminders) {
+    const r = d.reminders;
+    plan.reminders = {
+      afterSec: r.after,
+      ...(r.escalateAfter !== undefined ? { escalateAfterSec: r.escalateAfter } : {}),
+      ...(r.escalateTo !== undefined
+        ? { escalateTo: r.escalateTo.startsWith('@') ? { group: r.escalateTo } : { channel: r.escalateTo } }
+        : {}),
+    };
+  }
+  if (d.releaseCheck) {
+    plan.releaseCheck = {
+      script: d.releaseCheck.script,
+      timeoutSec: d.releaseCheck.timeoutSec ?? timeoutDefault,
+      workdir: d.releaseCheck.workdir ?? config.raw.defaults.workdir,
+    };
+  }
   return plan;
 }
 

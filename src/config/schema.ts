@@ -105,7 +105,42 @@ const scriptFields = {
   onFailure: onFailure.optional(),
 };
 
-export const childStepSchema = z.strictObject({ name, ...scriptFields });
+/**
+ * An artifact (instead of a script): a worker file copied to the target over SFTP, its SHA-256 verified there
+ * before it is placed in `<dir>/<release>/` (the newest `keep` releases kept). The checksum is `sha256` (hex,
+ * variables allowed) or read from `sha256File` on the worker (default `<source>.sha256`).
+ */
+const artifact = z
+  .strictObject({
+    source: z.string().min(1, 'must not be empty'),
+    sha256: z.string().min(1).optional(),
+    sha256File: z.string().min(1).optional(),
+    dir: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/,
+        'must be a relative path under the workdir (letters, digits, _ . - and /)',
+      )
+      .default('releases'),
+    keep: z.number().int('must be a whole number').min(1, 'must be ≥ 1').max(100).default(3),
+  })
+  .refine((a) => a.sha256 === undefined || a.sha256File === undefined, {
+    message: 'give sha256 or sha256File, not both',
+    path: ['sha256File'],
+  });
+
+/** A child step runs a `script`, or copies an `artifact` (exactly one of the two). */
+export const childStepSchema = z
+  .strictObject({ name, ...scriptFields, script: scriptFields.script.optional(), artifact: artifact.optional() })
+  .superRefine((c, ctx) => {
+    if ((c.script === undefined) === (c.artifact === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a child step needs a script or an artifact (one of the two)',
+        path: ['script'],
+      });
+    }
+  });
 
 const scriptStep = z.strictObject({
   type: z.literal('script').default('script'),
@@ -268,6 +303,64 @@ const target = z.strictObject({
   knownHostsPath: filePath.optional(),
   strictHostKeyChecking: z.boolean().optional(),
   variables,
+  /**
+   * A target shared with other deployables: `true` locks it by host:port, a name locks every target declaring
+   * that name together. Rollouts then take turns on it (one rollout's chain at a time).
+   */
+  shared: z.union([z.boolean(), name]).optional(),
+});
+
+/** A duration: seconds as a number, or `30s`, `15m`, `1h`, `2d` (whole units). */
+export const duration = z
+  .union([
+    z.number().int('must be a whole number of seconds').min(1, 'must be ≥ 1 second'),
+    z.string().regex(/^\d{1,6}[smhd]$/, 'must be a duration like 30s, 15m, 1h or 2d (or a number of seconds)'),
+  ])
+  .transform((v) =>
+    typeof v === 'number' ? v : Number(v.slice(0, -1)) * { s: 1, m: 60, h: 3600, d: 86_400 }[v.slice(-1) as 's'],
+  )
+  .refine((sec) => sec <= 30 * 86_400, 'must be at most 30 days');
+
+/**
+ * Reminders on a pending decision: its approvers are mentioned again in the thread `after` it was asked, and
+ * `escalateAfter` it was asked it is escalated to `escalateTo`: a channel (`#ops-oncall` or a channel id `C…`,
+ * posted there with a link to the thread) or a declared `@group` (its members mentioned in the thread).
+ */
+const reminders = z
+  .strictObject({
+    after: duration,
+    escalateAfter: duration.optional(),
+    escalateTo: z
+      .string()
+      .regex(
+        /^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,30}|@[A-Za-z0-9][A-Za-z0-9._:+-]{0,99})$/,
+        'must be a #channel, a channel id (C…) or an @group',
+      )
+      .optional(),
+  })
+  .refine((r) => (r.escalateAfter === undefined) === (r.escalateTo === undefined), {
+    message: 'escalateAfter and escalateTo go together',
+    path: ['escalateTo'],
+  })
+  .refine((r) => r.escalateAfter === undefined || r.escalateAfter > r.after, {
+    message: 'must be later than after',
+    path: ['escalateAfter'],
+  });
+
+/**
+ * A release check: a script run on the worker's own machine before anything else (does the release exist? is its
+ * checksum published?). If it fails, no target is touched and the rollout fails.
+ */
+const releaseCheck = z.strictObject({
+  script: z.string().min(1, 'must not be empty'),
+  timeoutSec: z
+    .number()
+    .int()
+    .min(1, 'must be ≥ 1')
+    .max(24 * 3600)
+    .optional(),
+  /** Where it runs on the worker (default: `defaults.workdir` under the worker's home). */
+  workdir: workdir.optional(),
 });
 
 const deployable = z.strictObject({
@@ -285,6 +378,8 @@ const deployable = z.strictObject({
   freezes: z.array(freeze).default([]),
   /** Who may start a rollout during a freeze, giving a reason that is recorded; empty = nobody. */
   freezeOverriders: z.array(z.string().min(1)).default([]),
+  reminders: reminders.optional(),
+  releaseCheck: releaseCheck.optional(),
   process: z.array(step).min(1, 'a process needs at least one step'),
 });
 

@@ -44,7 +44,7 @@ const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: c
 describe('replay of recorded histories', () => {
   it('covers every workflow type', () => {
     expect(new Set(histories.map(typeOf))).toEqual(
-      new Set(['rolloutWorkflow', 'targetChainWorkflow', 'deployableWorkflow']),
+      new Set(['rolloutWorkflow', 'targetChainWorkflow', 'deployableWorkflow', 'targetLockWorkflow']),
     );
   });
 

@@ -8,7 +8,21 @@ import type { Decision } from '../messages';
 
 /** A thread event, or a decision asked/answered (rendered from the decision when it is posted). */
 export type ThreadNote =
-  Exclude<ThreadEvent, { type: 'decisionAnswered' | 'decision' }> | { type: 'answered' | 'asked'; decisionId: string };
+  | Exclude<ThreadEvent, { type: 'decisionAnswered' | 'decision' | 'reminder' }>
+  | { type: 'answered' | 'asked'; decisionId: string }
+  | ReminderNote;
+
+/** A reminder or escalation of a pending decision; posted only if it is still pending when its turn comes. */
+export interface ReminderNote {
+  type: 'reminder';
+  decisionId: string;
+  phase: 'reminder' | 'escalation';
+  deployable: string;
+  release: string;
+  at: string;
+  escalateTo?: { channel: string } | { group: string; members: string[] };
+  doneBefore?: string[];
+}
 
 export class ThreadOutbox {
   private readonly notes: ThreadNote[] = [];
@@ -59,7 +73,14 @@ export class ThreadOutbox {
       if (!n) return;
       let event: ThreadEvent;
       const d = 'decisionId' in n ? decisions.get(n.decisionId) : undefined;
-      if (n.type === 'asked' || n.type === 'answered') {
+      if (n.type === 'reminder') {
+        if (!d || d.answer) {
+          this.posted = i + 1;
+          continue;
+        }
+        const { type: _t, decisionId: _id, ...rest } = n;
+        event = { type: 'reminder', rolloutId: this.rolloutId, decision: { ...d }, answerers: answerersOf(d), ...rest };
+      } else if (n.type === 'asked' || n.type === 'answered') {
         if (!d) {
           this.posted = i + 1;
           continue;

@@ -11,6 +11,7 @@ import {
   SUMMARY_LIST_LIMIT,
   type CarriedRolloutState,
   type Decision,
+  type ReleaseCheckSummary,
   type DecisionAnswer,
   type RolloutInput,
   type RolloutStatus,
@@ -146,6 +147,16 @@ export class RolloutState {
     );
   }
 
+  /** Shared-target locks granted to this rollout, and the targets waiting for one (see sharedTargets.ts). */
+  readonly grantedLocks = new Set<string>();
+  readonly lockWaits = new Map<string, { target: string; lock: string; since: string }>();
+
+  /** The release check's run (see releaseCheck.ts). */
+  releaseCheck?: ReleaseCheckSummary;
+
+  /** Called with each decision as it opens (reminders start their durable timers here). */
+  onDecisionOpened?: (d: Decision) => void;
+
   notify(n: ThreadNote): void {
     this.thread.notify(n);
   }
@@ -161,6 +172,7 @@ export class RolloutState {
     const decision: Decision = { id: `d${++this.decisionSeq}`, ...d };
     this.decisions.set(decision.id, decision);
     decisionOpened(this.plan, decision);
+    this.onDecisionOpened?.(decision);
     return decision;
   }
 
@@ -321,6 +333,10 @@ export class RolloutState {
       recentDecisions: this.recentDecisions(),
       ...(this.firstFailure ? { failure: this.firstFailure } : {}),
       ...(plan.slack ? { slack: { channel: plan.slack.channel, ts: plan.slack.ts } } : {}),
+      ...(this.releaseCheck ? { releaseCheck: { ...this.releaseCheck } } : {}),
+      ...(this.lockWaits.size > 0
+        ? { waitingOnTargets: [...this.lockWaits.values()].slice(0, SUMMARY_LIST_LIMIT).map((w) => ({ ...w })) }
+        : {}),
       ...(this.honest ? { targetOutcomes: this.outcomeCounts() } : {}),
       ...(this.steerable ? { steerable: true } : {}),
       ...this.steering.summary(),

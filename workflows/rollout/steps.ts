@@ -15,6 +15,7 @@ import { runDoubleHalfStep } from './doubleHalf';
 import { targetFinished } from './telemetry';
 import { nowMs } from './clock';
 import { Pacer } from './pacing';
+import { acquireTarget, PATCH_SHARED_TARGETS, releaseTarget } from './sharedTargets';
 import { now, type RolloutState } from './state';
 
 /** Who may answer: the rollout's approvers and each manual step's own, `@group`s expanded (first run only). */
@@ -233,8 +234,30 @@ async function betweenStages(state: RolloutState, si: number, pace: Pacer, runSt
   }
 }
 
-/** One target's chain, run again from the failed child step on Retry, on from the next on Ignore or Fail. */
+/** A shared target (t.shared) runs under its lock: taken before its first child step, released after its last. */
 export async function runTarget(
+  state: RolloutState,
+  si: number,
+  step: ExecStepPlan,
+  t: TargetPlan,
+  rec: TargetStepDetail,
+  runStatus: RunStatus,
+): Promise<void> {
+  const key = t.shared;
+  if (!key || !patched(PATCH_SHARED_TARGETS)) return runTargetChains(state, si, step, t, rec, runStatus);
+  if (!(await acquireTarget(state, step.name, t, rec, key))) {
+    rec.state = 'skipped';
+    return;
+  }
+  try {
+    await runTargetChains(state, si, step, t, rec, runStatus);
+  } finally {
+    await releaseTarget(state, key);
+  }
+}
+
+/** One target's chain, run again from the failed child step on Retry, on from the next on Ignore or Fail. */
+async function runTargetChains(
   state: RolloutState,
   si: number,
   step: ExecStepPlan,

@@ -53,6 +53,9 @@ export const BLOCK_DECISION_ACTIONS = 'rollout.decision.actions';
 export const BLOCK_DECISION_ASKING = 'rollout.decision.asking';
 export const BLOCK_DECISION_OUTCOME = 'rollout.decision.outcome';
 export const BLOCK_THREAD_EVENT = 'rollout.thread.event';
+/** A pending decision's reminder / escalation in the thread, and the escalation posted to another channel. */
+export const BLOCK_REMINDER = 'rollout.reminder';
+export const BLOCK_ESCALATION = 'rollout.escalation';
 export const BLOCK_STATUS_REPLY = 'rollout.thread.status';
 export const BLOCK_EPHEMERAL = 'rollout.ephemeral';
 export const BLOCK_HELP = 'rollout.help';

@@ -6,5 +6,6 @@ export { failureCard, manualCard, decisionOutcome, manualOutcome } from './decis
 export { stepStarted, rolloutEnded, statusReply, ephemeral } from './thread';
 export { help } from './help';
 export { previewMessage } from './preview';
+export { escalationPost, reminderMessage, targetWaiting, type ReminderEvent } from './reminders';
 export { rampStage, steered, steeringLine, type RampStageEvent, type StepRampInfo } from './steering';
 export type { Block, SlackMessage } from './text';

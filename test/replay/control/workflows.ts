@@ -5,7 +5,7 @@ import { sleep } from '@temporalio/workflow';
 import { rolloutWorkflow as realRolloutWorkflow } from '../../../workflows/rollout';
 import type { RolloutInput, RolloutResult } from '../../../workflows/messages';
 
-export { deployableWorkflow, targetChainWorkflow } from '../../../workflows/index';
+export { deployableWorkflow, targetChainWorkflow, targetLockWorkflow } from '../../../workflows/index';
 
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResult> {
   await sleep(1);
