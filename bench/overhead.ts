@@ -29,7 +29,10 @@ const accs = new Map<string, Acc>();
 try {
   // Warm-up: bundle, first workflow tasks, first SSH connections.
   {
-    const run = farm.newRun('warmup', durationsFor('uniform', maxTargets).map(() => 0));
+    const run = farm.newRun(
+      'warmup',
+      durationsFor('uniform', maxTargets).map(() => 0),
+    );
     const r = await temporal.run(rollingPlan(run.targets, maxTargets, [run.script(0, 'true')]));
     if (r.status !== 'succeeded') throw new Error(`warm-up: ${r.status}`);
   }
@@ -74,7 +77,9 @@ try {
     ] as const) {
       if (xs.length === 0) continue;
       const s = spread(xs);
-      console.log(`overhead.${a.label}.${name}: p50 ${fmt(s.p50, 0)} p99 ${fmt(s.p99, 0)} max ${fmt(s.max, 0)} (n ${s.n})`);
+      console.log(
+        `overhead.${a.label}.${name}: p50 ${fmt(s.p50, 0)} p99 ${fmt(s.p99, 0)} max ${fmt(s.max, 0)} (n ${s.n})`,
+      );
     }
     summary.push(`${a.label} ×${fmt(ratio)}`);
   }

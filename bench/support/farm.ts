@@ -110,7 +110,9 @@ export function gaps(marks: TargetMarks[], window: number): { slot: number[]; ch
 
 /** Checks every target ran every child step once; returns how many targets did. */
 export function checkMarks(marks: TargetMarks[], targets: number, steps: number, label: string): void {
-  const complete = marks.filter((m) => m.steps.length === steps && m.steps.every((s) => Number.isFinite(s.start + s.end)));
+  const complete = marks.filter(
+    (m) => m.steps.length === steps && m.steps.every((s) => Number.isFinite(s.start + s.end)),
+  );
   if (complete.length !== targets) {
     throw new Error(`${label}: ${complete.length}/${targets} targets wrote all ${steps} child-step marks`);
   }
