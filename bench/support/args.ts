@@ -22,7 +22,7 @@ export function benchArgs<T extends Record<string, { default: string }>>(
   }
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: a positive integer, got ${String(values.runs)}`);
-  return { ...(values as Record<string, string>), runs } as { runs: number } & { [K in keyof T]: string };
+  return { ...(values as unknown as Record<string, string>), runs } as { runs: number } & { [K in keyof T]: string };
 }
 
 /** "20/5,100/20" → [{ targets: 20, window: 5 }, …] */
