@@ -22,7 +22,10 @@ import { roots, rolloutIdOf, startBenchBot, startBenchStandin, waitFor } from '.
 import { fmt, median } from './support/stats';
 import { startBenchTemporal } from './support/temporal';
 
-const args = benchArgs('scale', { targets: { default: '1000,10000' }, transport: { default: 'local' } });
+const args = benchArgs('scale', {
+  targets: { default: process.env.ROLLOUT_SCALE_TARGETS ?? '1000,10000' },
+  transport: { default: 'local' },
+});
 const sizes = args.targets.split(',').map((s) => {
   const n = Number(s);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--targets: positive integers, got "${s}"`);
