@@ -5,7 +5,7 @@
 // the largest of a sample of each other workflow type), the summary and target-page query sizes against
 // Temporal's limits (51,200 events / 50 MB per history; 2 MB per payload), and Slack calls per minute by method
 // (average, and the busiest 60 s window).
-//   npm run bench:scale -- [--targets 1000,10000] [--transport local|ssh] [--runs 1]
+//   npm run bench:scale -- [--targets 1000,10000] [--window 5%] [--transport local|ssh] [--runs 1]
 // With --transport ssh the targets are spread over up to 200 sshd servers on 127.0.23.x (own workdirs each).
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +25,7 @@ import { startBenchTemporal } from './support/temporal';
 const args = benchArgs('scale', {
   targets: { default: process.env.ROLLOUT_SCALE_TARGETS ?? '1000,10000' },
   transport: { default: 'local' },
+  window: { default: '5%' },
 });
 const sizes = args.targets.split(',').map((s) => {
   const n = Number(s);
@@ -82,7 +83,7 @@ function configFor(targets: TargetPlan[]) {
             {
               type: 'rolling',
               name: 'deploy',
-              window: '5%',
+              window: /^\d+$/.test(args.window) ? Number(args.window) : args.window,
               childSteps: [
                 { name: 'a', script: 'echo a' },
                 { name: 'b', script: 'set_output Ok True' },

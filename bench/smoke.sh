@@ -16,8 +16,8 @@ run() {
     status=1
   fi
 }
-run overhead --runs 1 --shapes 4/2 --steps 1,3
-run vs-peers --runs 1 --shapes 4/2 --workloads uniform.1,skewed.3
+run overhead --runs 1 --shapes 4/2 --steps 3
+run vs-peers --runs 1 --shapes 4/2 --workloads skewed.3
 run latency --samples 3
-run scale --runs 1 --targets 20
+run scale --runs 1 --targets 20 --window 50%
 exit $status
