@@ -202,14 +202,23 @@ try {
             `${p}.history.${h.type.replace(/\s+/g, '_')}: max ${h.maxEvents} events (limit 51,200 → ${fmt((h.maxEvents / 51200) * 100, 1)}%), max ${fmt(h.maxBytes / 1e6, 2)} MB as JSON, over ${h.runs} run(s)`,
           );
         }
-        const page = await getTargets(temporal.client, rolloutId, { offset: 0, limit: 50 });
-        const s = await getSummary(temporal.client, rolloutId);
-        const q0 = performance.now();
-        await getSummary(temporal.client, rolloutId);
-        const statusMs = performance.now() - q0;
-        console.log(
-          `${p}.queries: summary ${JSON.stringify(s).length} bytes (largest while running ${maxSummary}), page of 50 targets ${JSON.stringify(page).length} bytes; summary of the finished rollout answered in ${fmt(statusMs, 0)} ms`,
-        );
+        // Queries of the finished rollout (a closed workflow's query may replay its whole history): timed, and a
+        // timeout is a figure, not a crash.
+        const timedQuery = async <T>(q: () => Promise<T>) => {
+          const q0 = performance.now();
+          try {
+            const v = await q();
+            return { ms: performance.now() - q0, bytes: JSON.stringify(v).length };
+          } catch (e) {
+            return { ms: performance.now() - q0, error: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+          }
+        };
+        const qs = await timedQuery(() => getSummary(temporal.client, rolloutId));
+        const qp = await timedQuery(() => getTargets(temporal.client, rolloutId, { offset: 0, limit: 50 }));
+        const show = (q: { ms: number; bytes?: number; error?: string }) =>
+          q.error ? `failed after ${fmt(q.ms, 0)} ms (${q.error})` : `${q.bytes} bytes in ${fmt(q.ms, 0)} ms`;
+        console.log(`${p}.status_query_after_end: summary ${show(qs)}; page of 50 targets ${show(qp)}`);
+        console.log(`${p}.summary_query_while_running_max_bytes: ${maxSummary}`);
         const calls = standin.calls.filter((c) => c.at >= Date.now() - seconds * 1000 - 5000);
         const busiest = busiestMinute(calls);
         const by: Record<string, number> = {};
