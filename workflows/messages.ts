@@ -99,6 +99,8 @@ export interface Decision {
   cardTs?: string;
   /** The failed child step never started on the target: Ignore records it as skipped (not run). */
   notRun?: boolean;
+  /** Four eyes: who may not Proceed here (the rollout's requester); the card says so. */
+  notBy?: string;
 }
 
 export interface RolloutSummary {

@@ -12,7 +12,7 @@ import { checkMaxParallelism, MAX_PARALLELISM } from '../../domain/maxParallelis
 import { checkVariableName, checkVariableValue, referencedVariables } from '../../domain/variables';
 import { duplicateKeyProblems } from './duplicateKeys';
 import { bareHost } from './safeValues';
-import { configSchema, type ParsedConfig } from './schema';
+import { configSchema, ENVIRONMENT_VARIABLE, type ParsedConfig } from './schema';
 
 export class ConfigError extends Error {
   constructor(
@@ -245,15 +245,43 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
       if (freezeNames.has(fname)) at([...dp, 'freezes', i, 'name'], `duplicate freeze name "${fname}"`);
       freezeNames.add(fname);
     });
-    d.targets.forEach((ref, i) => {
-      if (ref.startsWith('tag:')) {
-        const tag = ref.slice(4);
-        if (!targets.some((t) => t.tags.includes(tag))) at([...dp, 'targets', i], `no target carries tag "${tag}"`);
-      } else if (!byName.has(ref)) {
-        at([...dp, 'targets', i], `unknown target "${ref}" (known: ${[...byName.keys()].join(', ') || 'none'})`);
+    const checkTargets = (refs: readonly string[], p: PropertyKey[]) =>
+      refs.forEach((ref, i) => {
+        if (ref.startsWith('tag:')) {
+          const tag = ref.slice(4);
+          if (!targets.some((t) => t.tags.includes(tag))) at([...p, i], `no target carries tag "${tag}"`);
+        } else if (!byName.has(ref)) {
+          at([...p, i], `unknown target "${ref}" (known: ${[...byName.keys()].join(', ') || 'none'})`);
+        }
+      });
+    checkTargets(d.targets, [...dp, 'targets']);
+    const envs = Object.entries(d.environments ?? {});
+    for (const [ename, e] of envs) {
+      const ep = [...dp, 'environments', ename];
+      if (e.targets) checkTargets(e.targets, [...ep, 'targets']);
+      if (e.starters) checkWho(e.starters, [...ep, 'starters']);
+      if (e.approvers) checkWho(e.approvers, [...ep, 'approvers']);
+      for (const [k, v] of Object.entries(e.variables)) {
+        const bad =
+          checkVariableName(k) ??
+          checkVariableValue(k, v) ??
+          (k === MAX_PARALLELISM ? checkMaxParallelism(v) : undefined);
+        if (bad) at([...ep, 'variables', k], bad);
       }
-    });
-    const deployTargets = selectTargets(targets, d.targets);
+    }
+    // With environments, the process runs on each environment's targets: the checks below look at all of them.
+    const deployTargets =
+      envs.length > 0
+        ? selectTargets(
+            targets,
+            envs.flatMap(([, e]) => e.targets ?? d.targets),
+          )
+        : selectTargets(targets, d.targets);
+    /** A variable every environment declares counts as declared (each rollout runs in one of them). */
+    const declared = (ref: string) =>
+      ownValue(d.variables, ref) !== undefined ||
+      (envs.length > 0 && ref === ENVIRONMENT_VARIABLE) ||
+      (envs.length > 0 && envs.every(([, e]) => ownValue(e.variables, ref) !== undefined));
     const seen = new Set<string>();
     const earlier = new Set<string>();
     d.process.forEach((step, i) => {
@@ -283,7 +311,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
       };
       const checkScript = (script: string, p: PropertyKey[], visible: Set<string>) => {
         for (const ref of referencedVariables(script)) {
-          if (BUILTIN_VARIABLES.has(ref) || ownValue(d.variables, ref) !== undefined) continue;
+          if (BUILTIN_VARIABLES.has(ref) || declared(ref)) continue;
           if (ref.startsWith('Output.')) {
             const rest = ref.slice(7);
             const dot = rest.lastIndexOf('.');
