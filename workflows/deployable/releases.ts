@@ -89,7 +89,9 @@ export class DeployableRecords {
       // record is this workflow's own release history, carried over continue-as-new).
       const { release, environment, requiresSuccessIn } = entry.plan;
       const missing =
-        environment !== undefined ? promotionProblem(this.releases, release, environment, requiresSuccessIn) : undefined;
+        environment !== undefined
+          ? promotionProblem(this.releases, release, environment, requiresSuccessIn)
+          : undefined;
       if (missing) throw ApplicationFailure.nonRetryable(missing, REFUSAL.promotionRefused);
       return;
     }

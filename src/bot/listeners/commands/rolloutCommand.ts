@@ -9,7 +9,7 @@ import { cancelPrompt, errorWithHelp, listMessage } from '../../messages';
 import { bounded, deployableStates, QUERY_TIMEOUT_MS } from '../../queries';
 import { historyAnswer, lockAnswer, rollbackAnswer, unlockAnswer } from '../../releases';
 import { replyEphemeral } from '../../replies';
-import { requestRollout } from '../../requests';
+import { promoteRollout, requestRollout } from '../../requests';
 import { statusAnswer } from '../../status';
 import { steerFromSlack } from '../../steering';
 
@@ -72,6 +72,14 @@ export function rolloutCommand(ctx: BotContext) {
         case 'window':
           await steerFromSlack(ctx, respond, user, c.rolloutId, { kind: 'window', window: c.window });
           return;
+        case 'promote':
+          await promoteRollout(
+            ctx,
+            { user, channel: cmd.channel_id, deployable: c.deployable, release: c.release },
+            respond,
+            client,
+          );
+          return;
         case 'start':
           await requestRollout(
             ctx,
@@ -81,6 +89,7 @@ export function rolloutCommand(ctx: BotContext) {
               deployable: c.deployable,
               release: c.release,
               ...(c.overrideFreeze !== undefined ? { overrideFreeze: c.overrideFreeze } : {}),
+              ...(c.environment !== undefined ? { environment: c.environment } : {}),
             },
             respond,
             client,
