@@ -8,7 +8,7 @@ import { lockBlocks } from '../../domain/locks';
 import type { RolloutPlan } from '../../domain/plan';
 import { judgeFreeze } from '../config/freezes';
 import { buildPlan, RequestError, resolveEnvironment, startersOf } from '../config/plan';
-import { enqueueRollout, getDeployableState, newRolloutId, NotConfirmedError } from '../temporal/client';
+import { enqueueRollout, getDeployableState, newRolloutId, NotConfirmedError, refusalOf } from '../temporal/client';
 import { background, startableDeployables, type BotContext } from './context';
 import { errorWithHelp, notStartedRoot, queuedNotice, queuedRoot, requestedRoot, type PendingRoot } from './messages';
 import { bounded, QUERY_TIMEOUT_MS } from './queries';
@@ -131,7 +131,8 @@ export async function requestRollout(
   try {
     result = await enqueueRollout(ctx.client, ctx.taskQueue, plan, rolloutId, undefined, undefined, ctx.directory);
   } catch (e) {
-    const reason = (e as Error).message;
+    // A refusal by the queue (locked, the lifecycle, …) says why in its cause, not in the SDK's own message.
+    const reason = refusalOf(e)?.reason ?? (e as Error).message;
     ctx.logger.warn({ rolloutId, user: req.user, reason }, 'rollout bot: rollout request not confirmed or refused');
     if (e instanceof NotConfirmedError) {
       // Not refused, just not confirmed: it may still start when a worker is back, so the root stays "requested".
