@@ -320,7 +320,11 @@ export function validateConfig(input: unknown, source: string, baseDir: string):
             continue;
           }
           if (stepTargets.length > 0 && stepTargets.every((t) => ownValue(t.variables, ref) !== undefined)) continue;
-          at(p, `unknown variable #{${ref}} (declare it under deployables.${dname}.variables or on every target)`);
+          const where = envs.length > 0 ? ', in every environment' : '';
+          at(
+            p,
+            `unknown variable #{${ref}} (declare it under deployables.${dname}.variables${where} or on every target)`,
+          );
         }
       };
       checkIf(step.if, [...sp, 'if'], earlier);

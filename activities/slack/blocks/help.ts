@@ -4,7 +4,8 @@ import { BLOCK_HELP, nthBlockId } from './ids';
 import { escapeMrkdwn, fallback, mrkdwnSection, name, packLines, plural, type SlackMessage } from './text';
 
 const USAGE: ReadonlyArray<readonly [string, string]> = [
-  ['/rollout <deployable> <release> [environment]', 'start a rolling deployment (in one of its environments)'],
+  ['/rollout <deployable> <release>', 'start a rolling deployment'],
+  ['/rollout <deployable> <release> <environment>', 'start it in one of its environments'],
   ['/rollout promote <deployable> <release>', 'roll a release into the next environment of its lifecycle'],
   ['/rollout status [id|deployable]', 'show a rollout (the latest of a deployable), or all running ones'],
   ['/rollout list', 'list the running rollouts'],
