@@ -5,7 +5,8 @@ import { manualCard } from '../../activities/slack/blocks';
 import { choosePromotion, promotionProblem } from '../../domain/environments';
 import type { ReleaseRecord } from '../../domain/releases';
 import { parseCommand } from '../../src/bot/commandParser';
-import { ConfigError, validateConfig } from '../../src/config/load';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfigFile, validateConfig } from '../../src/config/load';
 import { buildPlan, RequestError } from '../../src/config/plan';
 import type { Decision } from '../../workflows/messages';
 
@@ -248,5 +249,20 @@ describe('the four-eyes card', () => {
     // Control: without four eyes the card says nothing of it.
     const { notBy: _, ...plain } = d;
     expect(JSON.stringify(manualCard('r1', plain, ['UBOB']))).not.toContain('four eyes');
+  });
+});
+
+describe('examples/environments/rollout.yaml', () => {
+  it('is a valid config whose production needs staging first and four eyes to start', () => {
+    const cfg = loadConfigFile(fileURLToPath(new URL('../../examples/environments/rollout.yaml', import.meta.url)));
+    const p = buildPlan(cfg, {
+      deployable: 'shop',
+      release: 'v2',
+      requestedBy: 'cli:alice',
+      environment: 'production',
+    });
+    expect(p).toMatchObject({ environment: 'production', requiresSuccessIn: 'staging' });
+    expect(p.steps.map((s) => s.name)).toEqual(['start-approval', 'deploy', 'verify']);
+    expect(p.targets.map((t) => t.name)).toEqual(['app-prod-1', 'app-prod-2']);
   });
 });
