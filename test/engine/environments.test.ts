@@ -15,6 +15,7 @@ import {
   waitUntilStarted,
 } from '../../src/temporal/client';
 import { getReleaseHistory } from '../../src/temporal/deployables';
+import { prepareRollback } from '../../src/temporal/rollback';
 import type { ReleaseHistory } from '../../workflows/releaseMessages';
 import type { SshdFixture } from '../support/sshd';
 import { uniqueName, waitForSummary, type TemporalTestEnv } from '../support/temporal';
@@ -144,6 +145,38 @@ describe('environments and promotion', () => {
       ok: false,
       reason: expect.stringMatching(/already succeeded in production, the last environment/),
     });
+  });
+
+  it('a rollback stays in the environment of the latest release, judged on its releases only', async () => {
+    const deployable = uniqueName('envs-undo');
+    const targets = tagged('env-rollback');
+    const cfg = envConfig(targets, deployable);
+    expect(await rollOut(plan(cfg, deployable, 'v1', 'staging'))).toBe('succeeded');
+    // The queue records a release a moment after its rollout ends; production needs the record.
+    await historyUntil(deployable, (x) => x.releases.length === 1);
+    expect(await rollOut(plan(cfg, deployable, 'v1', 'production'))).toBe('succeeded');
+    expect(await rollOut(plan(cfg, deployable, 'v2', 'staging'))).toBe('succeeded');
+    await historyUntil(deployable, (x) => x.releases.length === 3);
+
+    const undo = await prepareRollback(env.client, env.taskQueue, cfg, { deployable, requestedBy: 'U_BOB' });
+    expect(undo.ok).toBe(true);
+    if (!undo.ok) return;
+    expect(undo.plan).toMatchObject({ environment: 'staging', release: 'v1', rollback: { fromRelease: 'v2' } });
+    expect(await rollOut(undo.plan)).toBe('succeeded');
+    expect(targets.map((t) => readTargetFile(t, 'version'))).toEqual([
+      'v1 staging hello-staging',
+      'v1 staging hello-staging',
+      'v1 production hello-production',
+      'v1 production hello-production',
+    ]);
+    await historyUntil(deployable, (x) => x.releases.length === 4);
+    // Production's latest is its only release: nothing succeeded before it there (staging's v2 does not count).
+    const prod = await prepareRollback(env.client, env.taskQueue, cfg, {
+      deployable,
+      requestedBy: 'U_BOB',
+      of: (await getReleaseHistory(env.client, env.taskQueue, deployable))!.releases[1]!.rolloutId,
+    });
+    expect(prod).toMatchObject({ ok: false, reason: expect.stringMatching(/no release of .* succeeded before v1/) });
   });
 
   it('a deployable without environments works as before: no environment in its plan, nothing to refuse', async () => {

@@ -97,7 +97,9 @@ export class DeployableRecords {
     }
     const refuse = (m: string) => ApplicationFailure.nonRetryable(m, REFUSAL.rollbackRefused);
     if (busy) throw refuse(`${this.deployable} has a rollout running or queued: roll back once it has ended`);
-    const latest = this.releases.at(-1);
+    // With environments, "latest" is the latest of the rollback's own environment (undefined for none: all).
+    const env = entry.plan.environment;
+    const latest = (env === undefined ? this.releases : this.releases.filter((r) => r.environment === env)).at(-1);
     if (latest?.rolloutId !== rollback.of) {
       throw refuse(
         `${rollback.of} is no longer the latest release of ${this.deployable}` +
