@@ -111,13 +111,15 @@ export function parseCommand(text: string): { ok: true; command: RolloutCommand 
       const flag = rest.indexOf('--override-freeze');
       const releaseWords = flag >= 0 ? rest.slice(0, flag) : rest;
       // `<release> [environment]`. A release never contains spaces: anything after them is an error.
+      // Only plain spaces separate the environment: a newline or tab in the text keeps it all one (invalid) release.
       const [releaseWord, environment, ...extra] = releaseWords;
-      const release = extra.length > 0 ? releaseWords.join(' ') : releaseWord;
+      const oneLine = !/[^\S ]/.test(text.trim().split('--override-freeze')[0] ?? '');
+      const release = extra.length > 0 || !oneLine ? releaseWords.join(' ') : releaseWord;
       raw = {
         kind: 'start',
         deployable: first,
         ...(release !== undefined ? { release } : {}),
-        ...(environment !== undefined && extra.length === 0 ? { environment } : {}),
+        ...(environment !== undefined && extra.length === 0 && oneLine ? { environment } : {}),
         ...(flag >= 0 ? { overrideFreeze: rest.slice(flag + 1).join(' ') } : {}),
       };
     }

@@ -219,6 +219,11 @@ describe('the /rollout words', () => {
     });
     expect(parseCommand('web v2')).toEqual({ ok: true, command: { kind: 'start', deployable: 'web', release: 'v2' } });
     expect(parseCommand('web v2 production extra')).toMatchObject({ ok: false });
+    expect(parseCommand('web v2\nproduction')).toMatchObject({ ok: false, error: expect.stringMatching(/release/) });
+    expect(parseCommand('web v2 production --override-freeze hotfix\nCVE-1')).toMatchObject({
+      ok: true,
+      command: { environment: 'production', overrideFreeze: 'hotfix CVE-1' },
+    });
     expect(parseCommand('promote web v2')).toEqual({
       ok: true,
       command: { kind: 'promote', deployable: 'web', release: 'v2' },
