@@ -21,6 +21,10 @@ export const REFUSAL = {
   rollbackRefused: 'RollbackRefused',
   /** A pause, resume or window change that cannot take effect: ended, stopping, a duplicate, or not allowed. */
   steerRefused: 'SteerRefused',
+  /** A rollout to an environment of a lifecycle whose release has not succeeded in the environment before it. */
+  promotionRefused: 'PromotionRefused',
+  /** Four eyes: the rollout's requester may not approve this decision (someone else must). */
+  fourEyes: 'FourEyes',
 } as const;
 
 export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];

@@ -111,6 +111,8 @@ export interface ManualStepPlan {
   onTimeout: 'proceed' | 'abort';
   runCondition: RunCondition;
   if?: string;
+  /** Four eyes: the rollout's requester may not Proceed (they may Abort); someone else approves. */
+  fourEyes?: boolean;
 }
 
 export type StepPlan = ExecStepPlan | ManualStepPlan | DoubleHalfStepPlan;
@@ -119,6 +121,13 @@ export type StepPlan = ExecStepPlan | ManualStepPlan | DoubleHalfStepPlan;
 export interface RolloutPlan {
   deployable: string;
   release: string;
+  /** The deployable's environment this rollout runs in (deployables with environments only). */
+  environment?: string;
+  /**
+   * The environment of the lifecycle this release must have succeeded in first: the deployable's queue refuses
+   * the rollout otherwise (see domain/environments.ts).
+   */
+  requiresSuccessIn?: string;
   requestedBy: string;
   /** Deployable variables merged with the variables given for this rollout (target variables live on targets). */
   variables: Record<string, string>;

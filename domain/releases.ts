@@ -21,6 +21,8 @@ export interface ReleaseRecord {
   outcome: ReleaseOutcome;
   /** Set when this rollout was a rollback: the rollout it undid. */
   rollbackOf?: string;
+  /** The environment it ran in (deployables with environments only). */
+  environment?: string;
   /** How many targets began receiving the release, and how many received it (absent: the rollout did not say). */
   started?: number;
   received?: number;

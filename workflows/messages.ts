@@ -111,6 +111,8 @@ export interface Decision {
   /** When it was escalated, and to what (`#channel` or `@group`). */
   escalatedAt?: string;
   escalatedTo?: string;
+  /** Four eyes: who may not Proceed here (the rollout's requester); the card says so. */
+  notBy?: string;
 }
 
 /** The release check run on the worker before any target (deployable's `releaseCheck`). */

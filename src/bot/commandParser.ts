@@ -1,7 +1,7 @@
 // The text after `/rollout`: help, list, status [target], cancel <id>, history <deployable>, rollback <deployable>,
 // lock <deployable> <reason...> [--take-over], unlock <deployable>, pause <id> [reason], resume <id>,
-// window <id> <n>, or <deployable> <release> [--plan] [--override-freeze <reason>]. Parsed with zod; a problem comes back
-// as the sentence to show.
+// window <id> <n>, promote <deployable> <release>, or <deployable> <release> [environment] [--plan]
+// [--override-freeze <reason>]. Parsed with zod; a problem comes back as the sentence to show.
 import { z } from 'zod';
 import { checkRelease } from '../../domain/variables';
 
@@ -13,6 +13,7 @@ const commandSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('cancel'), rolloutId: word }),
   z.object({ kind: z.literal('history'), deployable: word }),
   z.object({ kind: z.literal('rollback'), deployable: word }),
+  z.object({ kind: z.literal('promote'), deployable: word, release: word }),
   z.object({ kind: z.literal('lock'), deployable: word, reason: z.string().min(1).max(500), takeOver: z.boolean() }),
   z.object({ kind: z.literal('unlock'), deployable: word }),
   z.object({ kind: z.literal('pause'), rolloutId: word, reason: z.string().max(500).optional() }),
@@ -35,6 +36,8 @@ const commandSchema = z.discriminatedUnion('kind', [
         const problem = checkRelease(release);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
+    /** The deployable's environment (`/rollout web-farm v2 production`). */
+    environment: word.optional(),
     /** `--override-freeze <reason>`: start during a deploy freeze (its freezeOverriders only). */
     overrideFreeze: z.string().min(1, 'an override needs a reason: `--override-freeze <reason>`').max(500).optional(),
     /** `--plan`: show what would happen (and a Start button), start nothing. */
@@ -86,6 +89,12 @@ export function parseCommand(text: string): { ok: true; command: RolloutCommand 
       raw = { kind: 'lock', deployable, reason: reason.join(' '), takeOver };
       break;
     }
+    case 'promote':
+      if (rest[0] === undefined || rest[1] === undefined)
+        return { ok: false, error: 'missing deployable or release: `/rollout promote <deployable> <release>`' };
+      if (tooMany(2)) return { ok: false, error: tooMany(2)! };
+      raw = { kind: 'promote', deployable: rest[0], release: rest[1] };
+      break;
     case 'pause':
       if (rest[0] === undefined) return { ok: false, error: 'missing rollout id: `/rollout pause <id> [reason]`' };
       raw = { kind: 'pause', rolloutId: rest[0], ...(rest.length > 1 ? { reason: rest.slice(1).join(' ') } : {}) };
@@ -105,12 +114,16 @@ export function parseCommand(text: string): { ok: true; command: RolloutCommand 
       if (plan) rest.splice(0, rest.length, ...rest.filter((w) => w !== '--plan'));
       const flag = rest.indexOf('--override-freeze');
       const releaseWords = flag >= 0 ? rest.slice(0, flag) : rest;
-      // A release never contains spaces: anything after it is an error, not part of it.
-      const release = releaseWords.length > 0 ? releaseWords.join(' ') : undefined;
+      // `<release> [environment]`. A release never contains spaces: anything after them is an error.
+      // Only plain spaces separate the environment: a newline or tab in the text keeps it all one (invalid) release.
+      const [releaseWord, environment, ...extra] = releaseWords;
+      const oneLine = !/[^\S ]/.test(text.trim().split('--override-freeze')[0] ?? '');
+      const release = extra.length > 0 || !oneLine ? releaseWords.join(' ') : releaseWord;
       raw = {
         kind: 'start',
         deployable: first,
         ...(release !== undefined ? { release } : {}),
+        ...(environment !== undefined && extra.length === 0 && oneLine ? { environment } : {}),
         ...(flag >= 0 ? { overrideFreeze: rest.slice(flag + 1).join(' ') } : {}),
         ...(plan ? { plan: true } : {}),
       };

@@ -7,11 +7,13 @@ import { ephemeral, lockNotice } from '../../activities/slack/blocks';
 import { lockBlocks } from '../../domain/locks';
 import type { RolloutPlan } from '../../domain/plan';
 import { judgeFreeze } from '../config/freezes';
-import { buildPlan, RequestError } from '../config/plan';
-import { enqueueRollout, getDeployableState, newRolloutId, NotConfirmedError } from '../temporal/client';
+import { buildPlan, RequestError, resolveEnvironment, startersOf } from '../config/plan';
+import { enqueueRollout, getDeployableState, newRolloutId, NotConfirmedError, refusalOf } from '../temporal/client';
 import { background, startableDeployables, type BotContext } from './context';
 import { errorWithHelp, notStartedRoot, queuedNotice, queuedRoot, requestedRoot, type PendingRoot } from './messages';
-import { bounded } from './queries';
+import { bounded, QUERY_TIMEOUT_MS } from './queries';
+import { getReleaseHistory } from '../temporal/deployables';
+import { choosePromotion } from '../../domain/environments';
 import { replyEphemeral } from './replies';
 
 /**
@@ -27,6 +29,8 @@ export interface SlackRequest {
   release: string;
   /** `--override-freeze <reason>`: start during a deploy freeze (the deployable's freezeOverriders only). */
   overrideFreeze?: string;
+  /** The deployable's environment (`/rollout web-farm v2 production`). */
+  environment?: string;
 }
 
 /**
@@ -48,13 +52,24 @@ export async function requestRollout(
     );
     return false;
   }
-  if (!(await ctx.directory.allows(req.user, d.starters, ctx.config.raw.groups))) {
+  let env;
+  try {
+    env = resolveEnvironment(req.deployable, d, req.environment);
+  } catch (e) {
+    if (!(e instanceof RequestError)) throw e;
+    await replyEphemeral(respond, errorWithHelp(e.problems.join('; '), await startableDeployables(ctx, req.user)));
+    return false;
+  }
+  if (!(await ctx.directory.allows(req.user, startersOf(d, req.environment), ctx.config.raw.groups))) {
+    const where = req.environment !== undefined ? ` in ${req.environment}` : '';
     await replyEphemeral(
       respond,
-      errorWithHelp(`you may not roll out ${req.deployable}`, await startableDeployables(ctx, req.user)),
+      errorWithHelp(`you may not roll out ${req.deployable}${where}`, await startableDeployables(ctx, req.user)),
     );
     return false;
   }
+  // An environment with its own channel: its rollouts are posted there, whichever channel the command came from.
+  const channel = env?.channel ?? req.channel;
   const state = await bounded(ctx, LOCK_LOOKUP_MS, () =>
     getDeployableState(ctx.client, ctx.taskQueue, req.deployable),
   ).catch(() => undefined);
@@ -67,7 +82,12 @@ export async function requestRollout(
   }
   let plan = prepared;
   try {
-    plan ??= buildPlan(ctx.config, { deployable: req.deployable, release: req.release, requestedBy: req.user });
+    plan ??= buildPlan(ctx.config, {
+      deployable: req.deployable,
+      release: req.release,
+      requestedBy: req.user,
+      ...(req.environment !== undefined ? { environment: req.environment } : {}),
+    });
   } catch (e) {
     if (!(e instanceof RequestError)) throw e;
     await replyEphemeral(respond, errorWithHelp(e.problems.join('; '), await startableDeployables(ctx, req.user)));
@@ -92,7 +112,7 @@ export async function requestRollout(
   let rootTs: string;
   try {
     const res = await web.chat.postMessage({
-      channel: req.channel,
+      channel,
       text: root.text,
       blocks: root.blocks,
       metadata: { event_type: 'rollout', event_payload: { rollout_id: rolloutId } },
@@ -106,12 +126,13 @@ export async function requestRollout(
     );
     return false;
   }
-  plan.slack = { channel: req.channel, ts: rootTs, taskQueue: ctx.slackTaskQueue };
+  plan.slack = { channel, ts: rootTs, taskQueue: ctx.slackTaskQueue };
   let result;
   try {
     result = await enqueueRollout(ctx.client, ctx.taskQueue, plan, rolloutId, undefined, undefined, ctx.directory);
   } catch (e) {
-    const reason = (e as Error).message;
+    // A refusal by the queue (locked, the lifecycle, …) says why in its cause, not in the SDK's own message.
+    const reason = refusalOf(e)?.reason ?? (e as Error).message;
     ctx.logger.warn({ rolloutId, user: req.user, reason }, 'rollout bot: rollout request not confirmed or refused');
     if (e instanceof NotConfirmedError) {
       // Not refused, just not confirmed: it may still start when a worker is back, so the root stays "requested".
@@ -119,7 +140,7 @@ export async function requestRollout(
       return false;
     }
     background(ctx, 'marking a root message as not started', () =>
-      web.chat.update({ channel: req.channel, ts: rootTs, ...notStartedRoot(pending, reason) }),
+      web.chat.update({ channel, ts: rootTs, ...notStartedRoot(pending, reason) }),
     );
     await replyEphemeral(respond, `${req.deployable} ${req.release} was not started: ${reason}`);
     return false;
@@ -128,13 +149,53 @@ export async function requestRollout(
     { rolloutId, deployable: plan.deployable, release: plan.release, user: req.user, position: result.position },
     'rollout bot: rollout requested',
   );
+  if (channel !== req.channel) {
+    await replyEphemeral(respond, `${req.deployable} ${req.release} (${req.environment}) is posted in <#${channel}>.`);
+  }
   if (result.position > 0) {
     const q = queuedRoot(pending, result.position, result.runningRolloutId);
     // The root updater takes over once it runs; a queued rollout has no workflow yet.
     background(ctx, 'marking a root message as queued', () =>
-      web.chat.update({ channel: req.channel, ts: rootTs, text: q.text, blocks: q.blocks }),
+      web.chat.update({ channel, ts: rootTs, text: q.text, blocks: q.blocks }),
     );
     await replyEphemeral(respond, queuedNotice(pending, result.position, result.runningRolloutId));
   }
   return true;
+}
+
+/**
+ * `/rollout promote <deployable> <release>`: the environment after the last one of its lifecycle the release
+ * succeeded in (by the deployable's release history), then the same request as `/rollout <d> <r> <env>`. The
+ * queue checks the lifecycle again when it takes the request.
+ */
+export async function promoteRollout(
+  ctx: BotContext,
+  req: Omit<SlackRequest, 'environment' | 'overrideFreeze'>,
+  respond: RespondFn,
+  web: App['client'],
+): Promise<boolean> {
+  const d = ownValue(ctx.config.raw.deployables, req.deployable);
+  if (!d) {
+    await replyEphemeral(
+      respond,
+      errorWithHelp(`unknown deployable \`${req.deployable}\``, await startableDeployables(ctx, req.user)),
+    );
+    return false;
+  }
+  const history = await bounded(ctx, QUERY_TIMEOUT_MS, () =>
+    getReleaseHistory(ctx.client, ctx.taskQueue, req.deployable),
+  ).catch(() => null);
+  if (history === null) {
+    await replyEphemeral(
+      respond,
+      `Could not read the release history of ${req.deployable} (is a worker running?). Nothing was started.`,
+    );
+    return false;
+  }
+  const choice = choosePromotion(req.deployable, d.lifecycle, history?.releases ?? [], req.release);
+  if (!choice.ok) {
+    await replyEphemeral(respond, `${req.deployable} ${req.release} was not promoted: ${choice.reason}`);
+    return false;
+  }
+  return requestRollout(ctx, { ...req, environment: choice.to }, respond, web);
 }

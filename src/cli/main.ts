@@ -88,6 +88,7 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
       '--override-freeze <reason>',
       'start during a deploy freeze (freezeOverriders only; the reason is recorded)',
     )
+    .option('--env <environment>', 'the environment to roll out to (deployables with environments)')
     .addOption(configOption())
     .action(
       async (
@@ -101,10 +102,31 @@ export function buildProgram(ctx: CliContext, setExit: (code: number) => void, m
           json?: boolean;
           config?: string;
           overrideFreeze?: string;
+          env?: string;
         },
       ) => {
         if (opts.wait) markLongRunning();
         setExit(await (await import('./commands/start')).startCommand(ctx, deployable, release, opts));
+      },
+    );
+
+  program
+    .command('promote')
+    .description('roll a release into the next environment of its lifecycle and print the rollout id')
+    .argument('<deployable>')
+    .argument('<release>')
+    .option('--var <K=V>', 'set a variable the deployable declares (repeatable)', collect, [] as string[])
+    .addOption(asOption())
+    .option('--wait', 'follow progress until the rollout ends (exit 0 only if it succeeded)')
+    .addOption(configOption())
+    .action(
+      async (
+        deployable: string,
+        release: string,
+        opts: { var: string[]; as?: string; wait?: boolean; config?: string },
+      ) => {
+        if (opts.wait) markLongRunning();
+        setExit(await (await import('./commands/start')).promoteCommand(ctx, deployable, release, opts));
       },
     );
 

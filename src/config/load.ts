@@ -13,7 +13,7 @@ import type { SecretRef } from '../../domain/secrets';
 import { checkVariableName, checkVariableValue, referencedVariables } from '../../domain/variables';
 import { duplicateKeyProblems } from './duplicateKeys';
 import { bareHost } from './safeValues';
-import { configSchema, type ParsedConfig } from './schema';
+import { configSchema, ENVIRONMENT_VARIABLE, type ParsedConfig } from './schema';
 
 export class ConfigError extends Error {
   constructor(
@@ -313,16 +313,19 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
         }
       }
     });
+    // One rule for the deployable's and its environments' variables: plain values checked, MaxParallelism never a
+    // secret, a literal secret's value checked like a plain one.
+    const checkVariable = (k: string, v: string | SecretRef): string | undefined =>
+      checkVariableName(k) ??
+      (typeof v !== 'string'
+        ? k === MAX_PARALLELISM
+          ? `${MAX_PARALLELISM} is read by the workflow: it cannot be a secret`
+          : 'value' in v
+            ? checkVariableValue(k, v.value)
+            : undefined
+        : (checkVariableValue(k, v) ?? (k === MAX_PARALLELISM ? checkMaxParallelism(v) : undefined)));
     for (const [k, v] of Object.entries(d.variables)) {
-      const bad =
-        checkVariableName(k) ??
-        (typeof v !== 'string'
-          ? k === MAX_PARALLELISM
-            ? `${MAX_PARALLELISM} is read by the workflow: it cannot be a secret`
-            : 'value' in v
-              ? checkVariableValue(k, v.value)
-              : undefined
-          : (checkVariableValue(k, v) ?? (k === MAX_PARALLELISM ? checkMaxParallelism(v) : undefined)));
+      const bad = checkVariable(k, v);
       if (bad) at([...dp, 'variables', k], bad);
     }
     const freezeNames = new Set<string>();
@@ -332,15 +335,40 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
       if (freezeNames.has(fname)) at([...dp, 'freezes', i, 'name'], `duplicate freeze name "${fname}"`);
       freezeNames.add(fname);
     });
-    d.targets.forEach((ref, i) => {
-      if (ref.startsWith('tag:')) {
-        const tag = ref.slice(4);
-        if (!targets.some((t) => t.tags.includes(tag))) at([...dp, 'targets', i], `no target carries tag "${tag}"`);
-      } else if (!byName.has(ref)) {
-        at([...dp, 'targets', i], `unknown target "${ref}" (known: ${[...byName.keys()].join(', ') || 'none'})`);
+    const checkTargets = (refs: readonly string[], p: PropertyKey[]) =>
+      refs.forEach((ref, i) => {
+        if (ref.startsWith('tag:')) {
+          const tag = ref.slice(4);
+          if (!targets.some((t) => t.tags.includes(tag))) at([...p, i], `no target carries tag "${tag}"`);
+        } else if (!byName.has(ref)) {
+          at([...p, i], `unknown target "${ref}" (known: ${[...byName.keys()].join(', ') || 'none'})`);
+        }
+      });
+    checkTargets(d.targets, [...dp, 'targets']);
+    const envs = Object.entries(d.environments ?? {});
+    for (const [ename, e] of envs) {
+      const ep = [...dp, 'environments', ename];
+      if (e.targets) checkTargets(e.targets, [...ep, 'targets']);
+      if (e.starters) checkWho(e.starters, [...ep, 'starters']);
+      if (e.approvers) checkWho(e.approvers, [...ep, 'approvers']);
+      for (const [k, v] of Object.entries(e.variables)) {
+        const bad = checkVariable(k, v);
+        if (bad) at([...ep, 'variables', k], bad);
       }
-    });
-    const deployTargets = selectTargets(targets, d.targets);
+    }
+    // With environments, the process runs on each environment's targets: the checks below look at all of them.
+    const deployTargets =
+      envs.length > 0
+        ? selectTargets(
+            targets,
+            envs.flatMap(([, e]) => e.targets ?? d.targets),
+          )
+        : selectTargets(targets, d.targets);
+    /** A variable every environment declares counts as declared (each rollout runs in one of them). */
+    const declared = (ref: string) =>
+      ownValue(d.variables, ref) !== undefined ||
+      (envs.length > 0 && ref === ENVIRONMENT_VARIABLE) ||
+      (envs.length > 0 && envs.every(([, e]) => ownValue(e.variables, ref) !== undefined));
     const seen = new Set<string>();
     const earlier = new Set<string>();
     d.process.forEach((step, i) => {
@@ -370,7 +398,7 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
       };
       const checkScript = (script: string, p: PropertyKey[], visible: Set<string>) => {
         for (const ref of referencedVariables(script)) {
-          if (BUILTIN_VARIABLES.has(ref) || ownValue(d.variables, ref) !== undefined) continue;
+          if (BUILTIN_VARIABLES.has(ref) || declared(ref)) continue;
           if (ref.startsWith('Output.')) {
             const rest = ref.slice(7);
             const dot = rest.lastIndexOf('.');
@@ -385,7 +413,11 @@ export function validateConfig(input: unknown, source: string, baseDir: string, 
             )
           )
             continue;
-          at(p, `unknown variable #{${ref}} (declare it under deployables.${dname}.variables or on every target)`);
+          const where = envs.length > 0 ? ', in every environment' : '';
+          at(
+            p,
+            `unknown variable #{${ref}} (declare it under deployables.${dname}.variables${where} or on every target)`,
+          );
         }
       };
       checkIf(step.if, [...sp, 'if'], earlier);

@@ -16,7 +16,14 @@ import { checkRelease, checkVariableValue } from '../../domain/variables';
 import type { SecretRef } from '../../domain/secrets';
 import { selectTargets, splitVariables, type Config } from './load';
 import type { z } from 'zod';
-import type { childStepSchema, ParsedConfig, ParsedStep } from './schema';
+import {
+  ENVIRONMENT_VARIABLE,
+  START_APPROVAL_STEP,
+  type childStepSchema,
+  type ParsedConfig,
+  type ParsedStep,
+} from './schema';
+import { prerequisiteOf } from '../../domain/environments';
 
 export class RequestError extends Error {
   constructor(readonly problems: string[]) {
@@ -30,6 +37,43 @@ export interface RolloutRequest {
   release: string;
   requestedBy: string;
   variables?: Record<string, string>;
+  /** The environment to roll out to: required for a deployable with environments, refused for one without. */
+  environment?: string;
+}
+
+type DeployableSpec = ParsedConfig['deployables'][string];
+type EnvironmentSpec = NonNullable<DeployableSpec['environments']>[string];
+
+/**
+ * The environment a request names, checked against the deployable: `undefined` for a deployable without
+ * environments (then a request must not name one). Throws a RequestError naming what is wrong.
+ */
+export function resolveEnvironment(
+  deployable: string,
+  d: DeployableSpec,
+  environment: string | undefined,
+): EnvironmentSpec | undefined {
+  const envs = d.environments;
+  if (!envs) {
+    if (environment !== undefined)
+      throw new RequestError([`${deployable} has no environments (asked for "${environment}")`]);
+    return undefined;
+  }
+  const known = Object.keys(envs).join(', ');
+  if (environment === undefined) {
+    throw new RequestError([
+      `${deployable} has environments (${known}): say which one, e.g. \`${deployable} <release> ${Object.keys(envs)[0]}\``,
+    ]);
+  }
+  const e = ownValue(envs, environment);
+  if (!e) throw new RequestError([`${deployable} has no environment "${environment}" (known: ${known})`]);
+  return e;
+}
+
+/** Who may start the deployable (in `environment`, when given): the environment's starters, else the deployable's. */
+export function startersOf(d: DeployableSpec, environment: string | undefined): string[] {
+  const e = environment !== undefined && d.environments ? ownValue(d.environments, environment) : undefined;
+  return e?.starters ?? d.starters;
 }
 
 function toWindow(w: number | string | undefined): Window | undefined {
@@ -72,11 +116,15 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
     const known = Object.keys(config.raw.deployables).join(', ') || 'none';
     throw new RequestError([`unknown deployable "${req.deployable}" (known: ${known})`]);
   }
+  const env = resolveEnvironment(req.deployable, d, req.environment);
   const problems: string[] = [];
   const badRelease = checkRelease(req.release);
   if (badRelease) problems.push(badRelease);
-  const split = splitVariables(d.variables);
+  // The environment's variables over the deployable's; secret references are split off (they travel on targets).
+  const declared = { ...d.variables, ...(env?.variables ?? {}) };
+  const split = splitVariables(declared);
   const variables: Record<string, string> = { ...split.plain };
+  if (env && req.environment !== undefined) variables[ENVIRONMENT_VARIABLE] = req.environment;
   for (const [k, v] of Object.entries(req.variables ?? {})) {
     // MaxParallelism needs no declaration: it is the one built-in knob a request may turn (see maxParallelism.ts).
     if (k === MAX_PARALLELISM) {
@@ -85,9 +133,9 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
       variables[k] = v;
       continue;
     }
-    if (ownValue(d.variables, k) === undefined) {
+    if (ownValue(declared, k) === undefined) {
       problems.push(
-        `unknown variable "${k}": ${req.deployable} declares ${Object.keys(d.variables).join(', ') || 'none'}`,
+        `unknown variable "${k}": ${req.deployable} declares ${Object.keys(declared).join(', ') || 'none'}`,
       );
       continue;
     }
@@ -114,6 +162,7 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
         onTimeout: s.onTimeout,
         runCondition: s.runCondition,
         ...(s.if !== undefined ? { if: s.if } : {}),
+        ...(s.fourEyes ? { fourEyes: true } : {}),
       };
     }
     const stepOnFailure = s.onFailure ?? deployOnFailure;
@@ -204,16 +253,34 @@ export function buildPlan(config: Config, req: RolloutRequest): RolloutPlan {
     };
   });
 
+  const approvers = env?.approvers ?? d.approvers;
+  const starters = env?.starters ?? d.starters;
+  if (env?.fourEyes) {
+    // "The start needs four eyes": the rollout begins with a manual step its requester may not approve, so
+    // nothing runs on a target before someone else said yes (the one rule for who answers, plus four eyes).
+    steps.unshift({
+      type: 'manual',
+      name: START_APPROVAL_STEP,
+      instructions: `Four eyes: ${req.requestedBy} asks to roll ${req.release} out to ${req.environment}. Someone else approves the start.`,
+      approvers: [],
+      onTimeout: 'abort',
+      runCondition: 'success',
+      fourEyes: true,
+    });
+  }
   const plan: RolloutPlan = {
     deployable: req.deployable,
     release: req.release,
+    ...(env && req.environment !== undefined ? { environment: req.environment } : {}),
     requestedBy: req.requestedBy,
     variables,
-    targets: withSecrets(selectTargets(config.targets, d.targets), split.secrets),
+    targets: withSecrets(selectTargets(config.targets, env?.targets ?? d.targets), split.secrets),
     steps,
-    approvers: d.approvers.length > 0 ? d.approvers : d.starters,
+    approvers: approvers.length > 0 ? approvers : starters,
     groups: config.raw.groups,
   };
+  const requires = req.environment !== undefined ? prerequisiteOf(d.lifecycle, req.environment) : undefined;
+  if (requires !== undefined) plan.requiresSuccessIn = requires;
   const budget = toWindow(d.failureBudget);
   if (budget) plan.failureBudget = budget;
   if (d.freezes.length > 0) plan.freezes = toFreezes(d.freezes);

@@ -172,6 +172,8 @@ const manualStep = z.strictObject({
   onTimeout: z.enum(['proceed', 'abort']).default('abort'),
   runCondition: runCondition.default('success'),
   if: z.string().min(1).optional(),
+  /** Four eyes: whoever started the rollout may not Proceed here (someone else approves; the starter may Abort). */
+  fourEyes: z.boolean().default(false),
 });
 
 /**
@@ -363,10 +365,34 @@ const releaseCheck = z.strictObject({
   workdir: workdir.optional(),
 });
 
-const deployable = z.strictObject({
+/** The name of the implicit manual step a four-eyes environment puts first in its process (see buildPlan). */
+export const START_APPROVAL_STEP = 'start-approval';
+/** The variable a rollout in an environment carries its name in (`#{Environment}` in scripts). */
+export const ENVIRONMENT_VARIABLE = 'Environment';
+
+/**
+ * An environment of a deployable (`staging`, `production`): its own targets, variables, starters, approvers and
+ * Slack channel; what it leaves out it takes from the deployable. `fourEyes`: a rollout here starts with an
+ * implicit manual step (START_APPROVAL_STEP) that someone other than its starter must approve.
+ */
+const environment = z.strictObject({
   description: z.string().optional(),
-  /** Target names, or `tag:<tag>` for every target carrying that tag. */
-  targets: z.array(z.string().min(1)).min(1, 'a deployable needs at least one target'),
+  targets: z.array(z.string().min(1)).min(1, 'an environment needs at least one target').optional(),
+  variables,
+  starters: z.array(who).optional(),
+  approvers: z.array(who).optional(),
+  /** The Slack channel (id, `C…`) its rollouts are posted in, whichever channel the command came from. */
+  channel: z
+    .string()
+    .regex(/^[CG][A-Z0-9]{2,20}$/, 'must be a Slack channel id like C0123ABCD')
+    .optional(),
+  fourEyes: z.boolean().default(false),
+});
+
+const deployableObject = z.strictObject({
+  description: z.string().optional(),
+  /** Target names, or `tag:<tag>` for every target carrying that tag (with environments: theirs, when they give none). */
+  targets: z.array(z.string().min(1)).default([]),
   variables,
   onFailure: onFailure.default('guided'),
   failureBudget: windowSpec.optional(),
@@ -381,6 +407,55 @@ const deployable = z.strictObject({
   reminders: reminders.optional(),
   releaseCheck: releaseCheck.optional(),
   process: z.array(step).min(1, 'a process needs at least one step'),
+  /** Environments (optional): then every rollout names one (`/rollout web-farm v2 production`). */
+  environments: z.record(name, environment).optional(),
+  /**
+   * The order releases go through the environments: each accepts only a release that succeeded in the one
+   * before it (`/rollout promote` rolls a release into the next).
+   */
+  lifecycle: z.array(name).min(1, 'a lifecycle lists at least one environment').optional(),
+});
+
+const deployable = deployableObject.superRefine((d, ctx) => {
+  const envs = d.environments ?? {};
+  if (d.targets.length === 0 && !d.environments) {
+    ctx.addIssue({ code: 'custom', path: ['targets'], message: 'a deployable needs at least one target' });
+  }
+  for (const [env, e] of Object.entries(envs)) {
+    if (d.targets.length === 0 && !e.targets) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['environments', env, 'targets'],
+        message: 'is required when the deployable lists no targets of its own',
+      });
+    }
+  }
+  if (d.lifecycle && !d.environments) {
+    ctx.addIssue({ code: 'custom', path: ['lifecycle'], message: 'a lifecycle needs environments: declare them' });
+  }
+  const seen = new Set<string>();
+  (d.lifecycle ?? []).forEach((env, i) => {
+    if (d.environments && !Object.prototype.hasOwnProperty.call(envs, env)) {
+      const known = Object.keys(envs).join(', ') || 'none';
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lifecycle', i],
+        message: `"${env}" is not one of its environments (${known})`,
+      });
+    }
+    if (seen.has(env)) ctx.addIssue({ code: 'custom', path: ['lifecycle', i], message: `"${env}" is listed twice` });
+    seen.add(env);
+  });
+  const fourEyesEnv = Object.values(envs).some((e) => e.fourEyes);
+  d.process.forEach((s, i) => {
+    if (fourEyesEnv && s.name === START_APPROVAL_STEP) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['process', i, 'name'],
+        message: `"${START_APPROVAL_STEP}" is the step a four-eyes environment adds: name this step otherwise`,
+      });
+    }
+  });
 });
 
 export const configSchema = z.strictObject({

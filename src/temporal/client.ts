@@ -42,8 +42,9 @@ import { REFUSAL, type RefusalType } from '../../domain/failures';
 import type { RolloutPlan } from '../../domain/plan';
 import type { rolloutWorkflow } from '../../workflows/rollout';
 
-export function newRolloutId(plan: Pick<RolloutPlan, 'deployable' | 'release'>): string {
-  return `rollout-${plan.deployable}-${plan.release}-${randomBytes(4).toString('hex')}`;
+export function newRolloutId(plan: Pick<RolloutPlan, 'deployable' | 'release' | 'environment'>): string {
+  const env = plan.environment !== undefined ? `${plan.environment}-` : '';
+  return `rollout-${plan.deployable}-${env}${plan.release}-${randomBytes(4).toString('hex')}`;
 }
 
 export async function startRollout(

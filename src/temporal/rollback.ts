@@ -38,7 +38,8 @@ export async function prepareRollback(
   req: RollbackRequest,
 ): Promise<PreparedRollback> {
   const { deployable } = req;
-  if (!ownValue(config.raw.deployables, deployable)) return { ok: false, reason: `unknown deployable ${deployable}` };
+  const d = ownValue(config.raw.deployables, deployable);
+  if (!d) return { ok: false, reason: `unknown deployable ${deployable}` };
   let history = await getReleaseHistory(client, taskQueue, deployable);
   if (req.of !== undefined) {
     const deadline = Date.now() + RECORD_WAIT_MS;
@@ -49,11 +50,23 @@ export async function prepareRollback(
       history = await getReleaseHistory(client, taskQueue, deployable);
     }
   }
-  const choice = chooseRollback(deployable, history?.releases ?? [], req.of);
+  // With environments, a rollback stays in one: the environment of the rollout it undoes (`of`, else the latest
+  // release of the deployable), judged on that environment's releases only.
+  const all = history?.releases ?? [];
+  const environment = d.environments
+    ? (req.of !== undefined ? all.find((r) => r.rolloutId === req.of) : all.at(-1))?.environment
+    : undefined;
+  const releases = d.environments ? all.filter((r) => r.environment === environment) : all;
+  const choice = chooseRollback(deployable, releases, req.of);
   if (!choice.ok) return choice;
   let plan: RolloutPlan;
   try {
-    plan = buildPlan(config, { deployable, release: choice.to.release, requestedBy: req.requestedBy });
+    plan = buildPlan(config, {
+      deployable,
+      release: choice.to.release,
+      requestedBy: req.requestedBy,
+      ...(environment !== undefined ? { environment } : {}),
+    });
   } catch (e) {
     if (e instanceof RequestError) return { ok: false, reason: e.problems.join('; ') };
     throw e;

@@ -2,6 +2,7 @@
 // each target last received, and its lock. Kept by the deployable's own workflow and carried over its
 // continue-as-new, so it outlives Temporal's retention of the rollout workflows. Refusals are typed (REFUSAL).
 import { ApplicationFailure } from '@temporalio/workflow';
+import { promotionProblem } from '../../domain/environments';
 import { REFUSAL } from '../../domain/failures';
 import { LOCK_EVENTS_LIMIT, lockBlocks, type DeployableLock, type LockEvent } from '../../domain/locks';
 import { recordRelease, type ReleaseOutcome, type ReleaseRecord, type TargetVersion } from '../../domain/releases';
@@ -66,6 +67,7 @@ export class DeployableRecords {
       endedAt,
       outcome,
       ...(entry.plan.rollback ? { rollbackOf: entry.plan.rollback.of } : {}),
+      ...(entry.plan.environment !== undefined ? { environment: entry.plan.environment } : {}),
       ...(targets
         ? { started: targets.length, received: targets.filter((t) => t.received).length, targets: [...targets] }
         : {}),
@@ -82,10 +84,22 @@ export class DeployableRecords {
     const locked = lockBlocks(this.deployable, this.lock, entry.plan.requestedBy);
     if (locked) throw ApplicationFailure.nonRetryable(locked, REFUSAL.locked);
     const rollback = entry.plan.rollback;
-    if (!rollback) return;
+    if (!rollback) {
+      // The lifecycle: a release enters an environment only once it succeeded in the one before (durable: the
+      // record is this workflow's own release history, carried over continue-as-new).
+      const { release, environment, requiresSuccessIn } = entry.plan;
+      const missing =
+        environment !== undefined
+          ? promotionProblem(this.releases, release, environment, requiresSuccessIn)
+          : undefined;
+      if (missing) throw ApplicationFailure.nonRetryable(missing, REFUSAL.promotionRefused);
+      return;
+    }
     const refuse = (m: string) => ApplicationFailure.nonRetryable(m, REFUSAL.rollbackRefused);
     if (busy) throw refuse(`${this.deployable} has a rollout running or queued: roll back once it has ended`);
-    const latest = this.releases.at(-1);
+    // With environments, "latest" is the latest of the rollback's own environment (undefined for none: all).
+    const env = entry.plan.environment;
+    const latest = (env === undefined ? this.releases : this.releases.filter((r) => r.environment === env)).at(-1);
     if (latest?.rolloutId !== rollback.of) {
       throw refuse(
         `${rollback.of} is no longer the latest release of ${this.deployable}` +

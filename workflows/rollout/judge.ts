@@ -36,6 +36,13 @@ export function judge(state: RolloutState, { decisionId, choice, by }: DecideInp
   // expansion (resolved when the rollout started) who is in it; a list that resolves to nobody allows nobody.
   const { list, members } = d.kind === 'manual' ? state.manualApprovers(d.step) : state.rolloutApprovers();
   if (!mayAct(by, list, members)) throw refuseDecision(`${by} is not allowed to answer ${decisionId}`);
+  // Four eyes: whoever started the rollout may stop it, never approve it themselves.
+  if (d.notBy !== undefined && by === d.notBy && choice === 'proceed') {
+    throw ApplicationFailure.nonRetryable(
+      `four eyes: ${by} started rollout ${state.rolloutId} and may not approve ${d.step} themselves; someone else must proceed`,
+      REFUSAL.fourEyes,
+    );
+  }
   return d;
 }
 

@@ -201,6 +201,9 @@ export class RolloutState {
   /** Who a decision's card asks: those who may answer it, or the requester when anyone may. */
   answerersOf(d: Decision): string[] {
     const { members } = d.kind === 'manual' ? this.manualApprovers(d.step) : this.rolloutApprovers();
+    // Four eyes: the requester may not approve, so they are not who the card asks (anyone else, when the list
+    // allows anyone: the card says so).
+    if (d.notBy !== undefined) return [...members].filter((m) => m !== d.notBy);
     return members.size > 0 ? [...members] : [this.plan.requestedBy];
   }
 

@@ -416,6 +416,7 @@ async function runManualStep(state: RolloutState, step: ManualStepPlan, runStatu
     }),
     createdAt: now(),
     choices: [...MANUAL_CHOICES],
+    ...(step.fourEyes ? { notBy: plan.requestedBy } : {}),
   });
   state.notify({ type: 'stepStarted', step: step.name, targets: [] });
   state.notify({ type: 'asked', decisionId: d.id });

@@ -192,6 +192,14 @@ function askingBlock(mentions: string): Block {
   return mrkdwnSection(`:bell: Waiting for ${mentions}`, BLOCK_DECISION_ASKING);
 }
 
+/** Four eyes: who is asked, and who may not approve (the starter, who may still Abort). */
+function fourEyesAsking(mentions: string, notBy: string): string {
+  const starter = mentionList([notBy]);
+  return mentions
+    ? `${mentions} (four eyes: ${starter} started this rollout and may not approve it)`
+    : `anyone but ${starter} (four eyes: who started this rollout may not approve it)`;
+}
+
 function card(
   rolloutId: string,
   d: Decision,
@@ -199,7 +207,8 @@ function card(
   text: string,
   answerers: readonly string[],
 ): SlackMessage {
-  const mentions = mentionList(answerers);
+  const listed = mentionList(answerers);
+  const mentions = d.notBy !== undefined ? fourEyesAsking(listed, d.notBy) : listed;
   return {
     // The fallback text is what a notification shows: the mentions go there too.
     text: fallback(mentions ? `${text} ${mentions}` : text),

@@ -5,6 +5,8 @@ import { escapeMrkdwn, fallback, mrkdwnSection, name, packLines, plural, type Sl
 
 const USAGE: ReadonlyArray<readonly [string, string]> = [
   ['/rollout <deployable> <release>', 'start a rolling deployment'],
+  ['/rollout <deployable> <release> <environment>', 'start it in one of its environments'],
+  ['/rollout promote <deployable> <release>', 'roll a release into the next environment of its lifecycle'],
   ['/rollout status [id|deployable]', 'show a rollout (the latest of a deployable), or all running ones'],
   ['/rollout list', 'list the running rollouts'],
   ['/rollout cancel <id>', 'cancel a running rollout'],

@@ -12,7 +12,7 @@ import type { RolloutPlan } from '../../../domain/plan';
 import type { RolloutResult, RolloutSummary } from '../../../workflows/messages';
 import { planHash, planPreview, previewText } from '../../config/preview';
 import { judgeFreeze } from '../../config/freezes';
-import { RequestError, buildPlan } from '../../config/plan';
+import { RequestError, buildPlan, startersOf } from '../../config/plan';
 import type { Config } from '../../config/load';
 import {
   enqueueRollout,
@@ -34,6 +34,8 @@ import {
   type CliContext,
 } from '../context';
 import { temporalSettings } from '../../temporal/settings';
+import { getReleaseHistory } from '../../temporal/deployables';
+import { choosePromotion } from '../../../domain/environments';
 import { decisionLine, progressLine } from '../format';
 import { fetchSummary } from '../rolloutState';
 
@@ -50,6 +52,8 @@ export interface StartCommandOptions {
   json?: boolean;
   /** How often --wait polls (default 1000 ms). */
   pollMs?: number;
+  /** The deployable's environment to roll out to (required when it declares environments). */
+  env?: string;
 }
 
 /** `K=V` strings → a record; undefined (after printing why) when one is malformed. */
@@ -72,11 +76,18 @@ function parseVars(ctx: CliContext, pairs: string[]): Record<string, string> | u
  * The deployable's `starters` under the one rule (domain/access.ts): empty = anyone; otherwise the list expanded
  * through the config's groups. Slack user groups (`{ slack: … }`) cannot be expanded here and grant nothing.
  */
-export async function checkStarter(config: Config, deployable: string, who: string): Promise<string | undefined> {
-  const starters = ownValue(config.raw.deployables, deployable)?.starters ?? [];
+export async function checkStarter(
+  config: Config,
+  deployable: string,
+  who: string,
+  environment?: string,
+): Promise<string | undefined> {
+  const d = ownValue(config.raw.deployables, deployable);
+  const starters = d ? startersOf(d, environment) : [];
   const { members } = await expandList(starters, config.raw.groups, undefined);
   if (mayAct(who, starters, members)) return undefined;
-  return `${who} may not start ${deployable} (starters: ${starters.join(', ')}); use --as with an allowed identity`;
+  const where = environment !== undefined ? ` in ${environment}` : '';
+  return `${who} may not start ${deployable}${where} (starters: ${starters.join(', ')}); use --as with an allowed identity`;
 }
 
 /**
@@ -107,14 +118,20 @@ export async function startCommand(
 
   let plan;
   try {
-    plan = buildPlan(config, { deployable, release, requestedBy, variables });
+    plan = buildPlan(config, {
+      deployable,
+      release,
+      requestedBy,
+      variables,
+      ...(opts.env !== undefined ? { environment: opts.env } : {}),
+    });
   } catch (e) {
     if (!(e instanceof RequestError)) throw e;
     err(ctx, `rollout start: not started, the request is invalid:`);
     for (const p of e.problems) err(ctx, p);
     return EXIT.USAGE;
   }
-  const denied = await checkStarter(config, deployable, requestedBy);
+  const denied = await checkStarter(config, deployable, requestedBy, opts.env);
   if (denied) {
     err(ctx, `rollout start: not started: ${denied}`);
     return EXIT.USAGE;
@@ -175,7 +192,7 @@ export async function startCommand(
       (queued.position === 0
         ? 'rollout: started'
         : `rollout: queued (position ${queued.position}, behind ${queued.runningRolloutId ?? 'another rollout'})`) +
-        ` ${deployable} ${release} on ${plan.targets.length} target${plan.targets.length === 1 ? '' : 's'} ` +
+        ` ${deployable} ${release}${plan.environment !== undefined ? ` in ${plan.environment}` : ''} on ${plan.targets.length} target${plan.targets.length === 1 ? '' : 's'} ` +
         `as ${requestedBy} (task queue ${settings.taskQueue}, temporal ${conn.address})`,
     );
     // The link goes to stderr: stdout stays exactly the id, for scripts.
@@ -225,6 +242,48 @@ async function printPreview(ctx: CliContext, config: Config, plan: RolloutPlan, 
     out(ctx, `Nothing was started. Start it with: rollout start ${plan.deployable} ${plan.release}`);
   }
   return EXIT.OK;
+}
+
+/**
+ * `rollout promote <deployable> <release>`: rolls the release into the next environment of the deployable's
+ * lifecycle (after the last one it succeeded in, by the deployable's release history), as `start --env` would.
+ */
+export async function promoteCommand(
+  ctx: CliContext,
+  deployable: string,
+  release: string,
+  opts: StartCommandOptions,
+): Promise<number> {
+  const file = configFileOf(ctx, opts.config);
+  if (!file) {
+    err(ctx, 'rollout promote: no config file: pass --config <file> or set ROLLOUT_CONFIG');
+    return EXIT.USAGE;
+  }
+  const config = loadConfigOrReport(ctx, file);
+  if (!config) return EXIT.USAGE;
+  const d = ownValue(config.raw.deployables, deployable);
+  if (!d) {
+    err(
+      ctx,
+      `rollout promote: unknown deployable "${deployable}" (known: ${Object.keys(config.raw.deployables).join(', ') || 'none'})`,
+    );
+    return EXIT.USAGE;
+  }
+  const settings = temporalSettings(ctx.env, config.raw.temporal);
+  const conn = await connectWith(ctx, settings);
+  let history;
+  try {
+    history = await getReleaseHistory(conn.client, settings.taskQueue, deployable);
+  } finally {
+    await conn.close();
+  }
+  const choice = choosePromotion(deployable, d.lifecycle, history?.releases ?? [], release);
+  if (!choice.ok) {
+    err(ctx, `rollout promote: not started: ${choice.reason}`);
+    return EXIT.USAGE;
+  }
+  err(ctx, `rollout: promoting ${deployable} ${release} from ${choice.from} to ${choice.to}`);
+  return startCommand(ctx, deployable, release, { ...opts, env: choice.to });
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>

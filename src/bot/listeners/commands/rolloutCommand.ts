@@ -10,7 +10,7 @@ import { bounded, deployableStates, QUERY_TIMEOUT_MS } from '../../queries';
 import { historyAnswer, lockAnswer, rollbackAnswer, unlockAnswer } from '../../releases';
 import { replyEphemeral } from '../../replies';
 import { previewAnswer } from '../../preview';
-import { requestRollout } from '../../requests';
+import { promoteRollout, requestRollout } from '../../requests';
 import { statusAnswer } from '../../status';
 import { steerFromSlack } from '../../steering';
 
@@ -73,6 +73,14 @@ export function rolloutCommand(ctx: BotContext) {
         case 'window':
           await steerFromSlack(ctx, respond, user, c.rolloutId, { kind: 'window', window: c.window });
           return;
+        case 'promote':
+          await promoteRollout(
+            ctx,
+            { user, channel: cmd.channel_id, deployable: c.deployable, release: c.release },
+            respond,
+            client,
+          );
+          return;
         case 'start':
           if (c.plan) {
             await replyEphemeral(respond, await previewAnswer(ctx, user, c.deployable, c.release));
@@ -86,6 +94,7 @@ export function rolloutCommand(ctx: BotContext) {
               deployable: c.deployable,
               release: c.release,
               ...(c.overrideFreeze !== undefined ? { overrideFreeze: c.overrideFreeze } : {}),
+              ...(c.environment !== undefined ? { environment: c.environment } : {}),
             },
             respond,
             client,
