@@ -148,6 +148,12 @@ function readBeat(details: unknown, runId: string): RunBeat | undefined {
   };
 }
 
+/** A script (or artifact) whose variables cannot be substituted never runs: that is its result, not a crash. */
+function notRunnable(e: unknown, startedAt: string): RunScriptOutput {
+  if (!(e instanceof SubstitutionError)) throw e;
+  return { exitCode: null, timedOut: false, tail: '', outputs: {}, startedAt, endedAt: startedAt, error: e.message };
+}
+
 const clock = (ms: number): string => `${new Date(ms).toISOString().slice(11, 19)} UTC`;
 
 function pause(ms: number, signals: AbortSignal[]): Promise<void> {
@@ -192,18 +198,7 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
     try {
       script = substitute(input.child.script, ctx);
     } catch (e) {
-      if (e instanceof SubstitutionError) {
-        return {
-          exitCode: null,
-          timedOut: false,
-          tail: '',
-          outputs: {},
-          startedAt,
-          endedAt: startedAt,
-          error: e.message,
-        };
-      }
-      throw e;
+      return notRunnable(e, startedAt);
     }
     const transport = deps.transports[input.target.transport];
     if (!transport) {
@@ -402,18 +397,7 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
         try {
           art = await prepareArtifact(input.child.artifact, ctx);
         } catch (e) {
-          if (e instanceof SubstitutionError) {
-            return {
-              exitCode: null,
-              timedOut: false,
-              tail: '',
-              outputs: {},
-              startedAt,
-              endedAt: startedAt,
-              error: e.message,
-            };
-          }
-          throw e;
+          return notRunnable(e, startedAt);
         }
         script = art.script;
         if (!state.claimed && !input.reattachRunId) {

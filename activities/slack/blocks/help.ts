@@ -6,6 +6,7 @@ import { escapeMrkdwn, fallback, mrkdwnSection, name, packLines, plural, type Sl
 const USAGE: ReadonlyArray<readonly [string, string]> = [
   ['/rollout <deployable> <release>', 'start a rolling deployment'],
   ['/rollout <deployable> <release> <environment>', 'start it in one of its environments'],
+  ['/rollout <deployable> <release> --plan', 'preview what it would do, with a Start button; nothing runs until Start'],
   ['/rollout promote <deployable> <release>', 'roll a release into the next environment of its lifecycle'],
   ['/rollout status [id|deployable]', 'show a rollout (the latest of a deployable), or all running ones'],
   ['/rollout list', 'list the running rollouts'],
