@@ -7,7 +7,7 @@ import type { RolloutPlan } from '../../domain/plan';
 import { chooseRollback, type RollbackChoice } from '../../domain/releases';
 import type { Config } from '../config/load';
 import { buildPlan, RequestError } from '../config/plan';
-import { getDeployableState } from './client';
+import { getDeployableState, getSummary } from './client';
 import { getReleaseHistory } from './deployables';
 
 export interface RollbackRequest {
@@ -31,6 +31,15 @@ const RECORD_WAIT_MS = 10_000;
  * from today's config: the restored release with the deployable's own variables, on all its targets, or, when
  * the latest rollout failed or was stopped, only on the targets that began receiving it, in reverse start order.
  */
+/** Has this rollout ended (its summary says so, or its workflow closed)? Unknown counts as not. */
+async function hasEnded(client: Client, rolloutId: string): Promise<boolean> {
+  try {
+    return (await getSummary(client, rolloutId)).status !== 'running';
+  } catch {
+    return false;
+  }
+}
+
 export async function prepareRollback(
   client: Client,
   taskQueue: string,
@@ -41,11 +50,23 @@ export async function prepareRollback(
   const d = ownValue(config.raw.deployables, deployable);
   if (!d) return { ok: false, reason: `unknown deployable ${deployable}` };
   let history = await getReleaseHistory(client, taskQueue, deployable);
-  if (req.of !== undefined) {
+  // The rollout to wait for: the one named, or (no `of`) a rollout the queue still shows running although its
+  // workflow has ended: it is the latest release, recorded a moment later (a click right after the final message).
+  let awaited = req.of;
+  if (awaited === undefined) {
+    const runningId = (await getDeployableState(client, taskQueue, deployable))?.running?.rolloutId;
+    if (runningId !== undefined && (await hasEnded(client, runningId))) awaited = runningId;
+  }
+  if (awaited !== undefined) {
     const deadline = Date.now() + RECORD_WAIT_MS;
-    while (history && !history.releases.some((r) => r.rolloutId === req.of) && Date.now() < deadline) {
+    while (history && !history.releases.some((r) => r.rolloutId === awaited) && Date.now() < deadline) {
       const state = await getDeployableState(client, taskQueue, deployable);
-      if (state?.running?.rolloutId !== req.of) break;
+      const stillRunning = state?.running?.rolloutId === awaited;
+      if (!stillRunning) {
+        // Recorded (or gone) since the history was read: read it once more, then judge.
+        history = await getReleaseHistory(client, taskQueue, deployable);
+        break;
+      }
       await new Promise((r) => setTimeout(r, 200));
       history = await getReleaseHistory(client, taskQueue, deployable);
     }

@@ -85,7 +85,7 @@ describe('usage and environment', () => {
     expect((await runCli(['frobnicate'], env)).code).toBe(2);
     const help = await runCli(['--help'], env);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/validate <config>/);
+    expect(help.stdout).toMatch(/validate (\[options\] )?<config>/);
   });
 
   it('a bad environment variable is named, and nothing runs', async () => {

@@ -76,7 +76,7 @@ describe('config errors carry file:line:col', () => {
     const text = yaml.replace('window: 0', 'window: 1').replace('    targets: [tag:web, nope]\n', '    colour: blue\n');
     const problems = problemsOf('fields.yaml', text);
     expect(problems).toContain(`deployables.web.colour: unknown field (at ${file}:5:13)`);
-    expect(problems).toContain(`deployables.web.targets: is required (at ${file}:5:5)`);
+    expect(problems).toContain(`deployables.web.targets: a deployable needs at least one target (at ${file}:5:5)`);
   });
 
   it('duplicate keys are still refused, in YAML and JSON', () => {
