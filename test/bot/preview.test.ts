@@ -1,44 +1,19 @@
 // `/rollout <deployable> <release> --plan` through the REAL Bolt app (signed requests), the Slack stand-in, real
 // Temporal and real sshd targets: the preview lists the target order and ramp stages and starts nothing; Start
 // runs that plan (the timestamps on the targets follow its stages); Start after a config edit refuses.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACTION_START_PREVIEWED } from '../../activities/slack/blocks';
-import { startSlackStandin, type SlackStandin, type StandinMessage } from '../../dev/standin/server';
+import type { StandinMessage } from '../../dev/standin/server';
 import type { TargetPlan } from '../../domain/plan';
 import { rolloutHandle } from '../../src/temporal/client';
-import { configFor, readTargetFile, realTransports, timeline } from '../support/rollouts';
-import { startSshd, type SshdFixture } from '../support/sshd';
-import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal';
-import { CHANNEL, rolloutIdOf, roots, startHarness, textOf, TOKEN, waitFor, type Harness } from './harness';
+import { configFor, readTargetFile, timeline } from '../support/rollouts';
+import { rolloutIdOf, roots, startHarness, textOf, waitFor, type Harness } from './harness';
+import { botSuite } from './suite';
 
-let sshd: SshdFixture;
-let env: TemporalTestEnv;
-let standin: SlackStandin;
-let transports: ReturnType<typeof realTransports>;
-const harnesses: Harness[] = [];
-
-beforeAll(async () => {
-  [sshd, env, standin] = await Promise.all([
-    startSshd({ count: 4, baseAddress: '127.0.21.11', namePrefix: 'web' }),
-    temporalTestEnv('bot-preview'),
-    startSlackStandin({
-      tokens: [TOKEN],
-      users: ['UALICE', 'UBOB', 'UEVE'].map((id) => ({ id, name: id.slice(1).toLowerCase() })),
-      channels: [{ id: CHANNEL, name: 'deploys' }],
-    }),
-  ]);
-  transports = realTransports();
-  await env.startWorker(transports);
-});
-
-afterAll(async () => {
-  const quietly = (p: Promise<unknown> | undefined) => p?.catch((e: unknown) => console.warn(`cleanup: ${String(e)}`));
-  for (const h of harnesses.splice(0)) await quietly(h.stop());
-  await quietly(env?.close());
-  await quietly(transports?.close());
-  await quietly(sshd?.stop());
-  expect(standin?.refusals ?? []).toEqual([]);
-  await standin?.close();
+const suite = botSuite({
+  name: 'bot-preview',
+  sshd: { count: 4, baseAddress: '127.0.21.11' },
+  users: ['UALICE', 'UBOB', 'UEVE'],
 });
 
 // Each target notes when its chain started and ended (nanoseconds), then writes the release.
@@ -68,7 +43,7 @@ async function ask(h: Harness, text: string, user = 'UALICE'): Promise<StandinMe
 async function resultOf(rolloutId: string): Promise<string> {
   for (let i = 0; i < 300; i++) {
     try {
-      return (await rolloutHandle(env.client, rolloutId).result()).status;
+      return (await rolloutHandle(suite.env.client, rolloutId).result()).status;
     } catch (e) {
       if (!/not found/i.test((e as Error).message)) throw e;
       await new Promise((r) => setTimeout(r, 100));
@@ -79,10 +54,10 @@ async function resultOf(rolloutId: string): Promise<string> {
 
 describe('/rollout <deployable> <release> --plan', () => {
   it('previews the order and stages, starts nothing; Start runs that plan; Start after a config edit refuses', async () => {
-    const targets = sshd.targetsFor('preview');
+    const targets = suite.sshd.targetsFor('preview');
     const cfg = config(targets);
-    const h = await startHarness(env, standin, cfg);
-    harnesses.push(h);
+    const h = await startHarness(suite.env, suite.standin, cfg);
+    suite.harnesses.push(h);
     const names = targets.map((t) => t.name);
 
     const preview = await ask(h, 'prev v2 --plan');
@@ -93,7 +68,7 @@ describe('/rollout <deployable> <release> --plan', () => {
     expect(text).toContain(`stage 2: ${names[1]}, ${names[2]}`);
     expect(text).toContain(`stage 3: ${names[3]}`);
     // Nothing runs until Start: no root message, no version on any target.
-    expect(roots(standin)).toHaveLength(0);
+    expect(roots(suite.standin)).toHaveLength(0);
     expect(targets.map((t) => readTargetFile(t, 'version'))).toEqual([undefined, undefined, undefined, undefined]);
 
     // Someone who may not start it gets no preview either.
@@ -103,7 +78,7 @@ describe('/rollout <deployable> <release> --plan', () => {
     const click = await h.click(preview, ACTION_START_PREVIEWED, 'UALICE');
     expect(click.status).toBe(200);
     expect(click.ms).toBeLessThan(3000);
-    const root = await waitFor(() => roots(standin)[0], 15_000, 'the root message of the started preview');
+    const root = await waitFor(() => roots(suite.standin)[0], 15_000, 'the root message of the started preview');
     expect(textOf(root)).toMatch(/prev v2/);
     expect(await resultOf(rolloutIdOf(root))).toBe('succeeded');
     expect(targets.map((t) => readTargetFile(t, 'version'))).toEqual(['v2', 'v2', 'v2', 'v2']);
@@ -115,20 +90,20 @@ describe('/rollout <deployable> <release> --plan', () => {
     const second = await ask(h, 'prev v3 --plan', 'UBOB');
     const step = cfg.raw.deployables.prev!.process[0] as { window?: unknown };
     step.window = [2];
-    const before = roots(standin).length;
+    const before = roots(suite.standin).length;
     const stale = await h.click(second, ACTION_START_PREVIEWED, 'UBOB');
     expect(stale.ms).toBeLessThan(3000);
     expect(textOf(await h.waitResponse(stale.responseId))).toMatch(
       /Not started: the config of prev changed since this preview/,
     );
-    expect(roots(standin).length).toBe(before);
+    expect(roots(suite.standin).length).toBe(before);
     expect(targets.map((t) => readTargetFile(t, 'version'))).toEqual(['v2', 'v2', 'v2', 'v2']);
 
     // Control: a preview of the edited config starts.
     const fresh = await ask(h, 'prev v3 --plan', 'UBOB');
     expect(textOf(fresh)).toContain('window: ramp 2: 2 stages');
     await h.click(fresh, ACTION_START_PREVIEWED, 'UBOB');
-    const root3 = await waitFor(() => roots(standin)[before], 15_000, 'the root of the fresh preview');
+    const root3 = await waitFor(() => roots(suite.standin)[before], 15_000, 'the root of the fresh preview');
     expect(await resultOf(rolloutIdOf(root3))).toBe('succeeded');
     expect(targets.map((t) => readTargetFile(t, 'version'))).toEqual(['v3', 'v3', 'v3', 'v3']);
   });

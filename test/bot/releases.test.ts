@@ -1,46 +1,20 @@
 // `/rollout history`, `/rollout lock|unlock`, `/rollout rollback` and the Roll back button, through the REAL Bolt
 // app receiving signed requests, the Slack stand-in, real Temporal and real sshd targets.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACTION_ROLLBACK } from '../../activities/slack/blocks';
-import { startSlackStandin, type SlackStandin, type StandinMessage } from '../../dev/standin/server';
+import type { StandinMessage } from '../../dev/standin/server';
 import { rolloutHandle } from '../../src/temporal/client';
 import { getReleaseHistory } from '../../src/temporal/deployables';
 import type { TargetPlan } from '../../domain/plan';
 import type { ReleaseHistory } from '../../workflows/releaseMessages';
-import { configFor, readTargetFile, realTransports } from '../support/rollouts';
-import { startSshd, type SshdFixture } from '../support/sshd';
-import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal';
-import { CHANNEL, findButton, rolloutIdOf, roots, startHarness, textOf, TOKEN, waitFor, type Harness } from './harness';
+import { configFor, readTargetFile } from '../support/rollouts';
+import { findButton, rolloutIdOf, roots, startHarness, textOf, waitFor, type Harness } from './harness';
+import { botSuite } from './suite';
 
-let sshd: SshdFixture;
-let env: TemporalTestEnv;
-let standin: SlackStandin;
-let transports: ReturnType<typeof realTransports>;
-const harnesses: Harness[] = [];
-
-beforeAll(async () => {
-  [sshd, env, standin] = await Promise.all([
-    startSshd({ count: 3, baseAddress: '127.0.5.11', namePrefix: 'web' }),
-    temporalTestEnv('bot-releases'),
-    startSlackStandin({
-      tokens: [TOKEN],
-      users: ['UALICE', 'UBOB', 'UEVE'].map((id) => ({ id, name: id.slice(1).toLowerCase() })),
-      channels: [{ id: CHANNEL, name: 'deploys' }],
-    }),
-  ]);
-  transports = realTransports();
-  await env.startWorker(transports);
-});
-
-afterAll(async () => {
-  const quietly = (p: Promise<unknown> | undefined) => p?.catch((e: unknown) => console.warn(`cleanup: ${String(e)}`));
-  for (const h of harnesses.splice(0)) await quietly(h.stop());
-  await quietly(env?.close());
-  await quietly(transports?.close());
-  await quietly(sshd?.stop());
-  // Every message the bot sent in this file passed the stand-in's Block Kit checks.
-  expect(standin?.refusals ?? []).toEqual([]);
-  await standin?.close();
+const suite = botSuite({
+  name: 'bot-releases',
+  sshd: { count: 3, baseAddress: '127.0.5.11' },
+  users: ['UALICE', 'UBOB', 'UEVE'],
 });
 
 /** One deployable per test (each has its own queue workflow, history and lock); UEVE may start none. */
@@ -61,13 +35,13 @@ function config(targets: TargetPlan[]) {
 }
 
 async function harness(name: string) {
-  const targets = sshd.targetsFor(name);
-  const h = await startHarness(env, standin, config(targets));
-  harnesses.push(h);
+  const targets = suite.sshd.targetsFor(name);
+  const h = await startHarness(suite.env, suite.standin, config(targets));
+  suite.harnesses.push(h);
   return { h, targets };
 }
 
-const current = (m: StandinMessage) => standin.message(m.channel, m.ts)!;
+const current = (m: StandinMessage) => suite.standin.message(m.channel, m.ts)!;
 
 /** `/rollout <text>` as `user`, and the ephemeral answer. */
 async function ask(h: Harness, text: string, user = 'UALICE'): Promise<StandinMessage> {
@@ -81,10 +55,10 @@ async function ask(h: Harness, text: string, user = 'UALICE'): Promise<StandinMe
 
 /** Starts `text` from Slack and waits until its rollout has ended; returns its root message. */
 async function rollOut(h: Harness, text: string, user = 'UALICE'): Promise<StandinMessage> {
-  const before = roots(standin).length;
+  const before = roots(suite.standin).length;
   const r = await h.command(text, user);
   expect(r.status).toBe(200);
-  const root = await waitFor(() => roots(standin)[before], 15_000, `the root message of ${text}`);
+  const root = await waitFor(() => roots(suite.standin)[before], 15_000, `the root message of ${text}`);
   await resultOf(rolloutIdOf(root));
   return root;
 }
@@ -92,7 +66,7 @@ async function rollOut(h: Harness, text: string, user = 'UALICE'): Promise<Stand
 async function resultOf(rolloutId: string): Promise<string> {
   for (let i = 0; i < 300; i++) {
     try {
-      return (await rolloutHandle(env.client, rolloutId).result()).status;
+      return (await rolloutHandle(suite.env.client, rolloutId).result()).status;
     } catch (e) {
       if (!/not found/i.test((e as Error).message)) throw e;
       await new Promise((r) => setTimeout(r, 100));
@@ -105,7 +79,7 @@ async function resultOf(rolloutId: string): Promise<string> {
 async function historyUntil(deployable: string, pred: (h: ReleaseHistory) => boolean): Promise<ReleaseHistory> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const h = await getReleaseHistory(env.client, env.taskQueue, deployable);
+    const h = await getReleaseHistory(suite.env.client, suite.env.taskQueue, deployable);
     if (h && pred(h)) return h;
     if (Date.now() > deadline) throw new Error(`history of ${deployable} never matched: ${JSON.stringify(h)}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -133,11 +107,11 @@ describe('/rollout lock', () => {
     const locked = await ask(h, 'lock guarded db migration');
     expect(textOf(locked)).toMatch(/guarded\* is locked by <@UALICE> since \d\d:\d\d UTC: db migration/);
 
-    const before = roots(standin).length;
+    const before = roots(suite.standin).length;
     const bob = await ask(h, 'guarded v2', 'UBOB');
     expect(textOf(bob)).toMatch(/locked by <@UALICE> since .*: db migration/);
     expect(textOf(bob)).toMatch(/Nothing was started/);
-    expect(roots(standin).length).toBe(before);
+    expect(roots(suite.standin).length).toBe(before);
 
     expect(textOf(await ask(h, 'lock guarded mine', 'UBOB'))).toMatch(/Not taken: .*locked by <@UALICE>/);
     expect(textOf(await ask(h, 'unlock guarded', 'UBOB'))).toMatch(/Not taken: .*locked by <@UALICE>/);
@@ -147,7 +121,7 @@ describe('/rollout lock', () => {
     const taken = await ask(h, 'lock guarded incident 42 --take-over', 'UBOB');
     expect(textOf(taken)).toMatch(/locked by <@UBOB> .*: incident 42/);
     expect(textOf(taken)).toMatch(/Taken over from <@UALICE> \(recorded\)/);
-    const history = await getReleaseHistory(env.client, env.taskQueue, 'guarded');
+    const history = await getReleaseHistory(suite.env.client, suite.env.taskQueue, 'guarded');
     expect(history?.lockEvents.at(-1)).toMatchObject({ kind: 'taken-over', by: 'UBOB', from: 'UALICE' });
     expect(textOf(await ask(h, 'list'))).toMatch(/guarded\* is locked by <@UBOB>/);
 
@@ -185,16 +159,16 @@ describe('Roll back', () => {
     expect(findButton(prompt, ACTION_ROLLBACK)?.value).toBe(findButton(final, ACTION_ROLLBACK)?.value);
 
     // Someone who may not start it is refused, and nothing is posted.
-    const before = roots(standin).length;
+    const before = roots(suite.standin).length;
     const eve = await h.click(final, ACTION_ROLLBACK, 'UEVE');
     expect(eve.ms).toBeLessThan(3000);
     expect(textOf(await h.waitResponse(eve.responseId))).toMatch(/may not roll back undo/);
-    expect(roots(standin).length).toBe(before);
+    expect(roots(suite.standin).length).toBe(before);
 
     const click = await h.click(final, ACTION_ROLLBACK, 'UBOB');
     expect(click.status).toBe(200);
     expect(click.ms).toBeLessThan(3000);
-    const rollbackRoot = await waitFor(() => roots(standin)[before], 15_000, 'the rollback root');
+    const rollbackRoot = await waitFor(() => roots(suite.standin)[before], 15_000, 'the rollback root');
     expect(textOf(rollbackRoot)).toMatch(/undo v1/);
     expect(textOf(await h.waitResponse(click.responseId))).toMatch(/Rolling undo back from v2 to v1 on every target/);
     expect(await resultOf(rolloutIdOf(rollbackRoot))).toBe('succeeded');
