@@ -1,7 +1,7 @@
 // The bot over Socket Mode: the REAL Bolt app (createBot with an app-level token) connects to the Slack stand-in's
 // WebSocket (apps.connections.open → hello), receives envelopes and acks them; real Temporal, local targets.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { localTargets as sharedLocalTargets } from '../support/rollouts';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,20 +26,7 @@ let bot: Bot;
 let targets: TargetPlan[];
 const logger = memoryLogger();
 
-function localTargets(n: number): TargetPlan[] {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'socket-'));
-  return Array.from({ length: n }, (_, i) => ({
-    name: `web${i + 1}`,
-    transport: 'local' as const,
-    host: 'localhost',
-    port: 22,
-    user: '',
-    tags: ['web'],
-    workdir: path.join(dir, `web${i + 1}`),
-    strictHostKeyChecking: true,
-    variables: {},
-  }));
-}
+const localTargets = (n: number): TargetPlan[] => sharedLocalTargets(n, { dirPrefix: 'socket-', namePrefix: 'web' });
 
 beforeAll(async () => {
   [env, standin] = await Promise.all([

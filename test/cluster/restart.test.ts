@@ -1,7 +1,7 @@
 // A rollout waiting on a decision survives a restart of the Temporal server process: the server is killed
 // (SIGKILL) and started again on the same PostgreSQL; then the answer is delivered and the rollout finishes.
-import { existsSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { localTargets as sharedLocalTargets } from '../support/rollouts';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, rolloutHandle, startRollout } from '../../src/temporal/client';
@@ -24,20 +24,7 @@ afterAll(async () => {
   await transports?.close();
 });
 
-function localTargets(n: number): TargetPlan[] {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'rollout-restart-'));
-  return Array.from({ length: n }, (_, i) => ({
-    name: `app${i + 1}`,
-    transport: 'local' as const,
-    host: 'localhost',
-    port: 22,
-    user: '',
-    tags: ['web'],
-    workdir: path.join(dir, `app${i + 1}`),
-    strictHostKeyChecking: true,
-    variables: {},
-  }));
-}
+const localTargets = (n: number): TargetPlan[] => sharedLocalTargets(n, { dirPrefix: 'rollout-restart-' });
 
 describe('the Temporal server restarts', () => {
   it('while a rollout waits on a decision: after the restart the answer is taken and the rollout finishes', async () => {

@@ -1,7 +1,5 @@
 // One rollout per deployable at a time: a FIFO queue in a long-lived workflow per deployable.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { localTargets as sharedLocalTargets } from '../support/rollouts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   enqueueRollout,
@@ -27,20 +25,7 @@ afterAll(async () => {
   await transports?.close();
 });
 
-function localTargets(n: number): TargetPlan[] {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'queue-'));
-  return Array.from({ length: n }, (_, i) => ({
-    name: `app${i + 1}`,
-    transport: 'local' as const,
-    host: 'localhost',
-    port: 22,
-    user: '',
-    tags: ['web'],
-    workdir: path.join(dir, `app${i + 1}`),
-    strictHostKeyChecking: true,
-    variables: {},
-  }));
-}
+const localTargets = (n: number): TargetPlan[] => sharedLocalTargets(n, { dirPrefix: 'queue-' });
 
 describe('deployable queue', () => {
   it('queues a second rollout behind the running one, starts it when the first ends; a withdrawn one never runs', async () => {

@@ -1,5 +1,6 @@
 // Authorisation enforced in the workflows themselves (direct client calls, no bot in front) and honest outcomes:
 // real Temporal, local targets, and one ssh target nothing listens for (connection refused: the script never runs).
+import { localTargets as sharedLocalTargets } from '../support/rollouts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -35,20 +36,7 @@ afterAll(async () => {
   await transports?.close();
 });
 
-function localTargets(n: number): TargetPlan[] {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'trust-'));
-  return Array.from({ length: n }, (_, i) => ({
-    name: `app${i + 1}`,
-    transport: 'local' as const,
-    host: 'localhost',
-    port: 22,
-    user: '',
-    tags: ['web'],
-    workdir: path.join(dir, `app${i + 1}`),
-    strictHostKeyChecking: true,
-    variables: {},
-  }));
-}
+const localTargets = (n: number): TargetPlan[] => sharedLocalTargets(n, { dirPrefix: 'trust-' });
 
 /** An ssh target on a loopback address nothing listens on: every connection is refused, no script ever starts. */
 function unreachableTarget(name: string): TargetPlan {

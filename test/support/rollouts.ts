@@ -1,6 +1,7 @@
 // Helpers for engine tests: a config built around fixture targets, a worker with real transports, and files
 // read back from the targets' workdirs (the targets are on this machine, so their workdirs are local paths).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { validateConfig, type Config } from '../../src/config/load';
 import { buildPlan } from '../../src/config/plan';
@@ -110,4 +111,21 @@ export async function startEngineFixture(o: {
       await sshd.stop();
     },
   };
+}
+
+/** `n` targets on the local transport (tag `web`), each with its own workdir under a fresh temp directory. */
+export function localTargets(n: number, o: { dirPrefix: string; namePrefix?: string }): TargetPlan[] {
+  const dir = mkdtempSync(path.join(os.tmpdir(), o.dirPrefix));
+  const prefix = o.namePrefix ?? 'app';
+  return Array.from({ length: n }, (_, i) => ({
+    name: `${prefix}${i + 1}`,
+    transport: 'local' as const,
+    host: 'localhost',
+    port: 22,
+    user: '',
+    tags: ['web'],
+    workdir: path.join(dir, `${prefix}${i + 1}`),
+    strictHostKeyChecking: true,
+    variables: {},
+  }));
 }

@@ -1,9 +1,7 @@
 // `status` of a finished rollout answers from its recorded result, not by a query (which on a closed workflow makes
 // a worker replay the whole history: 11-13 s at 1,000 targets). Proven with no worker left: a query then cannot be
 // answered (the control), the summary still can.
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { localTargets as sharedLocalTargets } from '../support/rollouts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSummary, rolloutHandle, startRollout } from '../../src/temporal/client';
 import { summaryQuery } from '../../workflows/messages';
@@ -25,20 +23,7 @@ afterAll(async () => {
   await transports?.close();
 });
 
-function localTargets(n: number): TargetPlan[] {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'status-'));
-  return Array.from({ length: n }, (_, i) => ({
-    name: `app${i + 1}`,
-    transport: 'local' as const,
-    host: 'localhost',
-    port: 22,
-    user: '',
-    tags: ['web'],
-    workdir: path.join(dir, `app${i + 1}`),
-    strictHostKeyChecking: true,
-    variables: {},
-  }));
-}
+const localTargets = (n: number): TargetPlan[] => sharedLocalTargets(n, { dirPrefix: 'status-' });
 
 describe('summary of a finished rollout', { timeout: 60_000 }, () => {
   it('comes from the recorded result, without a worker', async () => {
