@@ -15,6 +15,8 @@ import type { ScriptAction, TargetPlan, TransportKind } from '../domain/plan';
 import { scriptEnvironment, substitute, SubstitutionError, type VariableContext } from '../domain/variables';
 import { Masker, parseMaskLine } from '../domain/masking';
 import { keepTail, TAIL_LIMITS } from '../domain/text';
+import { childFailureOf, childResultOf, runChainSteps, type ChainInput, type ChainResult } from '../domain/chain';
+import { NOT_RUN_FAILURE_TYPES } from '../domain/outcomes';
 import { resolveSecrets, type SecretSource } from './secrets';
 import { prepareArtifact, type PreparedArtifact } from './artifacts';
 import { DetachedError, TAIL_LIMIT, TransportError, type ScriptResult, type Transport } from './transports/types';
@@ -178,10 +180,12 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
   const bound = deps.runs?.lostContactBoundMs ?? DEFAULT_LOST_CONTACT_BOUND_MS;
   const connectAttempts = Math.max(1, deps.runs?.connectAttempts ?? 3);
   const retryDelayMs = deps.runs?.retryDelayMs ?? 2000;
+  /** `place`: this run's place inside its activity (a chain's child index), part of the run id. */
   const runOnce = async (
     input: RunScriptInput,
     secretValues: Record<string, string>,
     masker: Masker,
+    place?: string,
   ): Promise<RunScriptOutput> => {
     const startedAt = new Date().toISOString();
     const ctx: VariableContext = {
@@ -208,7 +212,7 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
     const info = activity.info;
     const runId = runIdFor(input, {
       workflowId: info.workflowExecution?.workflowId ?? '',
-      activityId: info.activityId,
+      activityId: place === undefined ? info.activityId : `${info.activityId}/${place}`,
     });
     const prev = readBeat(info.heartbeatDetails, runId);
     const state: RunBeat = prev ?? { runId, claimed: false, firstTryAt: Date.now(), reattachDone: false };
@@ -436,6 +440,70 @@ export function createScriptActivities(deps: ScriptActivityDeps) {
     }
   };
   return {
+    /**
+     * One target's whole chain of child steps in one activity (rollouts started since `inline-chain`): the chain
+     * rules of domain/chain.ts, each child step run as runScript runs one. Run once holds per child step: child k's
+     * run id is fixed by this activity and k, so a retry of the activity (worker crash, shutdown, outage) walks the
+     * chain again and re-attaches to every run already on the target, reading its recorded outcome and outputs,
+     * instead of running it again. Runs of this activity are never cleaned up by it (the workflow has not recorded
+     * their outcomes until it returns): the retention sweep removes them.
+     */
+    async runChain(input: ChainInput): Promise<ChainResult> {
+      // Resolved at the first child step that runs, once: a reference that cannot be resolved is that child step's
+      // failure (nothing ran), as it is for runScript.
+      let secrets: { values: Record<string, string>; masker: Masker } | undefined;
+      let masker = new Masker([]);
+      let cleanup = input.cleanupRunIds ?? [];
+      return runChainSteps(input, true, async (child, index, { outputs, reattachRunId }) => {
+        const script: RunScriptInput = {
+          rolloutId: input.rolloutId,
+          stepName: input.stepName,
+          child,
+          target: input.target,
+          release: input.release,
+          deployable: input.deployable,
+          requestedBy: input.requestedBy,
+          variables: input.variables,
+          outputs,
+          childIndex: index,
+          attempt: input.attempt,
+          ...(reattachRunId ? { reattachRunId } : {}),
+          // Only the previous chain's runs (recorded by the workflow): this chain's own are not recorded until it
+          // returns, and a retry of this activity must find them to re-attach.
+          ...(cleanup.length > 0 ? { cleanupRunIds: cleanup } : {}),
+        };
+        cleanup = [];
+        try {
+          if (!secrets) {
+            const { values, sensitive } = await resolveSecrets(
+              input.target.secrets,
+              deps.secretSource,
+              input.target.name,
+            );
+            secrets = { values, masker: new Masker(sensitive) };
+            masker = secrets.masker;
+          }
+          const out = maskRunOutput(await runOnce(script, secrets.values, masker, String(index)), masker);
+          return { result: childResultOf(child.name, input.attempt, out), outputs: out.outputs };
+        } catch (e) {
+          // A failure for good (nothing to re-attach to: e.g. a refused connection before anything started) is this
+          // child step's result, as the chain workflow records it; anything retryable fails the activity, and its
+          // retry re-attaches.
+          if (!(e instanceof ApplicationFailure) || !e.nonRetryable) throw maskError(e, masker);
+          const masked = maskError(e, masker) as ApplicationFailure;
+          const type = masked.type ?? undefined;
+          return {
+            result: childFailureOf(
+              child.name,
+              input.attempt,
+              type ? `${type}: ${masked.message}` : masked.message,
+              type !== undefined && NOT_RUN_FAILURE_TYPES.has(type),
+            ),
+            outputs: {},
+          };
+        }
+      });
+    },
     async runScript(input: RunScriptInput): Promise<RunScriptOutput> {
       // Secret references are resolved here, on the worker; their values go into the script and its environment
       // and are masked (with every value the script marks) in everything this activity returns or throws.

@@ -1,5 +1,6 @@
 // Every query and update of the rollout workflow, defined once: the CLI, the bot and the workflow import these.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ChildResult, ChildState } from '../domain/chain';
 import type { DecisionChoice } from '../domain/decisions';
 import type { DoubleHalfStatus } from '../domain/doubleHalf';
 import type { FreezeOverride, RolloutPlan, TargetPlan } from '../domain/plan';
@@ -8,33 +9,7 @@ import type { SteeringRecord } from './steeringMessages';
 
 export type TargetState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'excluded';
 export type RolloutStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'aborted';
-export type ChildState = 'succeeded' | 'failed' | 'ignored' | 'skipped';
-
-export interface ChildResult {
-  name: string;
-  state: ChildState;
-  exitCode?: number | null;
-  /** A bounded tail of stdout and stderr (or the transport error). */
-  tail?: string;
-  error?: string;
-  startedAt?: string;
-  endedAt?: string;
-  attempt: number;
-  /** The run on the target this result is about (run-once: the id Retry re-attaches to). */
-  runId?: string;
-  /**
-   * unknown: contact with the target was lost while the script ran and its outcome could not be read; not-started:
-   * nothing ran (could not connect). Absent: the script ran and this is its real outcome.
-   */
-  outcome?: 'unknown' | 'not-started';
-  /** When the target was last heard from, with outcome unknown. */
-  lostContactAt?: string;
-  /**
-   * The script never started on the target (it could not be reached, or run-once's outcome `not-started`); see
-   * domain/outcomes.ts.
-   */
-  notRun?: boolean;
-}
+export type { ChildResult, ChildState };
 
 export interface TargetStepDetail {
   step: string;

@@ -30,7 +30,7 @@ import { judge, validateCancel, validateDecision } from './rollout/judge';
 import { rolloutEnded, rolloutStarted } from './rollout/telemetry';
 import { ThreadOutbox } from './rollout/outbox';
 import { now, RolloutState } from './rollout/state';
-import { resolveApprovers, runStep } from './rollout/steps';
+import { PATCH_INLINE_CHAIN, resolveApprovers, runStep } from './rollout/steps';
 import { PATCH_REMINDERS, startReminders } from './rollout/reminders';
 import { PATCH_RELEASE_CHECK, runReleaseCheck } from './rollout/releaseCheck';
 import { validatePause, validateResume, validateWindow } from './rollout/steering';
@@ -58,6 +58,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   // Rollouts recorded before honest outcomes (domain/outcomes.ts) replay as they ran; every new run has them.
   state.honest = patched(PATCHES.honestOutcomes);
   state.steerable = patched(PATCH_STEERING);
+  state.inlineChain = patched(PATCH_INLINE_CHAIN);
   if (state.steerable && !carried) {
     const mp = maxParallelismOf(plan.variables);
     if (mp !== undefined && plan.steps.some((s) => s.type === 'rolling'))

@@ -1,12 +1,12 @@
-// One target's chain of child steps inside one step: runs them in order under their run conditions.
-// A child workflow per (step, target) keeps the rollout workflow's history small: there, a target costs a
-// handful of events however many child steps it has.
+// One target's chain of child steps inside one step, as a child workflow per (step, target): how rollouts started
+// before `inline-chain` (workflows/rollout/steps.ts) run a target. Since then a rollout runs each chain as one
+// `runChain` activity instead (domain/chain.ts has the rules both follow). Kept for rollouts still in flight.
 import { ActivityFailure, ApplicationFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { conditionScope, ifHolds, runConditionHolds, type RunStatus } from '../domain/conditions';
+import { childFailureOf, childResultOf, runChainSteps, type ChainInput, type ChainResult } from '../domain/chain';
 import { NOT_RUN_FAILURE_TYPES } from '../domain/outcomes';
-import type { ChildResult } from './messages';
-import type { ScriptAction, TargetPlan } from '../domain/plan';
+
+export type { ChainInput, ChainResult } from '../domain/chain';
 
 /**
  * Patch id of run-once (issue 9): chains started with it give each script activity its place (child index, attempt)
@@ -18,35 +18,6 @@ export const RUN_ONCE_PATCH = 'rollout-run-once';
 
 /** A single activity attempt may follow a run for the script's timeout plus this long (covers the lost-contact bound). */
 export const RUN_ONCE_ATTEMPT_SLACK_SEC = 660;
-
-export interface ChainInput {
-  rolloutId: string;
-  stepName: string;
-  target: TargetPlan;
-  childSteps: ScriptAction[];
-  startIndex: number;
-  /** The chain's status before startIndex: "failure" once a child step failed (and was not ignored/retried). */
-  status: RunStatus;
-  /** Counts runs of each child step for the attempt number shown to users. */
-  attempt: number;
-  /** May the chain stop at a failure and hand it back for a human decision? */
-  guided: boolean;
-  release: string;
-  deployable: string;
-  requestedBy: string;
-  variables: Record<string, string>;
-  outputs: Record<string, Record<string, string>>;
-  /** Retry on an "outcome unknown" card: the child step at startIndex re-attaches to this run first (run-once). */
-  reattachRunId?: string;
-}
-
-export interface ChainResult {
-  children: Array<ChildResult & { index: number }>;
-  status: RunStatus;
-  outputs: Record<string, Record<string, string>>;
-  /** Set when the chain stopped at a failed child step to wait for a decision. */
-  pausedAt?: number;
-}
 
 function describeFailure(err: unknown): string {
   let e: unknown = err;
@@ -66,22 +37,9 @@ function neverRan(err: unknown): boolean {
 
 export async function targetChainWorkflow(input: ChainInput): Promise<ChainResult> {
   const runOnce = patched(RUN_ONCE_PATCH);
-  const outputs = { ...input.outputs };
-  let status = input.status;
-  const children: ChainResult['children'] = [];
   // Runs whose outcomes this chain has recorded and that are still on the target: the next activity removes them.
   let recorded: string[] = [];
-
-  for (let index = input.startIndex; index < input.childSteps.length; index++) {
-    const child = input.childSteps[index];
-    if (!child) break;
-    const runs =
-      runConditionHolds(child.runCondition, status) &&
-      ifHolds(child.if, conditionScope(input, input.target, status, outputs));
-    if (!runs) {
-      children.push({ index, name: child.name, state: 'skipped', attempt: input.attempt });
-      continue;
-    }
+  return runChainSteps(input, runOnce, async (child, index, { outputs, reattachRunId }) => {
     const { runScript } = proxyActivities<Activities>(
       runOnce
         ? {
@@ -100,9 +58,7 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
             retry: { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2 },
           },
     );
-    let result: ChildResult;
     try {
-      const reattach = index === input.startIndex ? input.reattachRunId : undefined;
       const out = await runScript({
         rolloutId: input.rolloutId,
         stepName: input.stepName,
@@ -117,47 +73,18 @@ export async function targetChainWorkflow(input: ChainInput): Promise<ChainResul
           ? {
               childIndex: index,
               attempt: input.attempt,
-              ...(reattach ? { reattachRunId: reattach } : {}),
+              ...(reattachRunId ? { reattachRunId } : {}),
               ...(recorded.length > 0 ? { cleanupRunIds: recorded } : {}),
             }
           : {}),
       });
       recorded = out.runId && out.outcome !== 'unknown' ? [out.runId] : [];
-      if (Object.keys(out.outputs).length > 0) outputs[child.name] = { ...outputs[child.name], ...out.outputs };
-      const ok = out.exitCode === 0 && !out.error;
-      result = {
-        name: child.name,
-        state: ok ? 'succeeded' : 'failed',
-        exitCode: out.exitCode,
-        tail: out.tail,
-        startedAt: out.startedAt,
-        endedAt: out.endedAt,
-        attempt: input.attempt,
-        ...(out.error ? { error: out.error } : {}),
-        ...(out.runId ? { runId: out.runId } : {}),
-        ...(out.outcome ? { outcome: out.outcome } : {}),
-        ...(out.outcome === 'not-started' ? { notRun: true } : {}),
-        ...(out.lostContactAt ? { lostContactAt: out.lostContactAt } : {}),
-      };
+      return { result: childResultOf(child.name, input.attempt, out), outputs: out.outputs };
     } catch (err) {
-      result = {
-        name: child.name,
-        state: 'failed',
-        error: describeFailure(err),
-        attempt: input.attempt,
-        ...(neverRan(err) ? { notRun: true } : {}),
+      return {
+        result: childFailureOf(child.name, input.attempt, describeFailure(err), neverRan(err)),
+        outputs: {},
       };
     }
-    children.push({ ...result, index });
-    if (result.state === 'failed') {
-      // A child running because the chain already failed does not ask again: the human already decided.
-      // An unknown outcome always goes to a human (run-once): nothing may run it again by itself.
-      const ask = child.onFailure === 'guided' || (runOnce && result.outcome === 'unknown');
-      if (input.guided && status === 'success' && ask) {
-        return { children, status, outputs, pausedAt: index };
-      }
-      status = 'failure';
-    }
-  }
-  return { children, status, outputs };
+  });
 }

@@ -162,7 +162,7 @@ describe('run once: the path to a target is cut mid-script', () => {
     expect(control.starts, 'control: a Retry without re-attach runs the script again').toBe(2);
   }, 240_000);
 
-  it('housekeeping: each child step removes the runs of the earlier ones (their outcomes are recorded)', async () => {
+  it("housekeeping: a target's next chain removes the runs of its previous one (their outcomes are recorded)", async () => {
     const env = await workerWith({});
     const t = sshd.targetsFor('housekeeping')[0]!;
     const cfg = configFor([t], {
@@ -175,18 +175,20 @@ describe('run once: the path to a target is cut mid-script', () => {
             window: 1,
             childSteps: ['a', 'b', 'c'].map((n) => ({ name: n, script: `echo ${n} >> order` })),
           },
+          { type: 'rolling', name: 'post', window: 1, childSteps: [{ name: 'd', script: 'echo d >> order' }] },
         ],
       },
     });
     const handle = await startRollout(env.client, env.taskQueue, planFor(cfg, 'app'));
     expect((await handle.result()).status).toBe('succeeded');
-    expect(readTargetFile(t, 'order')).toBe('a\nb\nc\n');
-    const children =
-      (await getTargets(env.client, handle.workflowId, { target: t.name })).targets[0]?.steps[0]?.children ?? [];
-    const ids = children.map((c) => c.runId);
+    expect(readTargetFile(t, 'order')).toBe('a\nb\nc\nd\n');
+    const steps = (await getTargets(env.client, handle.workflowId, { target: t.name })).targets[0]?.steps ?? [];
+    const ids = steps.flatMap((s) => s.children.map((c) => c.runId));
+    expect(ids).toHaveLength(4);
     expect(ids.every(Boolean)).toBe(true);
-    // Only the last child step's run is left (removed later by age, see README "Run files on targets").
-    expect(readdirSync(path.join(t.workdir, '.rollout', 'runs'))).toEqual([ids[2]]);
+    // The second step's chain removed the first's three runs; only its own is left (removed later by age, see
+    // README "Run files on targets"). A chain never removes its own runs: a retry of it re-attaches to them.
+    expect(readdirSync(path.join(t.workdir, '.rollout', 'runs'))).toEqual([ids[3]]);
   }, 60_000);
 
   it('cut before anything started: "could not connect, nothing ran", and no run on the target', async () => {

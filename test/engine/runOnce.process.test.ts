@@ -101,6 +101,69 @@ describe('run once: process faults', () => {
     expect(control.starts, 'control: without re-attach the retry runs the script again').toBe(2);
   }, 240_000);
 
+  it("worker SIGKILLed in the middle of a three-step chain: each child step runs once; the first one's output still decides the third", async () => {
+    // Rollouts since `inline-chain` run a target's chain as one activity: its retry walks the chain again, so the
+    // child step that had finished must be re-attached to (its outcome and output read back), not run again.
+    const scenario = async (control: boolean) => {
+      const t = sshd.targetsFor(`chain-${control ? 'control' : 'main'}`)[control ? 1 : 0]!;
+      const taskQueue = uniqueName('chainkill');
+      const runs = control ? { rerunOnRetry: true } : undefined;
+      const cfg = configFor([t], {
+        app: {
+          targets: ['tag:web'],
+          onFailure: 'fail',
+          process: [
+            {
+              type: 'rolling',
+              name: 'deploy',
+              window: 1,
+              childSteps: [
+                { name: 'prepare', timeoutSec: 60, script: 'echo x >> prepared; set_output ready yes' },
+                { name: 'install', timeoutSec: 120, script: tickingScript(8) },
+                {
+                  name: 'verify',
+                  timeoutSec: 60,
+                  if: 'Output.prepare.ready == "yes"',
+                  script: 'echo x >> verified',
+                },
+              ],
+            },
+          ],
+        },
+      });
+      let w: WorkerProcess | undefined = await spawnWorker({ taskQueue, ...(runs ? { runs } : {}) });
+      try {
+        const handle = await startRollout(env.client, taskQueue, planFor(cfg, 'app'));
+        await until(() => lineCount(t, 'ticks') >= 2, 60_000, 'two ticks of the second child step');
+        await killWorker(w);
+        w = await spawnWorker({ taskQueue, ...(runs ? { runs } : {}) });
+        const result = await handle.result();
+        const detail = (await getTargets(env.client, handle.workflowId, { target: t.name })).targets[0];
+        return {
+          result,
+          prepared: lineCount(t, 'prepared'),
+          starts: lineCount(t, 'runs'),
+          verified: lineCount(t, 'verified'),
+          children: detail?.steps[0]?.children.map((c) => ({ name: c.name, state: c.state })),
+        };
+      } finally {
+        await killWorker(w);
+      }
+    };
+    const [main, control] = await Promise.all([scenario(false), scenario(true)]);
+    expect(main.result.status).toBe('succeeded');
+    expect(main.prepared, 'first child step runs on the target').toBe(1);
+    expect(main.starts, 'second child step (killed mid-run) starts on the target').toBe(1);
+    expect(main.verified, "third child step, gated by the first one's output").toBe(1);
+    expect(main.children).toEqual([
+      { name: 'prepare', state: 'succeeded' },
+      { name: 'install', state: 'succeeded' },
+      { name: 'verify', state: 'succeeded' },
+    ]);
+    // The control starts a new run on every retry: the finished first child step runs again.
+    expect(control.prepared, 'control: without re-attach the retry runs the first child step again').toBe(2);
+  }, 240_000);
+
   it('SIGTERM during a script longer than the shutdown grace: the worker exits 0 at once, the script completes once, the rollout succeeds', async () => {
     const seconds = 14; // the worker's shutdown grace is 3 s: before run-once the script was killed after it
     const scenario = async (

@@ -81,6 +81,13 @@ export class RolloutState {
   honest = false;
   /** Pause, freeze and window override (see steering.ts). */
   readonly steering: Steering;
+  /** A target's chain runs as one activity (PATCH_INLINE_CHAIN in steps.ts), not as a child workflow. */
+  inlineChain = false;
+  /**
+   * Per target: the runs of its latest chain whose outcomes are recorded; its next chain removes them from the
+   * target (not carried over continue-as-new: what is left then is removed by the target's retention sweep).
+   */
+  readonly recordedRuns = new Map<string, string[]>();
   /** Started by code that knows steering (ramps, pause, freezes, MaxParallelism): see PATCH_STEERING. */
   steerable = false;
   /** The steps are over: background loops (the freeze watcher) stop. */

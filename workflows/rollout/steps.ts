@@ -1,7 +1,14 @@
 // Running a rollout's steps: approvers expanded once, then each step in turn. A script or rolling step runs its
 // targets in a sliding window, each target's chain as a child workflow, a failure handed to a human as a
 // decision; a manual step waits for its answer (or its timeout).
-import { condition, executeChild, patched, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  executeChild,
+  patched,
+  proxyActivities,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ifHolds, runConditionHolds, type RunStatus } from '../../domain/conditions';
 import { FAILURE_CHOICES, MANUAL_CHOICES, type DecisionChoice } from '../../domain/decisions';
@@ -10,7 +17,8 @@ import { keepTail, TAIL_LIMITS } from '../../domain/text';
 import { substituteText } from '../../domain/variables';
 import { describeRamp } from '../../domain/ramp';
 import type { ChildResult, TargetStepDetail } from '../messages';
-import { targetChainWorkflow, type ChainInput } from '../targetChain';
+import { recordedRuns } from '../../domain/chain';
+import { RUN_ONCE_ATTEMPT_SLACK_SEC, targetChainWorkflow, type ChainInput, type ChainResult } from '../targetChain';
 import { runDoubleHalfStep } from './doubleHalf';
 import { targetFinished } from './telemetry';
 import { nowMs } from './clock';
@@ -291,12 +299,19 @@ async function runTargetChains(
       variables: plan.variables,
       outputs: state.outputsByTarget.get(t.name) ?? {},
       ...(reattachRunId ? { reattachRunId } : {}),
+      ...(state.inlineChain && state.recordedRuns.has(t.name)
+        ? { cleanupRunIds: state.recordedRuns.get(t.name) as string[] }
+        : {}),
     };
-    const res = await executeChild(targetChainWorkflow, {
-      args: [input],
-      workflowId: `${rolloutId}/${si}-${step.name}/${t.name}/${++run}`,
-    });
+    ++run;
+    const res = state.inlineChain
+      ? await runChainActivity(input)
+      : await executeChild(targetChainWorkflow, {
+          args: [input],
+          workflowId: `${rolloutId}/${si}-${step.name}/${t.name}/${run}`,
+        });
     reattachRunId = undefined;
+    if (state.inlineChain) state.recordedRuns.set(t.name, recordedRuns(res));
     state.outputsByTarget.set(t.name, res.outputs);
     for (const c of res.children) {
       const { index, ...child } = c;
@@ -388,6 +403,52 @@ async function runTargetChains(
         chainStatus = 'failure';
     }
   }
+}
+
+/**
+ * Rollouts started since this patch run a target's chain as ONE activity (`runChain`: every child step over the
+ * target's connection, no workflow in between) instead of a child workflow whose child steps are an activity each.
+ * Per target that is 3 history events and one workflow task instead of a child workflow's start, run and close and
+ * an activity per child step; run-once still holds per child step (see runChain in activities/scripts.ts). Rollouts
+ * started before it replay with their child workflows.
+ */
+export const PATCH_INLINE_CHAIN = 'inline-chain';
+
+async function runChainActivity(input: ChainInput): Promise<ChainResult> {
+  // Long enough for every child step still to run, each with the run-once slack (the lost-contact bound).
+  const seconds = input.childSteps
+    .slice(input.startIndex)
+    .reduce((sum, c) => sum + c.timeoutSec + RUN_ONCE_ATTEMPT_SLACK_SEC, 0);
+  const { runChain } = proxyActivities<Activities>({
+    startToCloseTimeout: `${Math.max(seconds, RUN_ONCE_ATTEMPT_SLACK_SEC)}s`,
+    heartbeatTimeout: '30s',
+    // No attempt limit, as for a single child step: a retry walks the chain again and re-attaches to every run
+    // already on the target (never starts one twice); the activity itself reports unreachable targets.
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
+  });
+  try {
+    return await runChain(input);
+  } catch (err) {
+    // Only a failure for good reaches here (e.g. no transport for the target on this worker); each child step's own
+    // failures are in the result. The chain stops at its first child step that would have run, as a failure.
+    const first = input.childSteps[input.startIndex];
+    const message = describeChainFailure(err);
+    return {
+      children: first
+        ? [{ index: input.startIndex, name: first.name, state: 'failed', error: message, attempt: input.attempt }]
+        : [],
+      status: 'failure',
+      outputs: input.outputs,
+      ...(first && input.guided && input.status === 'success' ? { pausedAt: input.startIndex } : {}),
+    };
+  }
+}
+
+function describeChainFailure(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure) return e.type ? `${e.type}: ${e.message}` : e.message;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** No child step of this target's chain ran: every one is skipped, at least one because it could not run. */
