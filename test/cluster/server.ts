@@ -20,9 +20,12 @@ import {
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
+
+const DEPLOY_DYNAMIC_CONFIG = fileURLToPath(new URL('../../deploy/temporal/dynamicconfig.yaml', import.meta.url));
 
 const execFileP = promisify(execFile);
 /** Debian's PostgreSQL binaries (the newest installed major version; 15 on the machines this was checked on). */
@@ -417,7 +420,11 @@ export function writeServerConfig(
   writeFileSync(path.join(root, 'config', 'development.yaml'), stringify(config));
   writeFileSync(
     path.join(root, 'config', 'dynamicconfig', 'development-sql.yaml'),
-    stringify({ 'limit.maxIDLength': [{ value: 255, constraints: {} }] }),
+    // The same dynamic config as production (deploy/temporal/dynamicconfig.yaml), plus the ID length limit.
+    stringify({
+      ...(parse(readFileSync(DEPLOY_DYNAMIC_CONFIG, 'utf8')) as Record<string, unknown>),
+      'limit.maxIDLength': [{ value: 255, constraints: {} }],
+    }),
   );
   return {
     bin: o.bin,

@@ -20,6 +20,14 @@ const DEFAULT_READY_TIMEOUT_MS = 30_000;
  */
 export const DEV_SERVER_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=NORMAL'];
 
+/**
+ * Dynamic config of the embedded server. Eager activity execution: when a workflow task schedules an activity on
+ * its own task queue, the server hands the activity task back in the response to that workflow task's completion
+ * instead of queueing it for the next poll (the SDK asks for it by default: ActivityOptions.allowEagerDispatch).
+ * The production server has the same setting (deploy/temporal/dynamicconfig.yaml).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
+
 export interface StartDevServerOptions {
   /** Absolute path of the `temporal` CLI binary. */
   cliPath: string;
@@ -140,6 +148,7 @@ export async function startDevServer(opts: StartDevServerOptions): Promise<DevSe
     '--db-filename',
     dbFile,
     ...DEV_SERVER_SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]),
+    ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((v) => ['--dynamic-config-value', v]),
     '--log-level',
     'warn',
   ];
