@@ -3,6 +3,7 @@
 // of its input; a finished script gets one line at info with its exit code and duration; a failed activity one
 // at warn. The activities themselves stay free of logging plumbing.
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { ChainResult } from '../../domain/chain';
 
 /** The rollout fields of an activity's first argument (runScript's input, a Slack thread event…), if any. */
 export function rolloutFieldsOf(arg: unknown): Record<string, string> {
@@ -25,6 +26,22 @@ export function rolloutFieldsOf(arg: unknown): Record<string, string> {
 
 export const rolloutActivityLogging: ActivityInterceptorsFactory = (ctx) => {
   let fields: Record<string, string> = {};
+  // A whole chain in one activity (runChain): one line per child step that ran, as runScript gives for its one.
+  const logChain = (result: unknown): void => {
+    const children = (result as { children?: ChainResult['children'] } | undefined)?.children ?? [];
+    for (const c of children) {
+      if (c.state === 'skipped') continue;
+      const ok = c.state === 'succeeded';
+      const durationMs =
+        c.startedAt && c.endedAt ? Math.max(0, Date.parse(c.endedAt) - Date.parse(c.startedAt)) : undefined;
+      ctx.log[ok ? 'info' : 'warn'](ok ? 'script succeeded' : 'script failed', {
+        childStep: c.name,
+        exitCode: c.exitCode ?? null,
+        ...(c.error ? { error: c.error } : {}),
+        ...(durationMs !== undefined ? { durationMs } : {}),
+      });
+    }
+  };
   return {
     inbound: {
       async execute(input, next) {
@@ -42,6 +59,7 @@ export const rolloutActivityLogging: ActivityInterceptorsFactory = (ctx) => {
               durationMs: Date.now() - t0,
             });
           }
+          if (ctx.info.activityType === 'runChain') logChain(result);
           return result;
         } catch (e) {
           ctx.log.warn(`${ctx.info.activityType} failed`, {
