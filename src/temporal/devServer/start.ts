@@ -24,7 +24,9 @@ export const DEV_SERVER_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=NORMA
  * Dynamic config of the embedded server. Eager activity execution: when a workflow task schedules an activity on
  * its own task queue, the server hands the activity task back in the response to that workflow task's completion
  * instead of queueing it for the next poll (the SDK asks for it by default: ActivityOptions.allowEagerDispatch).
- * The production server has the same setting (deploy/temporal/dynamicconfig.yaml).
+ * The CLI's dev server already turns it on (its server metrics count `activity_eager_execution` without the flag);
+ * the flag keeps that explicit. The Temporal server itself defaults to off: production gets it from
+ * deploy/temporal/dynamicconfig.yaml.
  */
 export const DEV_SERVER_DYNAMIC_CONFIG = ['system.enableActivityEagerExecution=true'];
 
