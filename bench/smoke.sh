@@ -20,4 +20,5 @@ run overhead --runs 1 --shapes 4/2 --steps 3
 run vs-peers --runs 1 --shapes 4/2 --workloads skewed.3
 run latency --samples 3
 run scale --runs 1 --targets 20 --window 50%
+run cli --runs 2
 exit $status

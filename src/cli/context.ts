@@ -17,16 +17,7 @@ export interface CliContext {
   signal?: AbortSignal;
 }
 
-/** Exit codes. */
-export const EXIT = {
-  OK: 0,
-  /** The thing asked for did not work: invalid config, rollout failed, update rejected, unexpected error. */
-  FAILED: 1,
-  /** Bad usage or request: nothing was started or changed. */
-  USAGE: 2,
-  /** An update/cancel could not be delivered: nothing was changed, retry. */
-  UNDELIVERED: 3,
-} as const;
+export { EXIT } from './exit';
 
 export function out(ctx: CliContext, line = ''): void {
   ctx.stdout.write(`${line}\n`);
