@@ -28,6 +28,22 @@ describe('compiled CLI', { timeout: 120_000 }, () => {
     expect(help.stdout).toMatch(/\bstatus\b/);
   });
 
+  it('--help and --version read no environment (they do not load its schema); a real command still checks it', async () => {
+    // An environment the schema refuses: a command that needs it says so and exits 2 (the control); the calls that
+    // only print text do not read it at all.
+    const bad = { ...process.env, ROLLOUT_DEV_PORT_BASE: '70000' };
+    for (const argv of [['--help'], ['--version'], ['status', '--help']]) {
+      const r = await run(NODE, [BIN, ...argv], { cwd: ROOT, env: bad });
+      expect(r.stdout.length, argv.join(' ')).toBeGreaterThan(0);
+    }
+    const refused = await run(NODE, [BIN, 'status', 'some-id'], { cwd: ROOT, env: bad }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused?.code).toBe(2);
+    expect(refused?.stderr).toMatch(/ROLLOUT_DEV_PORT_BASE/);
+  });
+
   it('bin/rollout.mjs runs the bundle while it is fresh, the sources when one is newer or no bundle exists', async () => {
     // A stand-in checkout: the real bin, a "bundle" and "sources" that say which one ran, node_modules for tsx.
     const dir = mkdtempSync(path.join(ROOT, 'test-artifacts', 'cli-bin-'));
