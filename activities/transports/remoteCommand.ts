@@ -95,27 +95,35 @@ export const CANCELLED_EXIT_CODE = 125;
 
 /** Finished runs older than this are removed by the next start on the target (default 7 days). */
 export const DEFAULT_RUN_RETENTION_MS = 7 * 24 * 3600_000;
+/** The retention sweep runs at most this often per workdir (or as often as the retention, if that is shorter). */
+export const SWEEP_EVERY_MS = 10 * 60_000;
 /** A claim whose supervisor has not appeared after this long was interrupted before anything ran. */
 export const UNLAUNCHED_AFTER_MS = 30_000;
 
 // ---- shell fragments (bash; internal names start with _r_ so that they do not meet the script's env) ----------
 
-const NOW_FN =
-  '_r_now() { _r_t=$(date +%s%3N 2>/dev/null); case $_r_t in ""|*[!0-9]*) _r_t=$(( $(date +%s) * 1000 ));; esac; printf %s "$_r_t"; }';
+// Epoch ms. bash >= 5 has $EPOCHREALTIME (seconds with 6 decimals: no process); older shells fork `date`.
+// `_r_stamp` sets $_r_t only (no subshell); `_r_now` prints it (for `$(_r_now)` and redirections).
+const NOW_FN = [
+  '_r_stamp() { _r_t=${EPOCHREALTIME:-}; _r_t=${_r_t//[!0-9]/}; if [ ${#_r_t} -gt 12 ]; then _r_t=${_r_t%???}; else _r_t=$(date +%s%3N 2>/dev/null); fi',
+  '  case $_r_t in ""|*[!0-9]*) _r_t=$(( $(date +%s) * 1000 ));; esac; }',
+  '_r_now() { _r_stamp; printf %s "$_r_t"; }',
+].join('\n');
 const SECS_FN = "_r_secs() { printf '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 )); }";
 // Wakes the followers of run $_r_d now instead of at their next poll: writes $1 lines into the run's `wake` FIFO.
 // A follower naps by reading that FIFO with a timeout, so a line ends its nap at once; a spare line costs one extra
 // look. dd opens it write-only and non-blocking WITHOUT creating it: no reader (nobody to wake) or no FIFO (the
 // run directory already removed, or a run claimed by an older version, whose followers poll) and nothing happens.
 const WAKE_FN =
-  '_r_wake() { [ -p "$_r_d/wake" ] && head -n "$1" <<< $\'w\\nw\\nw\\nw\' | dd of="$_r_d/wake" conv=nocreat oflag=nonblock status=none 2>/dev/null; return 0; }';
+  '_r_wake() { [ -p "$_r_d/wake" ] && { [ "$1" = 1 ] && _r_wl=$\'w\\n\' || _r_wl=$\'w\\nw\\nw\\nw\\n\'; printf %s "$_r_wl" | dd of="$_r_d/wake" conv=nocreat oflag=nonblock status=none 2>/dev/null; }; return 0; }';
 // Publishes the outcome of run $_r_d once: the first writer wins (ln fails if the status exists), then wakes the
 // followers (up to 4 at once; the others see it at their next poll).
 const PUBLISH_FN = [
   WAKE_FN,
   '_r_publish() {',
   '  _r_p="$_r_d/.status.$$"',
-  `  printf 'reason=%s exit=%s started=%s ended=%s\\n' "$1" "$2" "$(cat "$_r_d/started" 2>/dev/null)" "$(_r_now)" > "$_r_p" &&`,
+  '  _r_st=; { read -r _r_st < "$_r_d/started"; } 2>/dev/null; _r_stamp',
+  `  printf 'reason=%s exit=%s started=%s ended=%s\\n' "$1" "$2" "$_r_st" "$_r_t" > "$_r_p" &&`,
   '    ln "$_r_p" "$_r_d/status" 2>/dev/null',
   '  rm -f "$_r_p"',
   '  _r_wake 4',
@@ -150,8 +158,8 @@ const SUPERVISOR = [
   ALIVE_FN,
   KILL_GROUP_FN,
   '[ -e "$_r_d/cancel" ] && { _r_publish cancelled ""; exit 0; }',
-  '_r_t0=$(_r_now)',
-  '_r_left() { printf %s $(( _r_tmo - ($(_r_now) - _r_t0) )); }',
+  '_r_stamp; _r_t0=$_r_t',
+  '_r_left() { _r_stamp; printf %s $(( _r_tmo - (_r_t - _r_t0) )); }',
   `exec 9>>${LOCK_FILE} || { echo "rollout: cannot open $(pwd)/${LOCK_FILE}" >&2; _r_publish exited 1; exit 0; }`,
   'if [ "$_r_tmo" -gt 0 ]; then',
   '  _r_l=$(_r_left); [ "$_r_l" -gt 0 ] || _r_l=1',
@@ -172,8 +180,8 @@ const SUPERVISOR = [
   '_r_w=',
   'if [ "$_r_tmo" -gt 0 ]; then',
   '  _r_l=$(_r_left); [ "$_r_l" -gt 0 ] || _r_l=1',
-  `  ( trap 'kill $_r_z 2>/dev/null; exit 0' TERM`,
-  '    sleep "$(_r_secs "$_r_l")" & _r_z=$!; wait $_r_z',
+  // The watchdog naps in `read -t` on a pipe nobody writes to (no `sleep` process; killed by TERM while it naps).
+  '  ( exec 6<> <(:); read -r -t "$(_r_secs "$_r_l")" -u 6 _',
   '    : > "$_r_d/timedout"; _r_killgroup "$_r_s" ) </dev/null >/dev/null 2>&1 8>&- 9>&- &',
   '  _r_w=$!',
   'fi',
@@ -238,10 +246,13 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
   const steps = Math.max(1, Math.ceil((input.killGraceMs ?? 2000) / 100));
   const retentionMin = Math.ceil((input.retentionMs ?? DEFAULT_RUN_RETENTION_MS) / 60_000);
   const envBytes = Buffer.byteLength(exports, 'utf8');
+  const retentionMs = input.retentionMs ?? DEFAULT_RUN_RETENTION_MS;
+  const sweepMs = Math.max(0, Math.min(SWEEP_EVERY_MS, Math.ceil(retentionMs)));
   const ctl = [
     `_r_id=${shellQuote(runId)}; _r_mode=${input.mode === 'attach' ? 'attach' : 'start'}; _r_envbytes=${envBytes}`,
     `_r_tmo=${timeoutMs}; _r_steps=${steps}; _r_rm=${input.removeWhenDone ? 1 : 0}; _r_keepmin=${retentionMin}`,
     `_r_clean=${shellQuote(cleanup.join(' '))}; _r_napmax=${secondsText(input.pollMaxMs ?? 500)}`,
+    `_r_sbytes=${script.includes('\0') ? -1 : Buffer.byteLength(script, 'utf8')}; _r_sweepms=${sweepMs}`,
     `_r_sup=${shellQuote(SUPERVISOR)}`,
     'umask 077',
     `_r_root=${RUNS_DIR}; _r_d=${dir}`,
@@ -256,21 +267,34 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     `  [ -d "$_r_tmp" ] || { printf 'rollout-run X cannot create %s in %s\\n' "$_r_tmp" "$(pwd)"; exit 0; }`,
     // Housekeeping: runs whose outcomes the workflow recorded, then whatever is older than the retention.
     '  for _r_x in $_r_clean; do [ -e "$_r_root/$_r_x/status" ] && rm -rf -- "$_r_root/$_r_x"; done',
+    // The retention sweep costs a `find` per run directory: it runs at most once per _r_sweepms per workdir (the
+    // time of the last sweep is kept in .rollout/swept), and only when the runs directory holds any run at all.
     '  if [ "$_r_keepmin" -gt 0 ]; then',
-    '    find "$_r_root" -maxdepth 1 -name "*.cancelled" -mmin +"$_r_keepmin" -exec rm -f {} + 2>/dev/null',
-    '    for _r_x in "$_r_root"/*/ "$_r_root"/.tmp-*/; do',
-    '      _r_x=${_r_x%/}; [ -d "$_r_x" ] && [ "$_r_x" != "$_r_tmp" ] || continue',
-    '      if [ -e "$_r_x/status" ]; then',
-    '        [ -n "$(find "$_r_x/status" -mmin +"$_r_keepmin" 2>/dev/null)" ] && rm -rf -- "$_r_x"',
-    '      elif [ -n "$(find "$_r_x" -maxdepth 0 -mmin +"$_r_keepmin" 2>/dev/null)" ] && flock -n "$_r_x/alive" true 2>/dev/null; then',
-    '        rm -rf -- "$_r_x"',
-    '      fi',
-    '    done',
+    '    _r_n=0; for _r_x in "$_r_root"/*; do [ -e "$_r_x" ] && { _r_n=1; break; }; done',
+    '    _r_stamp; _r_sw=0; { read -r _r_sw < .rollout/swept; } 2>/dev/null; case $_r_sw in ""|*[!0-9]*) _r_sw=0;; esac',
+    '    if [ $_r_n = 1 ] && [ $(( _r_t - _r_sw )) -ge "$_r_sweepms" ]; then',
+    '      printf %s "$_r_t" > .rollout/swept',
+    '      find "$_r_root" -maxdepth 1 -name "*.cancelled" -mmin +"$_r_keepmin" -exec rm -f {} + 2>/dev/null',
+    '      for _r_x in "$_r_root"/*/ "$_r_root"/.tmp-*/; do',
+    '        _r_x=${_r_x%/}; [ -d "$_r_x" ] && [ "$_r_x" != "$_r_tmp" ] || continue',
+    '        if [ -e "$_r_x/status" ]; then',
+    '          [ -n "$(find "$_r_x/status" -mmin +"$_r_keepmin" 2>/dev/null)" ] && rm -rf -- "$_r_x"',
+    '        elif [ -n "$(find "$_r_x" -maxdepth 0 -mmin +"$_r_keepmin" 2>/dev/null)" ] && flock -n "$_r_x/alive" true 2>/dev/null; then',
+    '          rm -rf -- "$_r_x"',
+    '        fi',
+    '      done',
+    '    fi',
     '  fi',
     // stdin: exactly envBytes bytes of exports (read byte-exact into a variable: never on disk), then the script.
     '  _r_env=',
     '  if [ "$_r_envbytes" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_r_envbytes" _r_env; fi',
-    `  cat > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }`,
+    // The script: _r_sbytes bytes read with `read -N` (no process; a short read means stdin was cut: nothing is
+    // claimed) and written with printf, or, for a script holding a NUL byte (read drops those), `cat` to EOF.
+    '  if [ "$_r_sbytes" -ge 0 ]; then',
+    '    _r_s=; if [ "$_r_sbytes" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_r_sbytes" _r_s || { rm -rf -- "$_r_tmp"; printf \'rollout-run X the script arrived incomplete\\n\'; exit 0; }; fi',
+    `    printf %s "$_r_s" > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }`,
+    '    _r_s=',
+    `  else cat > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }; fi`,
     '  if mkdir "$_r_d" 2>/dev/null; then',
     '    mv -- "$_r_tmp/script" "$_r_d/script" && rmdir -- "$_r_tmp"',
     // Cancelled before it was claimed (the kill command left a tombstone): it never starts.
@@ -296,20 +320,20 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     'fi',
     // ---- follow ----
     `_r_emit() { _r_new=$3; while [ "$4" -gt "$_r_new" ]; do _r_c=$(( $4 - _r_new )); [ $_r_c -gt 1048576 ] && _r_c=1048576; printf '%s %d\\n' "$2" "$_r_c"; tail -c +$(( _r_new + 1 )) "$1" | head -c "$_r_c"; _r_new=$(( _r_new + _r_c )); done; }`,
-    '_r_o=0; _r_e=0; _r_k=0; _r_step=0; _r_t1=$(_r_now)',
+    '_r_o=0; _r_e=0; _r_k=0; _r_step=0; _r_stamp; _r_t1=$_r_t',
     // A sleep without a process per poll: read with a timeout from the run's wake FIFO (a publish ends the nap at
     // once), or from a pipe nobody writes to.
     // (a FIFO removed meanwhile by another follower would be re-created as a plain file: then the quiet pipe)
     'if { [ -p "$_r_d/wake" ] && exec 7<>"$_r_d/wake" && [ -p /dev/fd/7 ]; } 2>/dev/null || exec 7<> <(:); then _r_nap() { read -r -t "$1" -u 7 _; }; else _r_nap() { sleep "$1"; }; fi',
     // Both sizes with one process (GNU stat), else wc.
-    '_r_sizes() { set -- $(stat -c %s "$_r_d/out" "$_r_d/err" 2>/dev/null) && [ $# = 2 ] || set -- $(wc -c < "$_r_d/out" 2>/dev/null) $(wc -c < "$_r_d/err" 2>/dev/null); _r_so=${1:-0}; _r_se=${2:-0}; }',
+    '_r_sizes() { if [ ! -s "$_r_d/out" ] && [ ! -s "$_r_d/err" ]; then _r_so=0; _r_se=0; return; fi; set -- $(stat -c %s "$_r_d/out" "$_r_d/err" 2>/dev/null) && [ $# = 2 ] || set -- $(wc -c < "$_r_d/out" 2>/dev/null) $(wc -c < "$_r_d/err" 2>/dev/null); _r_so=${1:-0}; _r_se=${2:-0}; }',
     'while :; do',
     '  _r_fin=0; [ -e "$_r_d/status" ] && _r_fin=1',
     '  _r_sizes',
     '  _r_emit "$_r_d/out" O "$_r_o" "$(( ${_r_so:-0} + 0 ))"; _r_got=$(( _r_new - _r_o )); _r_o=$_r_new',
     '  _r_emit "$_r_d/err" E "$_r_e" "$(( ${_r_se:-0} + 0 ))"; _r_got=$(( _r_got + _r_new - _r_e )); _r_e=$_r_new',
     '  if [ $_r_fin = 1 ]; then',
-    '    _r_line=$(head -n 1 "$_r_d/status")',
+    '    _r_line=; { read -r _r_line < "$_r_d/status"; } 2>/dev/null',
     // A run nobody will look up again is removed BEFORE its outcome is sent: when the caller has it, it is gone.
     '    if [ "$_r_rm" = 1 ]; then rm -rf -- "$_r_d"; rmdir .rollout/runs .rollout 2>/dev/null; fi',
     `    printf 'S %s\\n' "$_r_line"; exit 0`,
@@ -318,9 +342,10 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     '  if [ -d "$_r_d/launched" ]; then',
     // The supervisor holds `alive` from before `launched` until it exits: free and still no status = it died.
     '    if [ $((_r_k % 4)) = 0 ] && flock -n "$_r_d/alive" true 2>/dev/null && [ ! -e "$_r_d/status" ]; then',
-    `      printf 'S reason=lost exit= started=%s ended=\\n' "$(cat "$_r_d/started" 2>/dev/null)"; break`,
+    '      _r_st=; { read -r _r_st < "$_r_d/started"; } 2>/dev/null',
+    `      printf 'S reason=lost exit= started=%s ended=\\n' "$_r_st"; break`,
     '    fi',
-    `  elif [ $(( $(_r_now) - _r_t1 )) -ge ${UNLAUNCHED_AFTER_MS} ]; then`,
+    `  elif _r_stamp; [ $(( _r_t - _r_t1 )) -ge ${UNLAUNCHED_AFTER_MS} ]; then`,
     // Claimed, but no supervisor ever took it: whoever makes `launched` first decides (here: it never starts).
     '    mkdir "$_r_d/launched" 2>/dev/null && _r_publish unlaunched ""',
     '  fi',
@@ -333,8 +358,9 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
   ].join('\n');
   // `--norc`: bash sources ~/.bashrc when its stdin is a socket (as with Node's stdio pipes) and SHLVL < 2,
   // taking it for an rsh/ssh session; the wrapper and the script must not depend on an interactive setup.
+  // (`mkdir -p` only when the workdir is not there yet: one process less per run)
   const command =
-    `mkdir -p -- ${shellPath(workdir)} && cd -- ${shellPath(workdir)} && ` +
+    `{ cd -- ${shellPath(workdir)} 2>/dev/null || { mkdir -p -- ${shellPath(workdir)} && cd -- ${shellPath(workdir)}; }; } && ` +
     `exec bash --norc -c ${shellQuote(ctl)} rollout-ctl`;
   return { command, stdin: exports + script };
 }
