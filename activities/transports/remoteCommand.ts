@@ -403,6 +403,97 @@ export function buildKillCommand(workdir: string, runId: string, graceMs = 2000)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Reusable exec channels (the SSH transport's channel pool).
+//
+// sshd runs every exec channel's command through the login shell, and a login bash sources ~/.bashrc for an SSH
+// session (pyenv/nvm/conda set-up there costs 100+ ms of CPU per channel). A POOLED channel pays that once: it runs
+// POOL_LOOP, which reads one request at a time from stdin, runs it exactly as a fresh channel would run it, and
+// then prints an end marker on stdout and on stderr (each stream keeps its order; the two streams do not keep
+// theirs against each other, hence both). A request (poolRequest) is one header line
+// `<marker> <command bytes> <stdin bytes>` followed by the command and its stdin, byte-exact (read with `read -N`
+// under LC_ALL=C: no over-read, so the next request stays in the channel). The command gets the stdin on a pipe of
+// its own (EOF after the last byte: a script never sees the next request) and runs in a subshell (`cd`, `exec` and
+// variables do not touch the loop). The marker is random per request and travels only on stdin, so a script cannot
+// print it by accident or on purpose (it is on no command line and in no environment).
+
+const POOL_LOOP = [
+  '_p_num() { case $1 in ""|*[!0-9]*) return 1;; esac; }',
+  'while IFS=" " read -r _p_m _p_cn _p_in _p_x; do',
+  '  case $_p_m in rollout-end-*) ;; *) exit 2;; esac',
+  '  _p_num "$_p_cn" && _p_num "$_p_in" || exit 2',
+  '  _p_c=; if [ "$_p_cn" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_p_cn" _p_c || exit 2; fi',
+  '  _p_s=; if [ "$_p_in" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_p_in" _p_s || exit 2; fi',
+  '  printf %s "$_p_s" | ( _p_s=; _p_x=$_p_c; _p_c=; eval "$_p_x" )',
+  '  _p_c=; _p_s=',
+  "  printf '%s\\n' \"$_p_m\"; printf '%s\\n' \"$_p_m\" >&2",
+  'done',
+  'exit 0',
+].join('\n');
+
+/** The command of a pooled exec channel (see above). */
+export const POOL_LOOP_COMMAND = `exec bash --norc -c ${shellQuote(POOL_LOOP)} rollout-pool`;
+
+/** Largest stdin sent through a pooled channel (a larger one gets a fresh channel). */
+export const POOL_MAX_STDIN = 16 * 1024 * 1024;
+
+/** A fresh, unguessable end marker for one request. */
+export function newPoolMarker(): string {
+  return `rollout-end-${randomBytes(16).toString('hex')}`;
+}
+
+/**
+ * The bytes to write to a pooled channel for one request, or undefined when it cannot go through the pool (a NUL
+ * byte, which bash variables cannot hold, or a stdin above POOL_MAX_STDIN): then use a fresh channel.
+ */
+export function poolRequest(marker: string, command: string, stdin: string): Buffer | undefined {
+  if (!/^rollout-end-[0-9a-f]{8,}$/.test(marker)) throw new Error(`invalid pool marker: ${marker}`);
+  if (command.includes('\0') || stdin.includes('\0')) return undefined;
+  const c = Buffer.from(command, 'utf8');
+  const i = Buffer.from(stdin, 'utf8');
+  if (i.length > POOL_MAX_STDIN) return undefined;
+  return Buffer.concat([Buffer.from(`${marker} ${c.length} ${i.length}\n`, 'utf8'), c, i]);
+}
+
+/**
+ * Finds a request's end marker line in one output stream of a pooled channel: passes on everything before it
+ * (holding back only a tail that could be the start of the marker), then calls onEnd with what followed it on the
+ * same chunk (nothing, on a clean channel).
+ */
+export class MarkerScanner {
+  private held: Buffer = Buffer.alloc(0);
+  private readonly marker: Buffer;
+  ended = false;
+
+  constructor(
+    marker: string,
+    private readonly onData: (chunk: Buffer) => void,
+    private readonly onEnd: (rest: Buffer) => void,
+  ) {
+    this.marker = Buffer.from(`${marker}\n`, 'utf8');
+  }
+
+  push(chunk: Buffer): void {
+    if (this.ended) {
+      if (chunk.length > 0) this.onEnd(chunk);
+      return;
+    }
+    const buf = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
+    const at = buf.indexOf(this.marker);
+    if (at >= 0) {
+      this.ended = true;
+      this.held = Buffer.alloc(0);
+      if (at > 0) this.onData(buf.subarray(0, at));
+      this.onEnd(buf.subarray(at + this.marker.length));
+      return;
+    }
+    let keep = Math.min(this.marker.length - 1, buf.length);
+    while (keep > 0 && !buf.subarray(buf.length - keep).equals(this.marker.subarray(0, keep))) keep--;
+    if (buf.length > keep) this.onData(buf.subarray(0, buf.length - keep));
+    this.held = Buffer.from(buf.subarray(buf.length - keep));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Following a run: output lines, tails, output variables, cancel, detach.
 
 /** Longest line kept whole; a longer run of characters without a newline is cut into lines of this size. */
@@ -483,8 +574,12 @@ export interface CommandIO {
 }
 
 export interface CommandHandle {
-  /** Release the channel / streams (called once, when the call is settled). */
-  dispose(): void;
+  /**
+   * Release the channel / streams (called once, when the call is settled). `reusable`: the command reported its
+   * outcome (or that it could not set the run up) and ends by itself, nothing was killed, detached or lost: a pooled
+   * channel may serve another request once its end marker is in. Otherwise the channel is closed.
+   */
+  dispose(reusable?: boolean): void;
   /** Nothing was heard for too long: the connection is presumed dead (forget it, so the next call reconnects). */
   broken(): void;
 }
@@ -626,6 +721,8 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
     let claim: 'started' | 'attached' | undefined;
     let killDone: Promise<void> | undefined;
     let statusSeen = false;
+    /** Settled on the command's own last word (status, gone, set-up error) with nothing killed: see dispose. */
+    let reusable = false;
     let diagnostics = '';
     let lastHeard = Date.now();
     let staleTimer: NodeJS.Timeout | undefined;
@@ -653,7 +750,7 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
       req.signal?.removeEventListener('abort', onAbort);
       req.detachSignal?.removeEventListener('abort', onDetach);
       try {
-        handle?.dispose();
+        handle?.dispose(reusable);
       } catch {
         // ignore
       }
@@ -682,6 +779,7 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
       const st = parseStatus(line);
       const outcome = (OUTCOMES.has(st.reason) ? st.reason : 'lost') as RunOutcome;
       const exitCode = outcome === 'exited' ? (st.exit ?? null) : null;
+      if (!settled) reusable = !killDone;
       settle(() => resolve(result(outcome, exitCode, st.started, st.ended)));
     };
     const fail = (err: Error): void => settle(() => reject(err));
@@ -735,9 +833,11 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
           }
           return;
         case 'G':
+          reusable = !killDone;
           return settle(() => resolve(result('gone', null)));
         case 'X':
           // Said before anything was started.
+          reusable = !killDone;
           return fail(
             new TransportError('other', `${shell.describe}: cannot set up run ${runId}: ${arg}`, false, 'connect'),
           );
