@@ -425,7 +425,7 @@ const POOL_LOOP = [
   '  _p_s=; if [ "$_p_in" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_p_in" _p_s || exit 2; fi',
   '  printf %s "$_p_s" | ( _p_s=; _p_x=$_p_c; _p_c=; eval "$_p_x" )',
   '  _p_c=; _p_s=',
-  "  printf '%s\\n' \"$_p_m\"; printf '%s\\n' \"$_p_m\" >&2",
+  '  printf \'%s\\n\' "$_p_m"; printf \'%s\\n\' "$_p_m" >&2',
   'done',
   'exit 0',
 ].join('\n');

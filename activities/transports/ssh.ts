@@ -78,6 +78,10 @@ interface Connection {
   idle: PoolChannel[];
   /** Pooled channels open on it (idle or busy). */
   pooled: number;
+  /** Pooled channels whose caller is done, waiting for their end markers (idle in a moment). */
+  draining: number;
+  /** Called when a draining channel became idle or was closed. */
+  drainWaiters: Array<() => void>;
 }
 
 /** One request on a pooled channel. */
@@ -94,6 +98,8 @@ interface PoolJob {
   /** How the caller released it: 'reuse' (settled on the command's own outcome) or 'close'. */
   disposed?: 'reuse' | 'close';
   endTimer?: NodeJS.Timeout;
+  /** Counted in Connection.draining. */
+  draining?: boolean;
 }
 
 /** An exec channel running POOL_LOOP_COMMAND. */
@@ -169,6 +175,8 @@ export class SshTransport implements Transport {
   connectionsOpened = 0;
   /** How many exec channels it has opened (pooled, fresh and kill commands alike). */
   channelsOpened = 0;
+  /** How many of those ran the pool loop (pooled channels). */
+  pooledChannelsOpened = 0;
   /** How many requests went to a pooled channel that had served one before (for tests and metrics). */
   channelReuses = 0;
   private readonly conns = new Map<string, Promise<Connection>>();
@@ -239,6 +247,14 @@ export class SshTransport implements Transport {
    * when the pool is full or the server refuses a channel (the caller then opens a fresh one, as before the pool).
    */
   private async takePoolChannel(conn: Connection): Promise<PoolChannel | undefined> {
+    // A run that just ended leaves its channel draining for a moment (its end markers follow the outcome): the
+    // next run waits for it briefly rather than opening another channel.
+    if (conn.idle.length === 0 && conn.draining > 0) {
+      await new Promise<void>((resolve) => {
+        conn.drainWaiters.push(resolve);
+        setTimeout(resolve, 250).unref();
+      });
+    }
     while (conn.idle.length > 0) {
       const pc = conn.idle.pop()!;
       if (pc.idleTimer) clearTimeout(pc.idleTimer);
@@ -258,6 +274,7 @@ export class SshTransport implements Transport {
       conn.pooled--;
       return undefined;
     }
+    this.pooledChannelsOpened++;
     const pc: PoolChannel = { ch, conn, closed: false };
     const gone = (err?: Error): void => {
       if (pc.closed && !pc.job) return;
@@ -271,6 +288,7 @@ export class SshTransport implements Transport {
       const job = pc.job;
       pc.job = undefined;
       if (job && !job.clean) this.endJob(job, err ?? undefined);
+      if (job) this.drained(conn, job);
     };
     ch.on('data', (c: Buffer) => {
       if (pc.job) {
@@ -321,7 +339,8 @@ export class SshTransport implements Transport {
       job.clean = true;
       if (job.endTimer) clearTimeout(job.endTimer);
       if (job.disposed === 'reuse') this.releasePooled(pc, job);
-      else if (job.disposed === undefined) this.endJob(job); // the command ended without settling the call
+      else if (job.disposed === undefined)
+        this.endJob(job); // the command ended without settling the call
       else this.closePooled(pc);
     };
     job.out = new MarkerScanner(
@@ -387,6 +406,8 @@ export class SshTransport implements Transport {
         if (!reusable) return this.closePooled(pc);
         if (job.clean) return this.releasePooled(pc, job);
         // The outcome is in; the command's end (and the end markers) follows at once. Not within 10 s: close it.
+        job.draining = true;
+        conn.draining++;
         job.endTimer = setTimeout(() => this.closePooled(pc), 10_000);
         job.endTimer.unref?.();
       },
@@ -398,6 +419,19 @@ export class SshTransport implements Transport {
     };
   }
 
+  /** Pooled channels open (idle or busy) and idle, over all cached connections (for tests and metrics). */
+  async pooledChannels(): Promise<{ open: number; idle: number }> {
+    let open = 0;
+    let idle = 0;
+    for (const p of this.conns.values()) {
+      const conn = await p.catch(() => undefined);
+      if (!conn || conn.closed) continue;
+      open += conn.pooled;
+      idle += conn.idle.length;
+    }
+    return { open, idle };
+  }
+
   /** Tells the caller the command ended (once), unless it already settled. */
   private endJob(job: PoolJob, err?: Error): void {
     if (job.closed) return;
@@ -406,15 +440,28 @@ export class SshTransport implements Transport {
     if (job.disposed === undefined) job.io.closed(err);
   }
 
+  /** A draining channel is done draining (idle or closed): wake whoever waits for one. */
+  private drained(conn: Connection, job: PoolJob): void {
+    if (!job.draining) return;
+    job.draining = false;
+    conn.draining--;
+    const waiters = conn.drainWaiters.splice(0);
+    for (const w of waiters) w();
+  }
+
   /** Back to the idle list (a clean end marker came and the caller is done), closed after poolIdleMs unused. */
   private releasePooled(pc: PoolChannel, job: PoolJob): void {
     job.closed = true;
     if (pc.job === job) pc.job = undefined;
     const conn = pc.conn;
-    if (pc.closed || conn.closed || conn.retired) return this.closePooled(pc);
+    if (pc.closed || conn.closed || conn.retired) {
+      this.closePooled(pc);
+      return this.drained(conn, job);
+    }
     conn.idle.push(pc);
     pc.idleTimer = setTimeout(() => this.closePooled(pc), this.poolIdleMs);
     pc.idleTimer.unref?.();
+    this.drained(conn, job);
   }
 
   private closePooled(pc: PoolChannel): void {
@@ -429,12 +476,7 @@ export class SshTransport implements Transport {
   }
 
   /** Opens an exec channel for `command` on the target's cached connection and feeds it `stdin`. */
-  private async startFresh(
-    target: TargetPlan,
-    command: string,
-    stdin: string,
-    io: CommandIO,
-  ): Promise<CommandHandle> {
+  private async startFresh(target: TargetPlan, command: string, stdin: string, io: CommandIO): Promise<CommandHandle> {
     // A cached connection may have died silently since its last use: if the exec cannot be opened on it,
     // drop it and try once more on a fresh one.
     let conn = await this.connection(target);
@@ -724,7 +766,18 @@ export class SshTransport implements Transport {
     if (!client)
       throw new TransportError('unreachable', `${describe(target)}: connection closed right after login`, true);
     this.connectionsOpened++;
-    const conn: Connection = { key, ssh, client, closed: false, channels: 0, retired: false, idle: [], pooled: 0 };
+    const conn: Connection = {
+      key,
+      ssh,
+      client,
+      closed: false,
+      channels: 0,
+      retired: false,
+      idle: [],
+      pooled: 0,
+      draining: 0,
+      drainWaiters: [],
+    };
     const onGone = (): void => {
       conn.closed = true;
     };
