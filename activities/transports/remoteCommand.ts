@@ -18,6 +18,7 @@
 //       pgid        process group (and session) id of the script
 //       cancel      written by the kill command: never start, or stop
 //   <workdir>/.rollout/runs/<runId>.cancelled    tombstone: cancelled before it was claimed (it then never starts)
+//   <workdir>/.rollout/swept                     epoch ms of the last retention sweep (at most one per SWEEP_EVERY_MS)
 //       timedout    written by the supervisor's watchdog when the script hit its timeout
 //       status      the OUTCOME, one line `reason=<exited|timeout|cancelled|unlaunched> exit=<n> started=<ms>
 //                   ended=<ms>`, published atomically (written to a temp file, then `ln`: the first writer wins
@@ -37,6 +38,8 @@
 //     the supervisor ever ran (nothing ran);
 //   - the KILL command (cancel) marks the run cancelled, publishes `cancelled` unless an outcome is already
 //     there, and kills the supervisor and the script's whole group (TERM, then KILL after a grace).
+// Over SSH the start, attach and follow commands usually run on a POOLED exec channel (see POOL_LOOP below): the
+// same command and stdin, the same frames; only the channel outlives the command.
 // Nothing else ever starts a script. Runs are removed by housekeeping (see ScriptRequest.cleanupRunIds and the
 // retention sweep in the start command), never while they may still be running.
 //

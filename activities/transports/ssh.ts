@@ -1,4 +1,9 @@
-// Runs scripts on targets over SSH (node-ssh / ssh2), one cached connection per target.
+// Runs scripts on targets over SSH (node-ssh / ssh2), one cached connection per target, and on each connection a
+// small pool of reusable exec channels (see POOL_LOOP in remoteCommand.ts): a run then does not pay the login
+// shell's start-up (~/.bashrc) that sshd runs for every new channel. A pooled channel goes back to the pool only
+// after the clean end markers of a request whose caller settled on the command's own outcome; one that was
+// detached, cancelled, went stale, errored, or printed anything unexpected is closed. Idle ones close after
+// poolIdleMs; beyond poolChannels per connection (and when the server refuses a channel) runs get a fresh channel.
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

@@ -1,10 +1,11 @@
 // The SSH transport's pool of reusable exec channels, against a real sshd (127.0.27.x): reuse, what a reused
 // channel must still get right, and the channels that must never be reused.
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TargetPlan } from '../../domain/plan';
-import { MarkerScanner, newPoolMarker, poolRequest } from '../../activities/transports/remoteCommand';
+import { MarkerScanner, newPoolMarker, poolRequest, RUNS_DIR } from '../../activities/transports/remoteCommand';
 import { SshTransport, type SshTransportOptions } from '../../activities/transports/ssh';
 import { DetachedError, TransportError, type ScriptRequest } from '../../activities/transports/types';
 import { startSshd, type SshdFixture } from '../support/sshd';
@@ -238,6 +239,52 @@ describe('SshTransport channel pool', { timeout: 60_000 }, () => {
     await until('idle channels closed', async () => (await t.pooledChannels()).open === 0);
     expect((await run(t, a!, 'echo again')).stdoutTail).toBe('again\n');
     expect(t.pooledChannelsOpened).toBe(5);
+  });
+
+  it('attaches to runs laid out by the previous wrapper version (finished, and still running)', async () => {
+    const [target] = sshd.targetsFor('old layout');
+    const t = transport();
+    // Finished: the files the previous version left (no wake FIFO, no .rollout/swept).
+    const dir = join(target!.workdir, RUNS_DIR, 'r-old');
+    mkdirSync(join(dir, 'launched'), { recursive: true });
+    writeFileSync(join(dir, 'out'), 'old out\n');
+    writeFileSync(join(dir, 'err'), 'old err\n');
+    writeFileSync(join(dir, 'started'), '1700000000000');
+    writeFileSync(join(dir, 'alive'), '');
+    writeFileSync(join(dir, 'status'), 'reason=exited exit=4 started=1700000000000 ended=1700000001500\n');
+    const r = await run(t, target!, 'true', { runId: 'r-old', attachOnly: true });
+    expect(r).toMatchObject({ outcome: 'exited', exitCode: 4, stdoutTail: 'old out\n', stderrTail: 'old err\n' });
+    expect(r).toMatchObject({ startedAtMs: 1700000000000, endedAtMs: 1700000001500, durationMs: 1500 });
+    // Running: its supervisor (here a stand-in holding the alive lock) publishes the status later.
+    const live = join(target!.workdir, RUNS_DIR, 'r-old-live');
+    mkdirSync(join(live, 'launched'), { recursive: true });
+    writeFileSync(join(live, 'out'), '');
+    writeFileSync(join(live, 'err'), '');
+    const sup = spawn(
+      'flock',
+      [
+        join(live, 'alive'),
+        'bash',
+        '-c',
+        `sleep 0.6; echo late >> out; echo 'reason=exited exit=0 started=1 ended=2' > status.tmp; ln status.tmp status`,
+      ],
+      { cwd: live, stdio: 'ignore' },
+    );
+    try {
+      const locked = (): boolean => {
+        try {
+          execFileSync('flock', ['-n', join(live, 'alive'), 'true']);
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      await until('the stand-in supervisor holds the alive lock', locked);
+      const r2 = await run(t, target!, 'true', { runId: 'r-old-live', attachOnly: true });
+      expect(r2).toMatchObject({ outcome: 'exited', exitCode: 0, stdoutTail: 'late\n', attached: true });
+    } finally {
+      sup.kill();
+    }
   });
 
   it('a script holding a NUL byte goes to a fresh channel, byte-exact', async () => {
