@@ -418,6 +418,8 @@ export class SshTransport implements Transport {
       },
       broken: () => {
         if (inner) return inner.broken();
+        // The caller reports the loss itself (no quiet retry on a fresh channel from the close that follows).
+        if (pc.job === job && job.disposed === undefined) job.disposed = 'close';
         this.closePooled(pc);
         this.forget(conn);
       },
