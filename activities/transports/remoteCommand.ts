@@ -18,6 +18,7 @@
 //       pgid        process group (and session) id of the script
 //       cancel      written by the kill command: never start, or stop
 //   <workdir>/.rollout/runs/<runId>.cancelled    tombstone: cancelled before it was claimed (it then never starts)
+//   <workdir>/.rollout/swept                     epoch ms of the last retention sweep (at most one per SWEEP_EVERY_MS)
 //       timedout    written by the supervisor's watchdog when the script hit its timeout
 //       status      the OUTCOME, one line `reason=<exited|timeout|cancelled|unlaunched> exit=<n> started=<ms>
 //                   ended=<ms>`, published atomically (written to a temp file, then `ln`: the first writer wins
@@ -37,6 +38,8 @@
 //     the supervisor ever ran (nothing ran);
 //   - the KILL command (cancel) marks the run cancelled, publishes `cancelled` unless an outcome is already
 //     there, and kills the supervisor and the script's whole group (TERM, then KILL after a grace).
+// Over SSH the start, attach and follow commands usually run on a POOLED exec channel (see POOL_LOOP below): the
+// same command and stdin, the same frames; only the channel outlives the command.
 // Nothing else ever starts a script. Runs are removed by housekeeping (see ScriptRequest.cleanupRunIds and the
 // retention sweep in the start command), never while they may still be running.
 //
@@ -95,27 +98,35 @@ export const CANCELLED_EXIT_CODE = 125;
 
 /** Finished runs older than this are removed by the next start on the target (default 7 days). */
 export const DEFAULT_RUN_RETENTION_MS = 7 * 24 * 3600_000;
+/** The retention sweep runs at most this often per workdir (or as often as the retention, if that is shorter). */
+export const SWEEP_EVERY_MS = 10 * 60_000;
 /** A claim whose supervisor has not appeared after this long was interrupted before anything ran. */
 export const UNLAUNCHED_AFTER_MS = 30_000;
 
 // ---- shell fragments (bash; internal names start with _r_ so that they do not meet the script's env) ----------
 
-const NOW_FN =
-  '_r_now() { _r_t=$(date +%s%3N 2>/dev/null); case $_r_t in ""|*[!0-9]*) _r_t=$(( $(date +%s) * 1000 ));; esac; printf %s "$_r_t"; }';
+// Epoch ms. bash >= 5 has $EPOCHREALTIME (seconds with 6 decimals: no process); older shells fork `date`.
+// `_r_stamp` sets $_r_t only (no subshell); `_r_now` prints it (for `$(_r_now)` and redirections).
+const NOW_FN = [
+  '_r_stamp() { _r_t=${EPOCHREALTIME:-}; _r_t=${_r_t//[!0-9]/}; if [ ${#_r_t} -gt 12 ]; then _r_t=${_r_t%???}; else _r_t=$(date +%s%3N 2>/dev/null); fi',
+  '  case $_r_t in ""|*[!0-9]*) _r_t=$(( $(date +%s) * 1000 ));; esac; }',
+  '_r_now() { _r_stamp; printf %s "$_r_t"; }',
+].join('\n');
 const SECS_FN = "_r_secs() { printf '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 )); }";
 // Wakes the followers of run $_r_d now instead of at their next poll: writes $1 lines into the run's `wake` FIFO.
 // A follower naps by reading that FIFO with a timeout, so a line ends its nap at once; a spare line costs one extra
 // look. dd opens it write-only and non-blocking WITHOUT creating it: no reader (nobody to wake) or no FIFO (the
 // run directory already removed, or a run claimed by an older version, whose followers poll) and nothing happens.
 const WAKE_FN =
-  '_r_wake() { [ -p "$_r_d/wake" ] && head -n "$1" <<< $\'w\\nw\\nw\\nw\' | dd of="$_r_d/wake" conv=nocreat oflag=nonblock status=none 2>/dev/null; return 0; }';
+  '_r_wake() { [ -p "$_r_d/wake" ] && { [ "$1" = 1 ] && _r_wl=$\'w\\n\' || _r_wl=$\'w\\nw\\nw\\nw\\n\'; printf %s "$_r_wl" | dd of="$_r_d/wake" conv=nocreat oflag=nonblock status=none 2>/dev/null; }; return 0; }';
 // Publishes the outcome of run $_r_d once: the first writer wins (ln fails if the status exists), then wakes the
 // followers (up to 4 at once; the others see it at their next poll).
 const PUBLISH_FN = [
   WAKE_FN,
   '_r_publish() {',
   '  _r_p="$_r_d/.status.$$"',
-  `  printf 'reason=%s exit=%s started=%s ended=%s\\n' "$1" "$2" "$(cat "$_r_d/started" 2>/dev/null)" "$(_r_now)" > "$_r_p" &&`,
+  '  _r_st=; { read -r _r_st < "$_r_d/started"; } 2>/dev/null; _r_stamp',
+  `  printf 'reason=%s exit=%s started=%s ended=%s\\n' "$1" "$2" "$_r_st" "$_r_t" > "$_r_p" &&`,
   '    ln "$_r_p" "$_r_d/status" 2>/dev/null',
   '  rm -f "$_r_p"',
   '  _r_wake 4',
@@ -150,8 +161,8 @@ const SUPERVISOR = [
   ALIVE_FN,
   KILL_GROUP_FN,
   '[ -e "$_r_d/cancel" ] && { _r_publish cancelled ""; exit 0; }',
-  '_r_t0=$(_r_now)',
-  '_r_left() { printf %s $(( _r_tmo - ($(_r_now) - _r_t0) )); }',
+  '_r_stamp; _r_t0=$_r_t',
+  '_r_left() { _r_stamp; printf %s $(( _r_tmo - (_r_t - _r_t0) )); }',
   `exec 9>>${LOCK_FILE} || { echo "rollout: cannot open $(pwd)/${LOCK_FILE}" >&2; _r_publish exited 1; exit 0; }`,
   'if [ "$_r_tmo" -gt 0 ]; then',
   '  _r_l=$(_r_left); [ "$_r_l" -gt 0 ] || _r_l=1',
@@ -172,8 +183,8 @@ const SUPERVISOR = [
   '_r_w=',
   'if [ "$_r_tmo" -gt 0 ]; then',
   '  _r_l=$(_r_left); [ "$_r_l" -gt 0 ] || _r_l=1',
-  `  ( trap 'kill $_r_z 2>/dev/null; exit 0' TERM`,
-  '    sleep "$(_r_secs "$_r_l")" & _r_z=$!; wait $_r_z',
+  // The watchdog naps in `read -t` on a pipe nobody writes to (no `sleep` process; killed by TERM while it naps).
+  '  ( exec 6<> <(:); read -r -t "$(_r_secs "$_r_l")" -u 6 _',
   '    : > "$_r_d/timedout"; _r_killgroup "$_r_s" ) </dev/null >/dev/null 2>&1 8>&- 9>&- &',
   '  _r_w=$!',
   'fi',
@@ -238,10 +249,13 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
   const steps = Math.max(1, Math.ceil((input.killGraceMs ?? 2000) / 100));
   const retentionMin = Math.ceil((input.retentionMs ?? DEFAULT_RUN_RETENTION_MS) / 60_000);
   const envBytes = Buffer.byteLength(exports, 'utf8');
+  const retentionMs = input.retentionMs ?? DEFAULT_RUN_RETENTION_MS;
+  const sweepMs = Math.max(0, Math.min(SWEEP_EVERY_MS, Math.ceil(retentionMs)));
   const ctl = [
     `_r_id=${shellQuote(runId)}; _r_mode=${input.mode === 'attach' ? 'attach' : 'start'}; _r_envbytes=${envBytes}`,
     `_r_tmo=${timeoutMs}; _r_steps=${steps}; _r_rm=${input.removeWhenDone ? 1 : 0}; _r_keepmin=${retentionMin}`,
     `_r_clean=${shellQuote(cleanup.join(' '))}; _r_napmax=${secondsText(input.pollMaxMs ?? 500)}`,
+    `_r_sbytes=${script.includes('\0') ? -1 : Buffer.byteLength(script, 'utf8')}; _r_sweepms=${sweepMs}`,
     `_r_sup=${shellQuote(SUPERVISOR)}`,
     'umask 077',
     `_r_root=${RUNS_DIR}; _r_d=${dir}`,
@@ -256,21 +270,34 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     `  [ -d "$_r_tmp" ] || { printf 'rollout-run X cannot create %s in %s\\n' "$_r_tmp" "$(pwd)"; exit 0; }`,
     // Housekeeping: runs whose outcomes the workflow recorded, then whatever is older than the retention.
     '  for _r_x in $_r_clean; do [ -e "$_r_root/$_r_x/status" ] && rm -rf -- "$_r_root/$_r_x"; done',
+    // The retention sweep costs a `find` per run directory: it runs at most once per _r_sweepms per workdir (the
+    // time of the last sweep is kept in .rollout/swept), and only when the runs directory holds any run at all.
     '  if [ "$_r_keepmin" -gt 0 ]; then',
-    '    find "$_r_root" -maxdepth 1 -name "*.cancelled" -mmin +"$_r_keepmin" -exec rm -f {} + 2>/dev/null',
-    '    for _r_x in "$_r_root"/*/ "$_r_root"/.tmp-*/; do',
-    '      _r_x=${_r_x%/}; [ -d "$_r_x" ] && [ "$_r_x" != "$_r_tmp" ] || continue',
-    '      if [ -e "$_r_x/status" ]; then',
-    '        [ -n "$(find "$_r_x/status" -mmin +"$_r_keepmin" 2>/dev/null)" ] && rm -rf -- "$_r_x"',
-    '      elif [ -n "$(find "$_r_x" -maxdepth 0 -mmin +"$_r_keepmin" 2>/dev/null)" ] && flock -n "$_r_x/alive" true 2>/dev/null; then',
-    '        rm -rf -- "$_r_x"',
-    '      fi',
-    '    done',
+    '    _r_n=0; for _r_x in "$_r_root"/*; do [ -e "$_r_x" ] && { _r_n=1; break; }; done',
+    '    _r_stamp; _r_sw=0; { read -r _r_sw < .rollout/swept; } 2>/dev/null; case $_r_sw in ""|*[!0-9]*) _r_sw=0;; esac',
+    '    if [ $_r_n = 1 ] && [ $(( _r_t - _r_sw )) -ge "$_r_sweepms" ]; then',
+    '      printf %s "$_r_t" > .rollout/swept',
+    '      find "$_r_root" -maxdepth 1 -name "*.cancelled" -mmin +"$_r_keepmin" -exec rm -f {} + 2>/dev/null',
+    '      for _r_x in "$_r_root"/*/ "$_r_root"/.tmp-*/; do',
+    '        _r_x=${_r_x%/}; [ -d "$_r_x" ] && [ "$_r_x" != "$_r_tmp" ] || continue',
+    '        if [ -e "$_r_x/status" ]; then',
+    '          [ -n "$(find "$_r_x/status" -mmin +"$_r_keepmin" 2>/dev/null)" ] && rm -rf -- "$_r_x"',
+    '        elif [ -n "$(find "$_r_x" -maxdepth 0 -mmin +"$_r_keepmin" 2>/dev/null)" ] && flock -n "$_r_x/alive" true 2>/dev/null; then',
+    '          rm -rf -- "$_r_x"',
+    '        fi',
+    '      done',
+    '    fi',
     '  fi',
     // stdin: exactly envBytes bytes of exports (read byte-exact into a variable: never on disk), then the script.
     '  _r_env=',
     '  if [ "$_r_envbytes" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_r_envbytes" _r_env; fi',
-    `  cat > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }`,
+    // The script: _r_sbytes bytes read with `read -N` (no process; a short read means stdin was cut: nothing is
+    // claimed) and written with printf, or, for a script holding a NUL byte (read drops those), `cat` to EOF.
+    '  if [ "$_r_sbytes" -ge 0 ]; then',
+    '    _r_s=; if [ "$_r_sbytes" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_r_sbytes" _r_s || { rm -rf -- "$_r_tmp"; printf \'rollout-run X the script arrived incomplete\\n\'; exit 0; }; fi',
+    `    printf %s "$_r_s" > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }`,
+    '    _r_s=',
+    `  else cat > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }; fi`,
     '  if mkdir "$_r_d" 2>/dev/null; then',
     '    mv -- "$_r_tmp/script" "$_r_d/script" && rmdir -- "$_r_tmp"',
     // Cancelled before it was claimed (the kill command left a tombstone): it never starts.
@@ -296,20 +323,20 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     'fi',
     // ---- follow ----
     `_r_emit() { _r_new=$3; while [ "$4" -gt "$_r_new" ]; do _r_c=$(( $4 - _r_new )); [ $_r_c -gt 1048576 ] && _r_c=1048576; printf '%s %d\\n' "$2" "$_r_c"; tail -c +$(( _r_new + 1 )) "$1" | head -c "$_r_c"; _r_new=$(( _r_new + _r_c )); done; }`,
-    '_r_o=0; _r_e=0; _r_k=0; _r_step=0; _r_t1=$(_r_now)',
+    '_r_o=0; _r_e=0; _r_k=0; _r_step=0; _r_stamp; _r_t1=$_r_t',
     // A sleep without a process per poll: read with a timeout from the run's wake FIFO (a publish ends the nap at
     // once), or from a pipe nobody writes to.
     // (a FIFO removed meanwhile by another follower would be re-created as a plain file: then the quiet pipe)
     'if { [ -p "$_r_d/wake" ] && exec 7<>"$_r_d/wake" && [ -p /dev/fd/7 ]; } 2>/dev/null || exec 7<> <(:); then _r_nap() { read -r -t "$1" -u 7 _; }; else _r_nap() { sleep "$1"; }; fi',
     // Both sizes with one process (GNU stat), else wc.
-    '_r_sizes() { set -- $(stat -c %s "$_r_d/out" "$_r_d/err" 2>/dev/null) && [ $# = 2 ] || set -- $(wc -c < "$_r_d/out" 2>/dev/null) $(wc -c < "$_r_d/err" 2>/dev/null); _r_so=${1:-0}; _r_se=${2:-0}; }',
+    '_r_sizes() { if [ ! -s "$_r_d/out" ] && [ ! -s "$_r_d/err" ]; then _r_so=0; _r_se=0; return; fi; set -- $(stat -c %s "$_r_d/out" "$_r_d/err" 2>/dev/null) && [ $# = 2 ] || set -- $(wc -c < "$_r_d/out" 2>/dev/null) $(wc -c < "$_r_d/err" 2>/dev/null); _r_so=${1:-0}; _r_se=${2:-0}; }',
     'while :; do',
     '  _r_fin=0; [ -e "$_r_d/status" ] && _r_fin=1',
     '  _r_sizes',
     '  _r_emit "$_r_d/out" O "$_r_o" "$(( ${_r_so:-0} + 0 ))"; _r_got=$(( _r_new - _r_o )); _r_o=$_r_new',
     '  _r_emit "$_r_d/err" E "$_r_e" "$(( ${_r_se:-0} + 0 ))"; _r_got=$(( _r_got + _r_new - _r_e )); _r_e=$_r_new',
     '  if [ $_r_fin = 1 ]; then',
-    '    _r_line=$(head -n 1 "$_r_d/status")',
+    '    _r_line=; { read -r _r_line < "$_r_d/status"; } 2>/dev/null',
     // A run nobody will look up again is removed BEFORE its outcome is sent: when the caller has it, it is gone.
     '    if [ "$_r_rm" = 1 ]; then rm -rf -- "$_r_d"; rmdir .rollout/runs .rollout 2>/dev/null; fi',
     `    printf 'S %s\\n' "$_r_line"; exit 0`,
@@ -318,9 +345,10 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     '  if [ -d "$_r_d/launched" ]; then',
     // The supervisor holds `alive` from before `launched` until it exits: free and still no status = it died.
     '    if [ $((_r_k % 4)) = 0 ] && flock -n "$_r_d/alive" true 2>/dev/null && [ ! -e "$_r_d/status" ]; then',
-    `      printf 'S reason=lost exit= started=%s ended=\\n' "$(cat "$_r_d/started" 2>/dev/null)"; break`,
+    '      _r_st=; { read -r _r_st < "$_r_d/started"; } 2>/dev/null',
+    `      printf 'S reason=lost exit= started=%s ended=\\n' "$_r_st"; break`,
     '    fi',
-    `  elif [ $(( $(_r_now) - _r_t1 )) -ge ${UNLAUNCHED_AFTER_MS} ]; then`,
+    `  elif _r_stamp; [ $(( _r_t - _r_t1 )) -ge ${UNLAUNCHED_AFTER_MS} ]; then`,
     // Claimed, but no supervisor ever took it: whoever makes `launched` first decides (here: it never starts).
     '    mkdir "$_r_d/launched" 2>/dev/null && _r_publish unlaunched ""',
     '  fi',
@@ -333,8 +361,9 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
   ].join('\n');
   // `--norc`: bash sources ~/.bashrc when its stdin is a socket (as with Node's stdio pipes) and SHLVL < 2,
   // taking it for an rsh/ssh session; the wrapper and the script must not depend on an interactive setup.
+  // (`mkdir -p` only when the workdir is not there yet: one process less per run)
   const command =
-    `mkdir -p -- ${shellPath(workdir)} && cd -- ${shellPath(workdir)} && ` +
+    `{ cd -- ${shellPath(workdir)} 2>/dev/null || { mkdir -p -- ${shellPath(workdir)} && cd -- ${shellPath(workdir)}; }; } && ` +
     `exec bash --norc -c ${shellQuote(ctl)} rollout-ctl`;
   return { command, stdin: exports + script };
 }
@@ -374,6 +403,97 @@ export function buildKillCommand(workdir: string, runId: string, graceMs = 2000)
     'exit 0',
   ].join('\n');
   return `bash --norc -c ${shellQuote(script)}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reusable exec channels (the SSH transport's channel pool).
+//
+// sshd runs every exec channel's command through the login shell, and a login bash sources ~/.bashrc for an SSH
+// session (pyenv/nvm/conda set-up there costs 100+ ms of CPU per channel). A POOLED channel pays that once: it runs
+// POOL_LOOP, which reads one request at a time from stdin, runs it exactly as a fresh channel would run it, and
+// then prints an end marker on stdout and on stderr (each stream keeps its order; the two streams do not keep
+// theirs against each other, hence both). A request (poolRequest) is one header line
+// `<marker> <command bytes> <stdin bytes>` followed by the command and its stdin, byte-exact (read with `read -N`
+// under LC_ALL=C: no over-read, so the next request stays in the channel). The command gets the stdin on a pipe of
+// its own (EOF after the last byte: a script never sees the next request) and runs in a subshell (`cd`, `exec` and
+// variables do not touch the loop). The marker is random per request and travels only on stdin, so a script cannot
+// print it by accident or on purpose (it is on no command line and in no environment).
+
+const POOL_LOOP = [
+  '_p_num() { case $1 in ""|*[!0-9]*) return 1;; esac; }',
+  'while IFS=" " read -r _p_m _p_cn _p_in _p_x; do',
+  '  case $_p_m in rollout-end-*) ;; *) exit 2;; esac',
+  '  _p_num "$_p_cn" && _p_num "$_p_in" || exit 2',
+  '  _p_c=; if [ "$_p_cn" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_p_cn" _p_c || exit 2; fi',
+  '  _p_s=; if [ "$_p_in" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_p_in" _p_s || exit 2; fi',
+  '  printf %s "$_p_s" | ( _p_s=; _p_x=$_p_c; _p_c=; eval "$_p_x" )',
+  '  _p_c=; _p_s=',
+  '  printf \'%s\\n\' "$_p_m"; printf \'%s\\n\' "$_p_m" >&2',
+  'done',
+  'exit 0',
+].join('\n');
+
+/** The command of a pooled exec channel (see above). */
+export const POOL_LOOP_COMMAND = `exec bash --norc -c ${shellQuote(POOL_LOOP)} rollout-pool`;
+
+/** Largest stdin sent through a pooled channel (a larger one gets a fresh channel). */
+export const POOL_MAX_STDIN = 16 * 1024 * 1024;
+
+/** A fresh, unguessable end marker for one request. */
+export function newPoolMarker(): string {
+  return `rollout-end-${randomBytes(16).toString('hex')}`;
+}
+
+/**
+ * The bytes to write to a pooled channel for one request, or undefined when it cannot go through the pool (a NUL
+ * byte, which bash variables cannot hold, or a stdin above POOL_MAX_STDIN): then use a fresh channel.
+ */
+export function poolRequest(marker: string, command: string, stdin: string): Buffer | undefined {
+  if (!/^rollout-end-[0-9a-f]{8,}$/.test(marker)) throw new Error(`invalid pool marker: ${marker}`);
+  if (command.includes('\0') || stdin.includes('\0')) return undefined;
+  const c = Buffer.from(command, 'utf8');
+  const i = Buffer.from(stdin, 'utf8');
+  if (i.length > POOL_MAX_STDIN) return undefined;
+  return Buffer.concat([Buffer.from(`${marker} ${c.length} ${i.length}\n`, 'utf8'), c, i]);
+}
+
+/**
+ * Finds a request's end marker line in one output stream of a pooled channel: passes on everything before it
+ * (holding back only a tail that could be the start of the marker), then calls onEnd with what followed it on the
+ * same chunk (nothing, on a clean channel).
+ */
+export class MarkerScanner {
+  private held: Buffer = Buffer.alloc(0);
+  private readonly marker: Buffer;
+  ended = false;
+
+  constructor(
+    marker: string,
+    private readonly onData: (chunk: Buffer) => void,
+    private readonly onEnd: (rest: Buffer) => void,
+  ) {
+    this.marker = Buffer.from(`${marker}\n`, 'utf8');
+  }
+
+  push(chunk: Buffer): void {
+    if (this.ended) {
+      if (chunk.length > 0) this.onEnd(chunk);
+      return;
+    }
+    const buf = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
+    const at = buf.indexOf(this.marker);
+    if (at >= 0) {
+      this.ended = true;
+      this.held = Buffer.alloc(0);
+      if (at > 0) this.onData(buf.subarray(0, at));
+      this.onEnd(buf.subarray(at + this.marker.length));
+      return;
+    }
+    let keep = Math.min(this.marker.length - 1, buf.length);
+    while (keep > 0 && !buf.subarray(buf.length - keep).equals(this.marker.subarray(0, keep))) keep--;
+    if (buf.length > keep) this.onData(buf.subarray(0, buf.length - keep));
+    this.held = Buffer.from(buf.subarray(buf.length - keep));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -457,8 +577,12 @@ export interface CommandIO {
 }
 
 export interface CommandHandle {
-  /** Release the channel / streams (called once, when the call is settled). */
-  dispose(): void;
+  /**
+   * Release the channel / streams (called once, when the call is settled). `reusable`: the command reported its
+   * outcome (or that it could not set the run up) and ends by itself, nothing was killed, detached or lost: a pooled
+   * channel may serve another request once its end marker is in. Otherwise the channel is closed.
+   */
+  dispose(reusable?: boolean): void;
   /** Nothing was heard for too long: the connection is presumed dead (forget it, so the next call reconnects). */
   broken(): void;
 }
@@ -600,6 +724,8 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
     let claim: 'started' | 'attached' | undefined;
     let killDone: Promise<void> | undefined;
     let statusSeen = false;
+    /** Settled on the command's own last word (status, gone, set-up error) with nothing killed: see dispose. */
+    let reusable = false;
     let diagnostics = '';
     let lastHeard = Date.now();
     let staleTimer: NodeJS.Timeout | undefined;
@@ -627,7 +753,7 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
       req.signal?.removeEventListener('abort', onAbort);
       req.detachSignal?.removeEventListener('abort', onDetach);
       try {
-        handle?.dispose();
+        handle?.dispose(reusable);
       } catch {
         // ignore
       }
@@ -656,6 +782,7 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
       const st = parseStatus(line);
       const outcome = (OUTCOMES.has(st.reason) ? st.reason : 'lost') as RunOutcome;
       const exitCode = outcome === 'exited' ? (st.exit ?? null) : null;
+      if (!settled) reusable = !killDone;
       settle(() => resolve(result(outcome, exitCode, st.started, st.ended)));
     };
     const fail = (err: Error): void => settle(() => reject(err));
@@ -709,9 +836,11 @@ export function followRun(shell: TargetShell, req: ScriptRequest, opts: FollowOp
           }
           return;
         case 'G':
+          reusable = !killDone;
           return settle(() => resolve(result('gone', null)));
         case 'X':
           // Said before anything was started.
+          reusable = !killDone;
           return fail(
             new TransportError('other', `${shell.describe}: cannot set up run ${runId}: ${arg}`, false, 'connect'),
           );

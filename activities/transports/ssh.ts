@@ -1,4 +1,9 @@
-// Runs scripts on targets over SSH (node-ssh / ssh2), one cached connection per target.
+// Runs scripts on targets over SSH (node-ssh / ssh2), one cached connection per target, and on each connection a
+// small pool of reusable exec channels (see POOL_LOOP in remoteCommand.ts): a run then does not pay the login
+// shell's start-up (~/.bashrc) that sshd runs for every new channel. A pooled channel goes back to the pool only
+// after the clean end markers of a request whose caller settled on the command's own outcome; one that was
+// detached, cancelled, went stale, errored, or printed anything unexpected is closed. Idle ones close after
+// poolIdleMs; beyond poolChannels per connection (and when the server refuses a channel) runs get a fresh channel.
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -13,6 +18,10 @@ import {
   abortedBeforeStart,
   DEFAULT_RUN_RETENTION_MS,
   followRun,
+  MarkerScanner,
+  newPoolMarker,
+  POOL_LOOP_COMMAND,
+  poolRequest,
   shellPath,
   shellQuote,
   type CommandHandle,
@@ -40,6 +49,13 @@ export interface SshTransportOptions {
   defaultKnownHostsPath?: string;
   /** TCP_NODELAY on the SSH socket (default true; false only to measure what Nagle's algorithm costs). */
   tcpNoDelay?: boolean;
+  /**
+   * Reusable exec channels per connection (default 6; 0: a fresh channel for every run). sshd allows 10 sessions
+   * per connection (MaxSessions): the rest is left for kill commands, uploads and runs beyond the pool.
+   */
+  poolChannels?: number;
+  /** An idle pooled channel is closed after this long (default 60 000 ms). */
+  poolIdleMs?: number;
 }
 
 // The parts of ssh2 used here (ssh2 ships no types, and node-ssh re-exports its client untyped).
@@ -63,6 +79,41 @@ interface Connection {
   channels: number;
   /** Opened under trust settings that changed since: closed once its last channel closes. */
   retired: boolean;
+  /** Pooled channels waiting for a request (the most recently used last). */
+  idle: PoolChannel[];
+  /** Pooled channels open on it (idle or busy). */
+  pooled: number;
+  /** Pooled channels whose caller is done, waiting for their end markers (idle in a moment). */
+  draining: number;
+  /** Called when a draining channel became idle or was closed. */
+  drainWaiters: Array<() => void>;
+}
+
+/** One request on a pooled channel. */
+interface PoolJob {
+  io: CommandIO;
+  out: MarkerScanner;
+  err: MarkerScanner;
+  /** Any byte of this request's output arrived (the target has certainly received it). */
+  heard: boolean;
+  /** Both end markers are in, nothing after them: the channel is clean. */
+  clean: boolean;
+  /** io.closed was called. */
+  closed: boolean;
+  /** How the caller released it: 'reuse' (settled on the command's own outcome) or 'close'. */
+  disposed?: 'reuse' | 'close';
+  endTimer?: NodeJS.Timeout;
+  /** Counted in Connection.draining. */
+  draining?: boolean;
+}
+
+/** An exec channel running POOL_LOOP_COMMAND. */
+interface PoolChannel {
+  ch: ExecChannel;
+  conn: Connection;
+  closed: boolean;
+  job?: PoolJob;
+  idleTimer?: NodeJS.Timeout;
 }
 
 const HOST_KEY_ALGORITHMS = [
@@ -127,6 +178,12 @@ function destinationKey(target: TargetPlan): string {
 export class SshTransport implements Transport {
   /** How many SSH connections this transport has opened (for tests and metrics). */
   connectionsOpened = 0;
+  /** How many exec channels it has opened (pooled, fresh and kill commands alike). */
+  channelsOpened = 0;
+  /** How many of those ran the pool loop (pooled channels). */
+  pooledChannelsOpened = 0;
+  /** How many requests went to a pooled channel that had served one before (for tests and metrics). */
+  channelReuses = 0;
   private readonly conns = new Map<string, Promise<Connection>>();
   /** Destination → the connection key of its latest run (a key or known_hosts change retires the old one). */
   private readonly current = new Map<string, string>();
@@ -138,6 +195,8 @@ export class SshTransport implements Transport {
   private readonly env: NodeJS.ProcessEnv;
   private readonly defaultKnownHostsPath: string;
   private readonly tcpNoDelay: boolean;
+  private readonly poolChannels: number;
+  private readonly poolIdleMs: number;
 
   constructor(opts: SshTransportOptions = {}) {
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
@@ -148,6 +207,8 @@ export class SshTransport implements Transport {
     this.env = opts.env ?? process.env;
     this.defaultKnownHostsPath = opts.defaultKnownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
     this.tcpNoDelay = opts.tcpNoDelay ?? true;
+    this.poolChannels = Math.max(0, Math.floor(opts.poolChannels ?? 6));
+    this.poolIdleMs = opts.poolIdleMs ?? 60_000;
   }
 
   async run(req: ScriptRequest): Promise<ScriptResult> {
@@ -164,13 +225,265 @@ export class SshTransport implements Transport {
     );
   }
 
-  /** Opens an exec channel for `command` on the target's cached connection and feeds it `stdin`. */
+  /**
+   * Starts `command` with `stdin` on the target: on a pooled channel of its cached connection when one is free or
+   * can be opened, else on a fresh exec channel.
+   */
   private async startCommand(
     target: TargetPlan,
     command: string,
     stdin: string,
     io: CommandIO,
   ): Promise<CommandHandle> {
+    if (this.poolChannels > 0) {
+      const marker = newPoolMarker();
+      const request = poolRequest(marker, command, stdin);
+      if (request) {
+        const conn = await this.connection(target);
+        const pc = await this.takePoolChannel(conn);
+        if (pc) return this.runPooled(target, pc, marker, request, command, stdin, io);
+      }
+    }
+    return this.startFresh(target, command, stdin, io);
+  }
+
+  /**
+   * An idle pooled channel of `conn`, or a new one while the connection has fewer than poolChannels; undefined
+   * when the pool is full or the server refuses a channel (the caller then opens a fresh one, as before the pool).
+   */
+  private async takePoolChannel(conn: Connection): Promise<PoolChannel | undefined> {
+    // A run that just ended leaves its channel draining for a moment (its end markers follow the outcome): the
+    // next run waits for it briefly rather than opening another channel.
+    if (conn.idle.length === 0 && conn.draining > 0) {
+      await new Promise<void>((resolve) => {
+        conn.drainWaiters.push(resolve);
+        setTimeout(resolve, 250).unref();
+      });
+    }
+    while (conn.idle.length > 0) {
+      const pc = conn.idle.pop()!;
+      if (pc.idleTimer) clearTimeout(pc.idleTimer);
+      pc.idleTimer = undefined;
+      // (closed meanwhile: its close event removed it, or is about to)
+      if (!pc.closed && !conn.closed && pc.ch.writable) {
+        this.channelReuses++;
+        return pc;
+      }
+    }
+    if (conn.closed || conn.retired || conn.pooled >= this.poolChannels) return undefined;
+    conn.pooled++;
+    let ch: ExecChannel;
+    try {
+      ch = await this.exec(conn, POOL_LOOP_COMMAND);
+    } catch {
+      conn.pooled--;
+      return undefined;
+    }
+    this.pooledChannelsOpened++;
+    const pc: PoolChannel = { ch, conn, closed: false };
+    const gone = (err?: Error): void => {
+      if (pc.closed && !pc.job) return;
+      if (!pc.closed) {
+        pc.closed = true;
+        conn.pooled--;
+        const at = conn.idle.indexOf(pc);
+        if (at >= 0) conn.idle.splice(at, 1);
+        if (pc.idleTimer) clearTimeout(pc.idleTimer);
+      }
+      const job = pc.job;
+      pc.job = undefined;
+      if (job && !job.clean) this.endJob(job, err ?? undefined);
+      if (job) this.drained(conn, job);
+    };
+    ch.on('data', (c: Buffer) => {
+      if (pc.job) {
+        pc.job.heard = true;
+        pc.job.out.push(c);
+      } else this.closePooled(pc); // output from an idle channel: not ours to interpret, never reuse it
+    });
+    ch.stderr.on('data', (c: Buffer) => {
+      if (pc.job) {
+        pc.job.heard = true;
+        pc.job.err.push(c);
+      } else this.closePooled(pc);
+    });
+    ch.on('close', () => gone());
+    ch.on('error', (err: Error) => gone(err));
+    return pc;
+  }
+
+  /** Sends one request over a pooled channel; its output reaches `io` up to the end markers. */
+  private runPooled(
+    target: TargetPlan,
+    pc: PoolChannel,
+    marker: string,
+    request: Buffer,
+    command: string,
+    stdin: string,
+    io: CommandIO,
+  ): CommandHandle {
+    let inner: CommandHandle | undefined;
+    let released = false;
+    const job: PoolJob = {
+      // Replaced below (the scanners need the job).
+      io,
+      out: undefined as unknown as MarkerScanner,
+      err: undefined as unknown as MarkerScanner,
+      heard: false,
+      clean: false,
+      closed: false,
+    };
+    let outDone = false;
+    let errDone = false;
+    const ended = (rest: Buffer): void => {
+      if (rest.length > 0) {
+        // Output after the marker: the channel is not in step any more.
+        return this.closePooled(pc);
+      }
+      if (!outDone || !errDone) return;
+      job.clean = true;
+      if (job.endTimer) clearTimeout(job.endTimer);
+      if (job.disposed === 'reuse') this.releasePooled(pc, job);
+      else if (job.disposed === undefined)
+        this.endJob(job); // the command ended without settling the call
+      else this.closePooled(pc);
+    };
+    job.out = new MarkerScanner(
+      marker,
+      (c) => {
+        if (!job.closed) io.stdout(c);
+      },
+      (rest) => {
+        outDone = true;
+        ended(rest);
+      },
+    );
+    job.err = new MarkerScanner(
+      marker,
+      (c) => {
+        if (!job.closed) io.stderr(c);
+      },
+      (rest) => {
+        errDone = true;
+        ended(rest);
+      },
+    );
+    // A pooled channel that died before this request produced a single byte: send the same request again on a
+    // fresh channel. Safe whether or not the target received it: it is the same command with the same run id, and
+    // a start claims the run with `mkdir` (a second start of that id only attaches to it; it never starts the
+    // script twice), while an attach only reads. A channel that died after output arrived is reported as lost
+    // instead (the caller attaches again), exactly like a fresh channel.
+    job.io = {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      closed: (err) => {
+        if (!job.heard && !released) {
+          this.startFresh(target, command, stdin, io).then(
+            (h) => {
+              if (released) h.dispose(false);
+              else inner = h;
+            },
+            (e: unknown) => io.closed(e instanceof Error ? e : new Error(String(e))),
+          );
+          return;
+        }
+        io.closed(err);
+      },
+    };
+    pc.job = job;
+    try {
+      pc.ch.write(request);
+    } catch (err) {
+      // Nothing went out: the same request on a fresh channel (see above).
+      pc.job = undefined;
+      this.closePooled(pc);
+      job.io.closed(err as Error);
+    }
+    const conn = pc.conn;
+    return {
+      dispose: (reusable) => {
+        if (released) return;
+        released = true;
+        if (inner) return inner.dispose(reusable);
+        if (pc.job !== job) return;
+        job.disposed = reusable ? 'reuse' : 'close';
+        // Detached, cancelled, stale or failed: the channel is closed (the follower on the target ends with it).
+        if (!reusable) return this.closePooled(pc);
+        if (job.clean) return this.releasePooled(pc, job);
+        // The outcome is in; the command's end (and the end markers) follows at once. Not within 10 s: close it.
+        job.draining = true;
+        conn.draining++;
+        job.endTimer = setTimeout(() => this.closePooled(pc), 10_000);
+        job.endTimer.unref?.();
+      },
+      broken: () => {
+        if (inner) return inner.broken();
+        // The caller reports the loss itself (no quiet retry on a fresh channel from the close that follows).
+        if (pc.job === job && job.disposed === undefined) job.disposed = 'close';
+        this.closePooled(pc);
+        this.forget(conn);
+      },
+    };
+  }
+
+  /** Pooled channels open (idle or busy) and idle, over all cached connections (for tests and metrics). */
+  async pooledChannels(): Promise<{ open: number; idle: number }> {
+    let open = 0;
+    let idle = 0;
+    for (const p of this.conns.values()) {
+      const conn = await p.catch(() => undefined);
+      if (!conn || conn.closed) continue;
+      open += conn.pooled;
+      idle += conn.idle.length;
+    }
+    return { open, idle };
+  }
+
+  /** Tells the caller the command ended (once), unless it already settled. */
+  private endJob(job: PoolJob, err?: Error): void {
+    if (job.closed) return;
+    job.closed = true;
+    if (job.endTimer) clearTimeout(job.endTimer);
+    if (job.disposed === undefined) job.io.closed(err);
+  }
+
+  /** A draining channel is done draining (idle or closed): wake whoever waits for one. */
+  private drained(conn: Connection, job: PoolJob): void {
+    if (!job.draining) return;
+    job.draining = false;
+    conn.draining--;
+    const waiters = conn.drainWaiters.splice(0);
+    for (const w of waiters) w();
+  }
+
+  /** Back to the idle list (a clean end marker came and the caller is done), closed after poolIdleMs unused. */
+  private releasePooled(pc: PoolChannel, job: PoolJob): void {
+    job.closed = true;
+    if (pc.job === job) pc.job = undefined;
+    const conn = pc.conn;
+    if (pc.closed || conn.closed || conn.retired) {
+      this.closePooled(pc);
+      return this.drained(conn, job);
+    }
+    conn.idle.push(pc);
+    pc.idleTimer = setTimeout(() => this.closePooled(pc), this.poolIdleMs);
+    pc.idleTimer.unref?.();
+    this.drained(conn, job);
+  }
+
+  private closePooled(pc: PoolChannel): void {
+    const at = pc.conn.idle.indexOf(pc);
+    if (at >= 0) pc.conn.idle.splice(at, 1);
+    if (pc.idleTimer) clearTimeout(pc.idleTimer);
+    try {
+      pc.ch.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Opens an exec channel for `command` on the target's cached connection and feeds it `stdin`. */
+  private async startFresh(target: TargetPlan, command: string, stdin: string, io: CommandIO): Promise<CommandHandle> {
     // A cached connection may have died silently since its last use: if the exec cannot be opened on it,
     // drop it and try once more on a fresh one.
     let conn = await this.connection(target);
@@ -218,6 +531,7 @@ export class SshTransport implements Transport {
   /** Opens an exec channel, counted on its connection until it closes. */
   private async exec(conn: Connection, command: string): Promise<ExecChannel> {
     const ch = await exec(conn.client, command);
+    this.channelsOpened++;
     conn.channels++;
     let counted = true;
     const done = (): void => {
@@ -338,6 +652,7 @@ export class SshTransport implements Transport {
     void cached.then(
       (conn) => {
         conn.retired = true;
+        for (const pc of [...conn.idle]) this.closePooled(pc);
         if (conn.channels === 0) this.forget(conn);
       },
       () => undefined,
@@ -458,7 +773,18 @@ export class SshTransport implements Transport {
     if (!client)
       throw new TransportError('unreachable', `${describe(target)}: connection closed right after login`, true);
     this.connectionsOpened++;
-    const conn: Connection = { key, ssh, client, closed: false, channels: 0, retired: false };
+    const conn: Connection = {
+      key,
+      ssh,
+      client,
+      closed: false,
+      channels: 0,
+      retired: false,
+      idle: [],
+      pooled: 0,
+      draining: 0,
+      drainWaiters: [],
+    };
     const onGone = (): void => {
       conn.closed = true;
     };

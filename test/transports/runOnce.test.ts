@@ -2,14 +2,14 @@
 // once; attaching waits for a running run or reads a finished one; the timeout holds without anyone following;
 // detaching leaves the script running; housekeeping removes recorded and old runs but never a live one.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it as vitestIt } from 'vitest';
 import type { TargetPlan } from '../../domain/plan';
 import { LocalTransport } from '../../activities/transports/local';
-import { RUNS_DIR } from '../../activities/transports/remoteCommand';
+import { RUNS_DIR, SWEEP_EVERY_MS } from '../../activities/transports/remoteCommand';
 import { SshTransport } from '../../activities/transports/ssh';
 import { DetachedError, TransportError, type ScriptRequest, type Transport } from '../../activities/transports/types';
 import { startSshd, type SshdFixture } from '../support/sshd';
@@ -191,8 +191,13 @@ describe.each(setups)('durable runs over the $name transport', ({ make }) => {
     const old = new Date(Date.now() - 8 * 24 * 3600_000);
     utimesSync(join(t.workdir, RUNS_DIR, 'r-b', 'status'), old, old);
     utimesSync(join(t.workdir, RUNS_DIR, 'r-live'), old, old);
+    // The age sweep runs at most every SWEEP_EVERY_MS per workdir: the last one (at r-b's start) was just now…
     await startOnly('r-d', 'true');
-    expect(runs(t)).toEqual(['r-c', 'r-d', 'r-live']);
+    expect(runs(t)).toEqual(['r-b', 'r-c', 'r-d', 'r-live']);
+    // …so let that be longer ago: the next start sweeps.
+    writeFileSync(join(t.workdir, '.rollout', 'swept'), String(Date.now() - SWEEP_EVERY_MS - 1000));
+    await startOnly('r-e', 'true');
+    expect(runs(t)).toEqual(['r-c', 'r-d', 'r-e', 'r-live']);
     // Cancel the live one (attaching with an aborting signal kills it); the queued runs then go.
     const ac = new AbortController();
     const killed = await run(t, 'true', {
@@ -202,7 +207,7 @@ describe.each(setups)('durable runs over the $name transport', ({ make }) => {
       onClaim: () => ac.abort(),
     });
     expect(killed).toMatchObject({ outcome: 'cancelled', aborted: true });
-    for (const id of ['r-c', 'r-d'])
+    for (const id of ['r-c', 'r-d', 'r-e'])
       expect(await run(t, 'true', { runId: id, attachOnly: true })).toMatchObject({ exitCode: 0 });
   });
 });
