@@ -19,7 +19,11 @@ const { worker, close } = await createScriptWorker({
 });
 const running = worker.run();
 console.log('ready');
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => worker.shutdown());
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  });
+}
 await running;
 await close();
 await connection.close();
