@@ -94,6 +94,7 @@ describe('continue-as-new inside a step', () => {
     expect(targets.map((t) => marks(t, 'after'))).toEqual(targets.map(() => 1));
 
     const runs = await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId);
+    console.log(`runs: ${runs.length}, events per run: ${runs.map((r) => r.events).join(', ')}`);
     const midStep = runs.filter((r) => r.input.carried?.resume?.step === 0);
     expect(midStep.length).toBeGreaterThanOrEqual(2);
     // Bounded: no run goes far past the threshold (what the window in flight adds, and the run's own events).
