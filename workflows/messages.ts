@@ -262,6 +262,9 @@ export interface CarriedRolloutState {
 
 export interface CarriedPacked {
   targets: PackedTargets;
+  /** Per step: its ramp and the configured window an override replaced, as status shows them. */
+  stepRamps?: Array<StepRamp | null>;
+  configuredWindows?: Array<string | null>;
   records: Array<PackedStepRecords | null>;
   /** Indexes in the rollout's targets (the plan's, then provisioned ones), or names. */
   startOrder: Array<number | string>;

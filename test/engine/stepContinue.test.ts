@@ -5,7 +5,9 @@
 // payload (compact.ts), with nothing lost that the next run reads.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { decide, getTargets, startRollout } from '../../src/temporal/client';
+import { pauseRollout, resumeRollout, setRolloutWindow } from '../../src/temporal/steering';
 import type { TargetPlan } from '../../domain/plan';
 import type { RolloutInput } from '../../workflows/messages';
 import { RolloutState } from '../../workflows/rollout/state';
@@ -29,16 +31,17 @@ afterAll(async () => {
 });
 
 /** A rolling step of 30 targets (window 5) whose child steps mark each run on the target, then a script step. */
-function farm(targets: TargetPlan[]) {
+function farm(targets: TargetPlan[], extra: Record<string, unknown> = {}, window = 5) {
   return configFor(targets, {
     app: {
       targets: ['tag:web'],
       approvers: ['U_ALICE', 'U_BOB'],
+      ...extra,
       process: [
         {
           type: 'rolling',
           name: 'deploy',
-          window: 5,
+          window,
           childSteps: [
             {
               name: 'install',
@@ -75,6 +78,15 @@ async function runsOf(client: Client, workflowId: string, firstRunId: string): P
     runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return runs;
+}
+
+/** These targets' install fails the first time it runs. */
+function failOnce(targets: TargetPlan[], names: string[]): void {
+  for (const name of names) {
+    const t = targets.find((x) => x.name === name)!;
+    mkdirSync(t.workdir, { recursive: true });
+    writeFileSync(`${t.workdir}/fail-once`, '');
+  }
 }
 
 const marks = (t: TargetPlan, file = 'marker') => (readTargetFile(t, file) ?? '').split('\n').filter(Boolean).length;
@@ -127,12 +139,7 @@ describe('continue-as-new inside a step', () => {
   it('decisions asked before and after a continue-as-new are answered; the decision record carries over', async () => {
     const targets = localTargets(30, { dirPrefix: 'step-continue-d-' });
     // app3 fails in the first run, app28 in a later one (each once: `fail-once`).
-    const { writeFileSync, mkdirSync } = await import('node:fs');
-    for (const name of ['app3', 'app28']) {
-      const t = targets.find((x) => x.name === name)!;
-      mkdirSync(t.workdir, { recursive: true });
-      writeFileSync(`${t.workdir}/fail-once`, '');
-    }
+    failOnce(targets, ['app3', 'app28']);
     const handle = await startRollout(env.client, env.taskQueue, planFor(farm(targets), 'app'), undefined, {
       continueAsNewAfterEvents: THRESHOLD,
     });
@@ -162,6 +169,72 @@ describe('continue-as-new inside a step', () => {
     expect(app3.steps[0]?.children[0]).toMatchObject({ name: 'install', state: 'ignored', exitCode: 4 });
     const app28 = (await getTargets(env.client, handle.workflowId, { target: 'app28' })).targets[0]!;
     expect(app28.steps[0]?.children[0]).toMatchObject({ name: 'install', state: 'succeeded', attempt: 2 });
+  });
+
+  it('excluded targets and the failure budget carry over: a failure in a later run exceeds the budget', async () => {
+    const targets = localTargets(30, { dirPrefix: 'step-continue-b-' });
+    failOnce(targets, ['app3', 'app20']);
+    const handle = await startRollout(
+      env.client,
+      env.taskQueue,
+      planFor(farm(targets, { failureBudget: 1 }), 'app'),
+      undefined,
+      { continueAsNewAfterEvents: THRESHOLD },
+    );
+    const ask = await waitForSummary(env.client, handle.workflowId, (s) => s.pendingDecisions.length === 1);
+    expect(ask.pendingDecisions[0]).toMatchObject({ id: 'd1', target: 'app3' });
+    expect((await decide(env.client, handle.workflowId, 'd1', 'exclude', 'U_ALICE')).outcome).toBe('accepted');
+    const result = await handle.result();
+    // app20's failure is the second: past the budget of 1 nobody is asked (the count came from an earlier run).
+    expect(result.status).toBe('failed');
+    expect(result.summary.stopReason).toBe('failure budget exceeded (2 targets failed, budget 1)');
+    expect(result.summary.recentDecisions.map((d) => [d.id, d.answer?.choice])).toEqual([['d1', 'exclude']]);
+    const runs = await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId);
+    const carriedApp3 = runs.filter(
+      (r) => r.input.carried?.excluded.includes('app3') && r.input.carried.failedTargets.includes('app3'),
+    );
+    expect(carriedApp3.length).toBeGreaterThanOrEqual(1);
+    expect(runs.at(-1)?.input.carried?.resume?.step).toBe(0);
+    expect(result.summary.steps.map((x) => [x.name, x.state])).toEqual([
+      ['deploy', 'done'],
+      ['after', 'skipped'],
+    ]);
+    const app3 = (await getTargets(env.client, handle.workflowId, { target: 'app3' })).targets[0]!;
+    expect(app3.state).toBe('excluded');
+    // Nothing started after the stop, and nothing ran twice.
+    expect(Math.max(...targets.map((t) => marks(t)))).toBe(1);
+    expect(targets.filter((t) => marks(t) === 1).length).toBeLessThan(30);
+  });
+
+  it('a window change and a pause made in a later run hold across its continue-as-new', async () => {
+    const targets = localTargets(30, { dirPrefix: 'step-continue-s-' });
+    const handle = await startRollout(env.client, env.taskQueue, planFor(farm(targets, {}, 2), 'app'), undefined, {
+      continueAsNewAfterEvents: THRESHOLD,
+    });
+    const deadline = Date.now() + 120_000;
+    while ((await handle.describe()).runId === handle.firstExecutionRunId) {
+      if (Date.now() > deadline) throw new Error('never continued as new');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await setRolloutWindow(env.client, handle.workflowId, 4, 'U_ALICE')).outcome).toBe('accepted');
+    expect((await pauseRollout(env.client, handle.workflowId, 'U_BOB', 'look')).outcome).toBe('accepted');
+    const paused = await waitForSummary(
+      env.client,
+      handle.workflowId,
+      (s) => s.paused !== undefined && s.steps[0]?.inFlightCount === 0,
+    );
+    expect(paused.steps[0]?.window).toBe(4);
+    expect(paused.steps[0]?.counts.pending).toBeGreaterThan(0);
+    expect((await resumeRollout(env.client, handle.workflowId, 'U_ALICE')).outcome).toBe('accepted');
+    const result = await handle.result();
+    expect(result.status).toBe('succeeded');
+    expect(targets.map((t) => marks(t))).toEqual(targets.map(() => 1));
+    expect(result.summary.windowOverride).toMatchObject({ window: 4, by: 'U_ALICE' });
+    expect(result.summary.steering?.map((r) => r.kind)).toEqual(['window', 'paused', 'resumed']);
+    expect(result.summary.steps[0]).toMatchObject({ window: 4, configuredWindow: '2' });
+    // The override travelled in a later continue-as-new's input.
+    const runs = await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId);
+    expect(runs.some((r) => r.input.carried?.steering?.windowOverride?.window === 4)).toBe(true);
   });
 
   it('control: below the threshold the same rollout is one run', async () => {

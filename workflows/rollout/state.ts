@@ -141,8 +141,8 @@ export class RolloutState {
     this.manualApproverSets = new Map((carried?.manualApprovers ?? []).map(([step, list]) => [step, new Set(list)]));
     this.budgetLimit = plan.failureBudget ? windowSize(plan.failureBudget, plan.targets.length) : undefined;
     this.steering = new Steering(carried?.steering, thread);
-    this.stepRamps = plan.steps.map(() => undefined);
-    this.configuredWindows = plan.steps.map(() => undefined);
+    this.stepRamps = plan.steps.map((_, i) => packed?.stepRamps?.[i] ?? undefined);
+    this.configuredWindows = plan.steps.map((_, i) => packed?.configuredWindows?.[i] ?? undefined);
     this.pacers = plan.steps.map(() => undefined);
     this.dynamicTargets = [...(carried?.dynamicTargets ?? [])];
     this.doubleHalves = plan.steps.map((_, i) => carried?.doubleHalves?.[i] ?? undefined);
@@ -343,6 +343,8 @@ export class RolloutState {
       }),
       packed: {
         targets: packTargets(this.plan.targets),
+        stepRamps: this.stepRamps.map((r) => r ?? null),
+        configuredWindows: this.configuredWindows.map((w) => w ?? null),
         records: this.records.map((r, i) =>
           r.size > 0 ? packStepRecords(r, this.plan.steps[i], index, startedMs) : null,
         ),
