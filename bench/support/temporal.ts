@@ -124,13 +124,25 @@ async function startWorkerChild(
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let stopping = false;
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout?.on('data', (b: Buffer) => {
+    const onData = (b: Buffer) => {
       out += b.toString();
-      if (out.includes('ready')) resolve();
-    });
+      if (!out.includes('ready')) return;
+      // Ready: from now on its log lines (warnings and errors) go to this process's stderr, not the figures.
+      child.stdout?.off('data', onData);
+      child.stdout?.pipe(process.stderr);
+      resolve();
+    };
+    child.stdout?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`the worker process exited (${code}) before it was ready`)));
+  });
+  // A worker that dies mid-benchmark would leave the rollout waiting forever: say so and end.
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`bench: the worker process exited (${code ?? signal}) during the benchmark`);
+    process.exit(1);
   });
   const pid = child.pid ?? 0;
   let peak = vmHwm(pid) ?? 0;
@@ -140,6 +152,7 @@ async function startWorkerChild(
   return {
     peakRss: () => Math.max(peak, vmHwm(pid) ?? 0),
     async stop() {
+      stopping = true;
       clearInterval(sampler);
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
