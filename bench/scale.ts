@@ -1,7 +1,7 @@
 // Benchmark: one rollout over many targets (default 1,000 and 10,000, local transport), window 5%, trivial
 // scripts (a script step, then a rolling step with three child steps), started from Slack through the real Bolt
-// app with notifications on through the stand-in. Prints wall, target-steps per second, peak RSS of this process
-// (worker, bot and stand-in share it), history events and size per workflow (every run of the rollout workflow;
+// app with notifications on through the stand-in. Prints wall, target-steps per second, the worker's peak RSS (the
+// worker runs alone in a child process: its VmHWM, a high-water mark over the whole benchmark), history events and size per workflow (every run of the rollout workflow;
 // the largest of a sample of each other workflow type), the summary and target-page query sizes against
 // Temporal's limits (51,200 events / 50 MB per history; 2 MB per payload), and Slack calls per minute by method
 // (average, and the busiest 60 s window).
@@ -45,7 +45,12 @@ if (args.transport === 'ssh') {
     startTimeoutMs: 120_000,
   });
 }
-const temporal = await startBenchTemporal('bench-scale', { maxConcurrentActivityTaskExecutions: 100 });
+// The worker runs alone in a child process: its peak RSS (VmHWM) is the worker's own, not the benchmark's.
+const temporal = await startBenchTemporal(
+  'bench-scale',
+  { maxConcurrentActivityTaskExecutions: 100 },
+  { workerProcess: true },
+);
 const standin = await startBenchStandin();
 
 function targetsFor(n: number): TargetPlan[] {
@@ -196,7 +201,8 @@ try {
         const p = `scale.${n}.run${r + 1}`;
         console.log(`${p}.wall_s: ${fmt(seconds, 1)}`);
         console.log(`${p}.target_steps_per_s: ${fmt((n * (CHILD_STEPS + 1)) / seconds, 1)}`);
-        console.log(`${p}.peak_rss_mb: ${fmt(temporal.peakRss() / 1e6, 0)}`);
+        console.log(`${p}.worker_peak_rss_mb: ${fmt(temporal.peakRss() / 1e6, 0)} (VmHWM of the ${temporal.rssOf})`);
+        console.log(`${p}.bench_process_rss_mb: ${fmt(process.memoryUsage.rss() / 1e6, 0)} (bot, stand-in, client)`);
         for (const h of await historyStats(temporal.client, rolloutId, temporal.taskQueue)) {
           console.log(
             `${p}.history.${h.type.replace(/\s+/g, '_')}: max ${h.maxEvents} events (limit 51,200 → ${fmt((h.maxEvents / 51200) * 100, 1)}%), max ${fmt(h.maxBytes / 1e6, 2)} MB as JSON, over ${h.runs} run(s)`,
@@ -237,7 +243,7 @@ try {
     );
   }
   console.log(
-    `summary: ${summary.join(', ')}; peak RSS ${fmt(temporal.peakRss() / 1e6, 0)} MB (${args.transport} transport)`,
+    `summary: ${summary.join(', ')}; worker peak RSS ${fmt(temporal.peakRss() / 1e6, 0)} MB (${temporal.rssOf}, ${args.transport} transport)`,
   );
 } catch (e) {
   console.error(e);

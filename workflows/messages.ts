@@ -6,6 +6,7 @@ import type { DoubleHalfStatus } from '../domain/doubleHalf';
 import type { FreezeOverride, RolloutPlan, TargetPlan } from '../domain/plan';
 import type { TargetOutcome } from '../domain/releases';
 import type { SteeringRecord } from './steeringMessages';
+import type { PackedStepRecords, PackedTargets } from './rollout/compact';
 
 export type TargetState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'excluded';
 export type RolloutStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'aborted';
@@ -224,6 +225,35 @@ export interface CarriedRolloutState {
   dynamicTargets?: TargetPlan[];
   /** Per step: a double-half step's halves. */
   doubleHalves?: Array<DoubleHalfStatus | null>;
+  /**
+   * Runs with `scale.step-continue` (workflows/rollout/stepContinue.ts): the plan's targets, the records and the
+   * start order packed (workflows/rollout/compact.ts); `plan.targets` and `records` are then empty, `startOrder`
+   * absent.
+   */
+  packed?: CarriedPacked;
+  /** Continued as new in the middle of step `nextStep`: how it goes on (its targets still pending start). */
+  resume?: StepResume;
+}
+
+export interface CarriedPacked {
+  targets: PackedTargets;
+  /** Per step: its ramp and the configured window an override replaced, as status shows them. */
+  stepRamps?: Array<StepRamp | null>;
+  configuredWindows?: Array<string | null>;
+  records: Array<PackedStepRecords | null>;
+  /** Indexes in the rollout's targets (the plan's, then provisioned ones), or names. */
+  startOrder: Array<number | string>;
+}
+
+/** Where a step that continued as new in its middle stands (see workflows/rollout/stepContinue.ts). */
+export interface StepResume {
+  step: number;
+  /** The status the step started under (a step started after a Fail keeps running as an on-failure step). */
+  runStatus: 'success' | 'failure';
+  /** How many targets the step had when it started (its window percentage is of these). */
+  targetCount: number;
+  /** Where its ramp is. */
+  pace?: { stage: number; startedInStage: number };
 }
 
 export interface CarriedSteering {

@@ -33,6 +33,8 @@ import { now, RolloutState } from './rollout/state';
 import { PATCH_INLINE_CHAIN, resolveApprovers, runStep } from './rollout/steps';
 import { PATCH_REMINDERS, startReminders } from './rollout/reminders';
 import { PATCH_RELEASE_CHECK, runReleaseCheck } from './rollout/releaseCheck';
+import { unpackTargets } from './rollout/compact';
+import { nextInput, stepContinuer } from './rollout/stepContinue';
 import { validatePause, validateResume, validateWindow } from './rollout/steering';
 
 /**
@@ -42,16 +44,22 @@ import { validatePause, validateResume, validateWindow } from './rollout/steerin
 export const PATCH_STEERING = 'ops-steer.steering';
 
 /**
- * Continue as new at a step boundary past this many history events. Temporal's hard limit is 51,200 events (it
- * suggests continuing as new from 10,240). The check runs only between steps, and a step adds about 7 events per
- * target, so a step must fit in what is left above the threshold: from 10,000, some 41,000 events, a step over
- * about 5,800 targets with room for its decisions and updates. A lower threshold would continue as new more often
- * (each run carries the whole plan and state in its input) without making any one step safer.
+ * Continue as new past this many history events. Temporal's hard limit is 51,200 events (it suggests continuing as
+ * new from 10,240). Rollouts started with `scale.step-continue` (rollout/stepContinue.ts) check it between steps
+ * and inside exec steps, before starting each target, counting what the targets in flight will still add: a run
+ * ends close to the threshold however many targets a step has, so 10,000 targets complete (as several runs).
+ * Rollouts started before that check only between steps: a step adds about 7 events per target, so such a step
+ * had to fit in what is left above the threshold (some 41,000 events, about 5,800 targets).
  */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 
-export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResult> {
-  const { plan, carried } = input;
+export async function rolloutWorkflow(packedInput: RolloutInput): Promise<RolloutResult> {
+  const { carried } = packedInput;
+  // A run continued with `scale.step-continue` carries the plan's targets packed (rollout/compact.ts).
+  const input: RolloutInput = carried?.packed
+    ? { ...packedInput, plan: { ...packedInput.plan, targets: unpackTargets(carried.packed.targets) } }
+    : packedInput;
+  const { plan } = input;
   const continueAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const outbox = new ThreadOutbox(plan.slack, workflowInfo().workflowId);
   const state = new RolloutState(input, workflowInfo().workflowId, outbox);
@@ -59,6 +67,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   state.honest = patched(PATCHES.honestOutcomes);
   state.steerable = patched(PATCH_STEERING);
   state.inlineChain = patched(PATCH_INLINE_CHAIN);
+  // Continue-as-new inside a step, and the carried state packed (rollout/stepContinue.ts).
+  state.stepContinue = stepContinuer(state, input, continueAfter, outbox);
   if (state.steerable && !carried) {
     const mp = maxParallelismOf(plan.variables);
     if (mp !== undefined && plan.steps.some((s) => s.type === 'rolling'))
@@ -138,11 +148,11 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       if (si > firstStep && workflowInfo().historyLength > continueAfter) {
         // Once the thread is posted and no update handler is mid-way: the next run goes on at this step.
         await condition(() => outbox.idle && allHandlersFinished());
-        await continueAsNew<typeof rolloutWorkflow>({
-          plan,
-          continueAsNewAfterEvents: continueAfter,
-          carried: state.toCarried(si),
-        });
+        await continueAsNew<typeof rolloutWorkflow>(
+          state.stepContinue
+            ? nextInput(state, input, continueAfter, si)
+            : { plan, continueAsNewAfterEvents: continueAfter, carried: state.toCarried(si) },
+        );
       }
       await runStep(state, si);
     }

@@ -1,11 +1,17 @@
 // A throw-away Temporal dev server and the product's own worker (createScriptWorker: rollout workflows plus the
-// script activity over SSH and local transports), as every entry point runs it.
+// script activity over SSH and local transports), as every entry point runs it: in this process, or with
+// `workerProcess` alone in a child process (workerChild.ts), whose peak RSS is then the worker's own.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { startScratchDevServer } from '../../dev/scratchDevServer';
 import { createLogger } from '../../src/observability/logger';
 import { installRuntime } from '../../src/observability/runtime';
-import { createScriptWorker } from '../../src/temporal/worker';
+import { createScriptWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { RolloutPlan } from '../../domain/plan';
 import { startRollout } from '../../src/temporal/client';
 
@@ -15,8 +21,14 @@ export interface BenchTemporal {
   taskQueue: string;
   /** Starts the rollout and waits for its result; seconds from the start call to the result. */
   run(plan: RolloutPlan): Promise<{ seconds: number; workflowId: string; status: string }>;
-  /** Worker process RSS high-water mark seen by a 200 ms sampler (bytes). */
+  /**
+   * Peak RSS in bytes. In-process: this process's RSS high-water mark seen by a 200 ms sampler (worker, bundler,
+   * bot and stand-in together). With `workerProcess`: the worker child's VmHWM from /proc (the kernel's own
+   * high-water mark of that process, which holds only the worker).
+   */
   peakRss(): number;
+  /** Which process peakRss() measures. */
+  rssOf: 'benchmark process' | 'worker process';
   stop(): Promise<void>;
 }
 
@@ -25,6 +37,7 @@ let logging = false;
 export async function startBenchTemporal(
   taskQueue: string,
   tuning: { maxConcurrentActivityTaskExecutions?: number } = {},
+  options: { workerProcess?: boolean } = {},
 ): Promise<BenchTemporal> {
   // Warnings and errors only: the benchmarks print figures on stdout.
   if (!logging) installRuntime({ logger: createLogger({ level: 'warn', service: 'bench-worker' }), sdkLevel: 'WARN' });
@@ -32,6 +45,22 @@ export async function startBenchTemporal(
   const server = await startScratchDevServer('bench-temporal-');
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
+  if (options.workerProcess) {
+    const child = await startWorkerChild(server.address, taskQueue, tuning);
+    return {
+      address: server.address,
+      client,
+      taskQueue,
+      run: (plan) => runRollout(client, taskQueue, plan),
+      peakRss: child.peakRss,
+      rssOf: 'worker process',
+      async stop() {
+        await child.stop();
+        await connection.close();
+        await server.stop();
+      },
+    };
+  }
   const native = await NativeConnection.connect({ address: server.address });
   const { worker, close } = await createScriptWorker({ connection: native, namespace: 'default', taskQueue, tuning });
   const running = worker.run();
@@ -42,13 +71,9 @@ export async function startBenchTemporal(
     address: server.address,
     client,
     taskQueue,
-    async run(plan) {
-      const t0 = performance.now();
-      const handle = await startRollout(client, taskQueue, plan);
-      const result = await handle.result();
-      return { seconds: (performance.now() - t0) / 1000, workflowId: handle.workflowId, status: result.status };
-    },
+    run: (plan) => runRollout(client, taskQueue, plan),
     peakRss: () => Math.max(peak, process.memoryUsage.rss()),
+    rssOf: 'benchmark process',
     async stop() {
       clearInterval(sampler);
       worker.shutdown();
@@ -60,3 +85,84 @@ export async function startBenchTemporal(
     },
   };
 }
+
+async function runRollout(client: Client, taskQueue: string, plan: RolloutPlan) {
+  const t0 = performance.now();
+  const handle = await startRollout(client, taskQueue, plan);
+  const result = await handle.result();
+  return { seconds: (performance.now() - t0) / 1000, workflowId: handle.workflowId, status: result.status };
+}
+
+/** VmHWM of a live process, in bytes (undefined once it is gone). */
+function vmHwm(pid: number): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The worker alone in a child process; its workflow bundle is built here so that bundling is not counted. */
+async function startWorkerChild(
+  address: string,
+  taskQueue: string,
+  tuning: { maxConcurrentActivityTaskExecutions?: number },
+): Promise<{ peakRss(): number; stop(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-worker-'));
+  const bundle = path.join(dir, 'workflows.js');
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  writeFileSync(bundle, code);
+  const script = fileURLToPath(new URL('./workerChild.ts', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: {
+      ...process.env,
+      BENCH_ADDRESS: address,
+      BENCH_TASK_QUEUE: taskQueue,
+      BENCH_BUNDLE: bundle,
+      BENCH_TUNING: JSON.stringify(tuning),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stopping = false;
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      if (!out.includes('ready')) return;
+      // Ready: from now on its log lines (warnings and errors) go to this process's stderr, not the figures.
+      child.stdout?.off('data', onData);
+      child.stdout?.pipe(process.stderr);
+      resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the worker process exited (${code}) before it was ready`)));
+  });
+  // A worker that dies mid-benchmark would leave the rollout waiting forever: say so and end.
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`bench: the worker process exited (${code ?? signal}) during the benchmark`);
+    process.exit(1);
+  });
+  const pid = child.pid ?? 0;
+  let peak = vmHwm(pid) ?? 0;
+  // VmHWM is already a high-water mark; the sampler only keeps the last value seen should the process die.
+  const sampler = setInterval(() => (peak = Math.max(peak, vmHwm(pid) ?? 0)), 1000);
+  sampler.unref();
+  return {
+    peakRss: () => Math.max(peak, vmHwm(pid) ?? 0),
+    async stop() {
+      stopping = true;
+      clearInterval(sampler);
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const noop = () => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };

@@ -85,6 +85,16 @@ export class Pacer {
     this.startedInStage++;
   }
 
+  /** Where the ramp is, carried when the step continues as new in its middle (stepContinue.ts). */
+  snapshot(): { stage: number; startedInStage: number } {
+    return { stage: this.stage, startedInStage: this.startedInStage };
+  }
+
+  restore(p: { stage: number; startedInStage: number }): void {
+    this.stage = p.stage;
+    this.startedInStage = p.startedInStage;
+  }
+
   /** What the config said, for status when an override replaced it: `2`, `25%`, `ramp 1, 2, 50%`. */
   configuredText(): string {
     if (this.step.ramp) return `ramp ${describeRamp(this.step.ramp)}`;

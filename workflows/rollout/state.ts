@@ -17,6 +17,7 @@ import {
   type RolloutStatus,
   type RolloutSummary,
   type StepRamp,
+  type StepResume,
   type StepSummary,
   type TargetDetail,
   type TargetsPage,
@@ -25,6 +26,8 @@ import {
   type TargetStepDetail,
 } from '../messages';
 import { decisionAnswered, decisionOpened } from './telemetry';
+import { neededOutputs, packStepRecords, packTargets, unpackStepRecords } from './compact';
+import type { StepContinuer } from './stepContinue';
 import { now } from './clock';
 import type { ThreadNote } from './outbox';
 import { Steering } from './steering';
@@ -101,6 +104,13 @@ export class RolloutState {
   readonly dynamicTargets: TargetPlan[];
   /** Per step: a double-half step's halves (see domain/doubleHalf.ts). */
   readonly doubleHalves: Array<DoubleHalfStatus | undefined>;
+  /**
+   * Set in runs with `scale.step-continue` (stepContinue.ts): exec steps may continue as new in their middle, and
+   * the carried state is packed (compact.ts).
+   */
+  stepContinue: StepContinuer | undefined;
+  /** This run goes on with step `resume.step` where the previous run left it (taken by that step when it runs). */
+  resume: StepResume | undefined;
 
   constructor(
     input: RolloutInput,
@@ -114,14 +124,22 @@ export class RolloutState {
     this.stopKind = carried?.stopKind;
     this.stopReason = carried?.stopReason;
     this.firstFailure = carried?.firstFailure;
-    this.records = plan.steps.map((_, i) => new Map(carried?.records[i] ?? []));
+    const packed = carried?.packed;
+    const startedMs = Date.parse(this.startedAt);
+    const everyTarget = [...plan.targets, ...(carried?.dynamicTargets ?? [])];
+    this.records = plan.steps.map((step, i) => {
+      const p = packed?.records[i];
+      return new Map(p ? unpackStepRecords(p, step, everyTarget, startedMs) : (carried?.records[i] ?? []));
+    });
     this.stepStates = plan.steps.map((_, i) => carried?.stepStates[i] ?? 'pending');
     this.stepWindows = plan.steps.map((_, i) => carried?.stepWindows[i] ?? undefined);
     this.inFlight = plan.steps.map(() => new Set());
     this.outputsByTarget = new Map(carried?.outputsByTarget ?? []);
     this.excluded = new Set(carried?.excluded ?? []);
     this.failedTargets = new Set(carried?.failedTargets ?? []);
-    this.startOrder = [...(carried?.startOrder ?? [])];
+    this.startOrder = packed
+      ? packed.startOrder.map((r) => (typeof r === 'number' ? (everyTarget[r]?.name ?? String(r)) : r))
+      : [...(carried?.startOrder ?? [])];
     this.started = new Set(this.startOrder);
     this.decisions = new Map((carried?.decisions ?? []).map((d) => [d.id, d]));
     this.answeredOrder = (carried?.decisions ?? []).map((d) => d.id);
@@ -130,11 +148,13 @@ export class RolloutState {
     this.manualApproverSets = new Map((carried?.manualApprovers ?? []).map(([step, list]) => [step, new Set(list)]));
     this.budgetLimit = plan.failureBudget ? windowSize(plan.failureBudget, plan.targets.length) : undefined;
     this.steering = new Steering(carried?.steering, thread);
-    this.stepRamps = plan.steps.map(() => undefined);
-    this.configuredWindows = plan.steps.map(() => undefined);
+    this.stepRamps = plan.steps.map((_, i) => packed?.stepRamps?.[i] ?? undefined);
+    this.configuredWindows = plan.steps.map((_, i) => packed?.configuredWindows?.[i] ?? undefined);
     this.pacers = plan.steps.map(() => undefined);
     this.dynamicTargets = [...(carried?.dynamicTargets ?? [])];
     this.doubleHalves = plan.steps.map((_, i) => carried?.doubleHalves?.[i] ?? undefined);
+    this.stepContinue = undefined;
+    this.resume = carried?.resume;
   }
 
   /** The plan's targets, then those provisioned during the rollout. */
@@ -272,7 +292,11 @@ export class RolloutState {
   // ---- continue-as-new --------------------------------------------------------------------------------------
 
   /** What the next run needs to go on at step `nextStep`: output tails of finished steps stay behind. */
-  toCarried(nextStep: number): CarriedRolloutState {
+  toCarried(nextStep: number, midStep = false): CarriedRolloutState {
+    return this.stepContinue ? this.toCarriedPacked(nextStep, midStep) : this.toCarriedPlain(nextStep);
+  }
+
+  private toCarriedPlain(nextStep: number): CarriedRolloutState {
     return {
       nextStep,
       runs: this.runs + 1,
@@ -299,6 +323,40 @@ export class RolloutState {
       ...(this.steerable ? { steering: this.steering.toCarried() } : {}),
       ...(this.dynamicTargets.length > 0 ? { dynamicTargets: [...this.dynamicTargets] } : {}),
       ...(this.doubleHalves.some(Boolean) ? { doubleHalves: this.doubleHalves.map((h) => h ?? null) } : {}),
+    };
+  }
+
+  /**
+   * The same, packed (compact.ts): the plan's targets, the records and the start order column by column, and
+   * outputs only for targets a later step can still read them on. Fits one payload at 10,000 targets.
+   */
+  private toCarriedPacked(nextStep: number, midStep: boolean): CarriedRolloutState {
+    const everyTarget = this.allTargets();
+    const index = new Map(everyTarget.map((t, i) => [t.name, i]));
+    const startedMs = Date.parse(this.startedAt);
+    // Between steps: what steps from nextStep on read. In the middle of nextStep: also its pending targets.
+    const current = this.records[nextStep];
+    const needed = midStep
+      ? neededOutputs(this.plan, nextStep, (name) => current?.get(name)?.state === 'pending')
+      : neededOutputs(this.plan, nextStep - 1, () => false);
+    const byName = new Map(everyTarget.map((t) => [t.name, t]));
+    const { records: _r, startOrder: _o, outputsByTarget: _out, ...plain } = this.toCarriedPlain(nextStep);
+    return {
+      ...plain,
+      records: [],
+      outputsByTarget: [...this.outputsByTarget.entries()].filter(([name]) => {
+        const t = byName.get(name);
+        return !t || needed(t);
+      }),
+      packed: {
+        targets: packTargets(this.plan.targets),
+        stepRamps: this.stepRamps.map((r) => r ?? null),
+        configuredWindows: this.configuredWindows.map((w) => w ?? null),
+        records: this.records.map((r, i) =>
+          r.size > 0 ? packStepRecords(r, this.plan.steps[i], index, startedMs) : null,
+        ),
+        startOrder: this.startOrder.map((name) => index.get(name) ?? name),
+      },
     };
   }
 

@@ -1,5 +1,6 @@
 // Running a rollout's steps: approvers expanded once, then each step in turn. A script or rolling step runs its
-// targets in a sliding window, each target's chain as a child workflow, a failure handed to a human as a
+// targets in a sliding window, each target's chain as one activity (a child workflow before inline-chain), a
+// failure handed to a human as a
 // decision; a manual step waits for its answer (or its timeout).
 import {
   ActivityFailure,
@@ -8,6 +9,7 @@ import {
   executeChild,
   patched,
   proxyActivities,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ifHolds, runConditionHolds, type RunStatus } from '../../domain/conditions';
@@ -25,6 +27,7 @@ import { nowMs } from './clock';
 import { Pacer } from './pacing';
 import { acquireTarget, PATCH_SHARED_TARGETS, releaseTarget } from './sharedTargets';
 import { now, type RolloutState } from './state';
+import { shouldContinue } from './stepContinue';
 
 /** Who may answer: the rollout's approvers and each manual step's own, `@group`s expanded (first run only). */
 export async function resolveApprovers(state: RolloutState): Promise<void> {
@@ -47,11 +50,19 @@ export async function resolveApprovers(state: RolloutState): Promise<void> {
 
 /** Step `si`, unless the rollout is cancelled or aborted or the step's run condition does not hold. */
 export async function runStep(state: RolloutState, si: number): Promise<void> {
+  const step = state.plan.steps[si] as (typeof state.plan.steps)[number];
+  // The previous run continued as new in the middle of this step: it goes on with its pending targets, under the
+  // status it started with (its loop sees a stop or a pause that came since).
+  if (state.resume?.step === si && (step.type === 'script' || step.type === 'rolling')) {
+    state.currentStep = step.name;
+    await runExecStep(state, si, step, state.resume.runStatus);
+    state.stepStates[si] = 'done';
+    return;
+  }
   // Paused or frozen: the next step waits too (nothing new starts), unless the rollout is cancelled or aborted.
   if (state.steerable) {
     await condition(() => !state.steering.held() || state.stopKind === 'cancelled' || state.stopKind === 'aborted');
   }
-  const step = state.plan.steps[si] as (typeof state.plan.steps)[number];
   const runStatus = state.stopKind === 'failed' ? 'failure' : 'success';
   if (
     state.stopKind === 'cancelled' ||
@@ -71,49 +82,29 @@ export async function runStep(state: RolloutState, si: number): Promise<void> {
 
 async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, runStatus: RunStatus): Promise<void> {
   const recs = state.records[si] as Map<string, TargetStepDetail>;
+  // Going on where the previous run continued as new (stepContinue.ts): the records are carried, the targets
+  // still `pending` are those left to start.
+  const resume = state.resume?.step === si ? state.resume : undefined;
+  state.resume = undefined;
   const targets = state.plan.targets.filter(
     (t) => !state.excluded.has(t.name) && (step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag))),
   );
-  for (const t of targets) recs.set(t.name, { step: step.name, state: 'pending', children: [] });
+  if (!resume) for (const t of targets) recs.set(t.name, { step: step.name, state: 'pending', children: [] });
   const candidates = state.plan.targets.filter(
     (t) => step.tags.length === 0 || step.tags.some((tag) => t.tags.includes(tag)),
   );
-  const pace = new Pacer(state, si, step, targets.length);
+  const targetCount = resume?.targetCount ?? targets.length;
+  const pace = new Pacer(state, si, step, targetCount);
+  if (resume?.pace) pace.restore(resume.pace);
   state.pacers[si] = pace;
   pace.show();
-  const window = pace.window();
-  const ramp = pace.ramped && !pace.overridden() ? step.ramp : undefined;
-  state.notify({
-    type: 'stepStarted',
-    step: step.name,
-    targets: targets.slice(0, 50).map((t) => t.name),
-    ...(step.type === 'rolling' ? { window } : {}),
-    ...(ramp
-      ? {
-          ramp: {
-            windows: describeRamp(ramp),
-            stages: pace.stageSizes(),
-            ...(ramp.between?.bakeSec !== undefined ? { bakeSec: ramp.between.bakeSec } : {}),
-            ...(ramp.between?.manual ? { manual: true } : {}),
-          },
-        }
-      : {}),
-  });
-  const override = state.steering.windowOverride;
-  if (state.steerable && pace.overridden() && override?.by === 'MaxParallelism') {
-    // Never silent: the thread and status say which window MaxParallelism replaced.
-    state.steering.record({
-      kind: 'maxParallelism',
-      by: 'MaxParallelism',
-      at: now(),
-      window: window,
-      step: step.name,
-      configured: pace.configuredText(),
-    });
-  }
+  if (!resume) announceStep(state, step, targets, pace);
   const flying = state.inFlight[si] as Set<string>;
   const running: Promise<void>[] = [];
+  let startedThisRun = 0;
+  let continueHere = false;
   for (const t of targets) {
+    if (resume && recs.get(t.name)?.state !== 'pending') continue;
     if (state.steerable) {
       // A target that will not run opens no ramp stage (nor waits out a bake before it).
       const rec = recs.get(t.name) as TargetStepDetail;
@@ -168,6 +159,12 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
       rec.state = 'skipped';
       continue;
     }
+    if (shouldContinue(state.stepContinue, workflowInfo().historyLength, flying.size, startedThisRun)) {
+      // Past the threshold: this target and the rest start in the next run (continued as new below).
+      continueHere = true;
+      break;
+    }
+    startedThisRun++;
     flying.add(t.name);
     pace.started();
     running.push(
@@ -178,6 +175,16 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
     );
   }
   await Promise.all(running);
+  // Continue as new in the middle of the step, unless the rollout stopped while its targets finished (then the
+  // rest is skipped, as for any stop).
+  if (continueHere && state.stepContinue && state.mayStart(runStatus)) {
+    await state.stepContinue.go({
+      step: si,
+      runStatus,
+      targetCount,
+      ...(pace.ramped ? { pace: pace.snapshot() } : {}),
+    });
+  }
   state.pacers[si] = undefined;
   for (const [name, rec] of recs) {
     if (rec.state === 'pending') rec.state = 'skipped';
@@ -194,6 +201,40 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
     if (nowhere) {
       state.stop('failed', `${step.name}: nothing deployed (every target was excluded or could not be reached)`);
     }
+  }
+}
+
+/** A step starting (not one going on after a continue-as-new): the thread and status say so. */
+function announceStep(state: RolloutState, step: ExecStepPlan, targets: TargetPlan[], pace: Pacer): void {
+  const window = pace.window();
+  const ramp = pace.ramped && !pace.overridden() ? step.ramp : undefined;
+  state.notify({
+    type: 'stepStarted',
+    step: step.name,
+    targets: targets.slice(0, 50).map((t) => t.name),
+    ...(step.type === 'rolling' ? { window } : {}),
+    ...(ramp
+      ? {
+          ramp: {
+            windows: describeRamp(ramp),
+            stages: pace.stageSizes(),
+            ...(ramp.between?.bakeSec !== undefined ? { bakeSec: ramp.between.bakeSec } : {}),
+            ...(ramp.between?.manual ? { manual: true } : {}),
+          },
+        }
+      : {}),
+  });
+  const override = state.steering.windowOverride;
+  if (state.steerable && pace.overridden() && override?.by === 'MaxParallelism') {
+    // Never silent: the thread and status say which window MaxParallelism replaced.
+    state.steering.record({
+      kind: 'maxParallelism',
+      by: 'MaxParallelism',
+      at: now(),
+      window: window,
+      step: step.name,
+      configured: pace.configuredText(),
+    });
   }
 }
 
