@@ -35,6 +35,8 @@ export interface Recorder {
   ): ReturnType<typeof buildPlan>;
   until(workflowId: string, pred: (s: RolloutSummary) => boolean): Promise<RolloutSummary>;
   save(name: string, workflowId: string): Promise<void>;
+  /** Every run of a workflow that continued as new: `<name>.run1.json`, `.run2.json`, … */
+  saveRuns(name: string, workflowId: string, firstRunId: string): Promise<void>;
 }
 
 /** Runs `record` with workers up, then shuts everything down. `name` keeps queues and temp dirs apart. */
@@ -120,6 +122,15 @@ export async function withRecorder(name: string, record: (r: Recorder) => Promis
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
       writeFileSync(path.join(OUT, `${file}.json`), historyFileText(workflowId, history));
       console.log(`  ${file}.json: ${history.events?.length} events`);
+    },
+    async saveRuns(file, workflowId, firstRunId) {
+      let runId: string | undefined = firstRunId;
+      for (let run = 1; runId; run++) {
+        const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+        writeFileSync(path.join(OUT, `${file}.run${run}.json`), historyFileText(workflowId, history));
+        console.log(`  ${file}.run${run}.json: ${history.events?.length} events`);
+        runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+      }
     },
   };
   try {
