@@ -191,11 +191,16 @@ describe('continue-as-new inside a step', () => {
     expect(result.summary.stopReason).toBe('failure budget exceeded (2 targets failed, budget 1)');
     expect(result.summary.recentDecisions.map((d) => [d.id, d.answer?.choice])).toEqual([['d1', 'exclude']]);
     const runs = await runsOf(env.client, handle.workflowId, handle.firstExecutionRunId);
+    // app3's exclusion and failure crossed a continue-as-new in the middle of the step. (The last run may have
+    // begun at the step boundary instead: the drain after the stop can pass the threshold on its own.)
     const carriedApp3 = runs.filter(
-      (r) => r.input.carried?.excluded.includes('app3') && r.input.carried.failedTargets.includes('app3'),
+      (r) =>
+        r.input.carried?.resume?.step === 0 &&
+        r.input.carried.excluded.includes('app3') &&
+        r.input.carried.failedTargets.includes('app3'),
     );
     expect(carriedApp3.length).toBeGreaterThanOrEqual(1);
-    expect(runs.at(-1)?.input.carried?.resume?.step).toBe(0);
+    expect(runs.at(-1)?.input.carried?.failedTargets).toContain('app3');
     expect(result.summary.steps.map((x) => [x.name, x.state])).toEqual([
       ['deploy', 'done'],
       ['after', 'skipped'],
