@@ -93,6 +93,9 @@ export function runDir(runId: string): string {
   return `${RUNS_DIR}/${runId}`;
 }
 
+/** Set (not exported) in a pooled channel's loop: a command that sees it runs in that bash's subshell. */
+const POOL_FLAG = '_rollout_pool_loop';
+
 /** Exit code the script launcher uses when the run was cancelled before the script started. */
 export const CANCELLED_EXIT_CODE = 125;
 
@@ -112,23 +115,29 @@ const NOW_FN = [
   '  case $_r_t in ""|*[!0-9]*) _r_t=$(( $(date +%s) * 1000 ));; esac; }',
   '_r_now() { _r_stamp; printf %s "$_r_t"; }',
 ].join('\n');
-const SECS_FN = "_r_secs() { printf '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 )); }";
+// Sets $_r_sec to $1 ms as seconds with 3 decimals (printf -v: no subshell).
+const SECS_FN = "_r_secs() { printf -v _r_sec '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 )); }";
 // Wakes the followers of run $_r_d now instead of at their next poll: writes $1 lines into the run's `wake` FIFO.
 // A follower naps by reading that FIFO with a timeout, so a line ends its nap at once; a spare line costs one extra
-// look. dd opens it write-only and non-blocking WITHOUT creating it: no reader (nobody to wake) or no FIFO (the
-// run directory already removed, or a run claimed by an older version, whose followers poll) and nothing happens.
+// look. No process: the builtin printf writes through a read-write open (`1<>`), which never blocks on a FIFO
+// (Linux), reader or not; with no reader the lines are dropped when it closes. No FIFO (a run claimed by an older
+// version, whose followers poll, or the run directory already removed) and nothing is written: `-p` is checked
+// first. (Removed between that check and the open, the FIFO would come back as a plain file in a directory being
+// removed: its `rm -rf` then leaves the directory, and the retention sweep takes it later.)
 const WAKE_FN =
-  '_r_wake() { [ -p "$_r_d/wake" ] && { [ "$1" = 1 ] && _r_wl=$\'w\\n\' || _r_wl=$\'w\\nw\\nw\\nw\\n\'; printf %s "$_r_wl" | dd of="$_r_d/wake" conv=nocreat oflag=nonblock status=none 2>/dev/null; }; return 0; }';
+  '_r_wake() { [ -p "$_r_d/wake" ] && { [ "$1" = 1 ] && _r_wl=$\'w\\n\' || _r_wl=$\'w\\nw\\nw\\nw\\n\'; { printf %s "$_r_wl" 1<>"$_r_d/wake"; } 2>/dev/null; }; return 0; }';
 // Publishes the outcome of run $_r_d once: the first writer wins (ln fails if the status exists), then wakes the
 // followers (up to 4 at once; the others see it at their next poll).
 const PUBLISH_FN = [
   WAKE_FN,
   '_r_publish() {',
-  '  _r_p="$_r_d/.status.$$"',
+  // ($BASHPID, not $$: the start command may run in a subshell of a pooled channel's loop, whose $$ is the loop's)
+  '  _r_p="$_r_d/.status.$BASHPID"',
   '  _r_st=; { read -r _r_st < "$_r_d/started"; } 2>/dev/null; _r_stamp',
   `  printf 'reason=%s exit=%s started=%s ended=%s\\n' "$1" "$2" "$_r_st" "$_r_t" > "$_r_p" &&`,
   '    ln "$_r_p" "$_r_d/status" 2>/dev/null',
-  '  rm -f "$_r_p"',
+  // (the supervisor's last publish leaves the temp name to its final rm: one process less)
+  '  [ -n "${_r_lazy:-}" ] || rm -f "$_r_p"',
   '  _r_wake 4',
   '}',
 ].join('\n');
@@ -162,12 +171,13 @@ const SUPERVISOR = [
   KILL_GROUP_FN,
   '[ -e "$_r_d/cancel" ] && { _r_publish cancelled ""; exit 0; }',
   '_r_stamp; _r_t0=$_r_t',
-  '_r_left() { _r_stamp; printf %s $(( _r_tmo - (_r_t - _r_t0) )); }',
+  // Sets $_r_l to the ms left of the timeout (a function setting a variable, not $(...): no subshell per call).
+  '_r_left() { _r_stamp; _r_l=$(( _r_tmo - (_r_t - _r_t0) )); }',
   `exec 9>>${LOCK_FILE} || { echo "rollout: cannot open $(pwd)/${LOCK_FILE}" >&2; _r_publish exited 1; exit 0; }`,
   'if [ "$_r_tmo" -gt 0 ]; then',
-  '  _r_l=$(_r_left); [ "$_r_l" -gt 0 ] || _r_l=1',
-  '  if ! flock -w "$(_r_secs "$_r_l")" 9; then',
-  '    if [ "$(_r_left)" -le 0 ]; then echo "rollout: timed out waiting for the target lock (another run holds it)" >&2; _r_publish timeout ""',
+  '  _r_left; [ "$_r_l" -gt 0 ] || _r_l=1; _r_secs "$_r_l"',
+  '  if ! flock -w "$_r_sec" 9; then',
+  '    _r_left; if [ "$_r_l" -le 0 ]; then echo "rollout: timed out waiting for the target lock (another run holds it)" >&2; _r_publish timeout ""',
   `    else echo "rollout: cannot lock ${LOCK_FILE} (is flock installed?)" >&2; _r_publish exited 1; fi`,
   '    exit 0',
   '  fi',
@@ -178,22 +188,27 @@ const SUPERVISOR = [
   '_r_now > "$_r_d/started"',
   // The script gets a session and process group of its own (setsid: the launcher's pid is both ids), no stdin,
   // and neither lock descriptor (a daemon it starts must not keep the target locked or the run "alive").
-  `setsid -w bash --norc -c 'echo $$ > "$1/pgid"; [ -e "$1/cancel" ] && exit ${CANCELLED_EXIT_CODE}; exec bash "$1/script"' rollout-script "$_r_d" </dev/null 8>&- 9>&- &`,
+  // The launcher is a subshell, not a bash of its own: it writes its pid, looks for `cancel`, then becomes setsid
+  // and then the script (one exec each, same pid). A subshell of a shell without job control is never a process
+  // group leader, so setsid(1) calls setsid(2) in place, without a fork: the pid written is the script's session
+  // and group id. A kill that comes before the setsid finds the launcher still in the supervisor's group, which it
+  // kills first (buildKillCommand).
+  `( echo $BASHPID > "$_r_d/pgid"; [ -e "$_r_d/cancel" ] && exit ${CANCELLED_EXIT_CODE}; exec setsid bash "$_r_d/script" ) </dev/null 8>&- 9>&- &`,
   '_r_s=$!',
   '_r_w=',
   'if [ "$_r_tmo" -gt 0 ]; then',
-  '  _r_l=$(_r_left); [ "$_r_l" -gt 0 ] || _r_l=1',
+  '  _r_left; [ "$_r_l" -gt 0 ] || _r_l=1; _r_secs "$_r_l"',
   // The watchdog naps in `read -t` on a pipe nobody writes to (no `sleep` process; killed by TERM while it naps).
-  '  ( exec 6<> <(:); read -r -t "$(_r_secs "$_r_l")" -u 6 _',
+  '  ( exec 6<> <(:); read -r -t "$_r_sec" -u 6 _',
   '    : > "$_r_d/timedout"; _r_killgroup "$_r_s" ) </dev/null >/dev/null 2>&1 8>&- 9>&- &',
   '  _r_w=$!',
   'fi',
-  'wait "$_r_s"; _r_rc=$?',
+  'wait "$_r_s"; _r_rc=$?; _r_lazy=1',
   'if [ -e "$_r_d/timedout" ]; then wait "$_r_w" 2>/dev/null; _r_publish timeout ""',
   `elif [ "$_r_rc" = ${CANCELLED_EXIT_CODE} ] && [ -e "$_r_d/cancel" ]; then _r_publish cancelled ""`,
   'else _r_publish exited "$_r_rc"; fi',
   '[ -n "$_r_w" ] && kill "$_r_w" 2>/dev/null',
-  'rm -f "$_r_d/script"',
+  'rm -f "$_r_d/script" "$_r_d/.status.$BASHPID"',
   'exit 0',
 ].join('\n');
 
@@ -264,12 +279,11 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     SET_OUTPUT_SHELL_FUNCTION,
     MASK_OUTPUT_SHELL_FUNCTION,
     'if [ "$_r_mode" = start ] && [ ! -d "$_r_d" ]; then',
-    '  _r_tmp=$_r_root/.tmp-$_r_id-$$',
-    // (a few tries: a run that removes its own directory also removes the parents it leaves empty)
-    '  _r_i=0; until mkdir -p "$_r_tmp" 2>/dev/null; do _r_i=$((_r_i+1)); [ $_r_i -lt 5 ] || break; done',
-    `  [ -d "$_r_tmp" ] || { printf 'rollout-run X cannot create %s in %s\\n' "$_r_tmp" "$(pwd)"; exit 0; }`,
+    '  _r_tmp=',
     // Housekeeping: runs whose outcomes the workflow recorded, then whatever is older than the retention.
-    '  for _r_x in $_r_clean; do [ -e "$_r_root/$_r_x/status" ] && rm -rf -- "$_r_root/$_r_x"; done',
+    // (one rm for all of them; run ids hold no blanks or glob characters: assertRunId)
+    '  _r_rmx=; for _r_x in $_r_clean; do [ -e "$_r_root/$_r_x/status" ] && _r_rmx="$_r_rmx $_r_root/$_r_x"; done',
+    '  [ -z "$_r_rmx" ] || rm -rf -- $_r_rmx',
     // The retention sweep costs a `find` per run directory: it runs at most once per _r_sweepms per workdir (the
     // time of the last sweep is kept in .rollout/swept), and only when the runs directory holds any run at all.
     '  if [ "$_r_keepmin" -gt 0 ]; then',
@@ -291,15 +305,30 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     // stdin: exactly envBytes bytes of exports (read byte-exact into a variable: never on disk), then the script.
     '  _r_env=',
     '  if [ "$_r_envbytes" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_r_envbytes" _r_env; fi',
-    // The script: _r_sbytes bytes read with `read -N` (no process; a short read means stdin was cut: nothing is
-    // claimed) and written with printf, or, for a script holding a NUL byte (read drops those), `cat` to EOF.
+    // The script: _r_sbytes bytes read with `read -N` into a variable (no process; a short read means stdin was
+    // cut: nothing is claimed), written after the claim with printf. A script holding a NUL byte (read drops
+    // those) goes to a temp directory with `cat` to EOF first, and is moved into the run once it is claimed.
     '  if [ "$_r_sbytes" -ge 0 ]; then',
-    '    _r_s=; if [ "$_r_sbytes" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_r_sbytes" _r_s || { rm -rf -- "$_r_tmp"; printf \'rollout-run X the script arrived incomplete\\n\'; exit 0; }; fi',
-    `    printf %s "$_r_s" > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }`,
-    '    _r_s=',
-    `  else cat > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }; fi`,
-    '  if mkdir "$_r_d" 2>/dev/null; then',
-    '    mv -- "$_r_tmp/script" "$_r_d/script" && rmdir -- "$_r_tmp"',
+    '    _r_s=; if [ "$_r_sbytes" -gt 0 ]; then LC_ALL=C IFS= read -r -N "$_r_sbytes" _r_s || { printf \'rollout-run X the script arrived incomplete\\n\'; exit 0; }; fi',
+    '  else',
+    '    _r_tmp=$_r_root/.tmp-$_r_id-$BASHPID',
+    // (a few tries: a run that removes its own directory also removes the parents it leaves empty)
+    '    _r_i=0; until mkdir -p "$_r_tmp" 2>/dev/null; do _r_i=$((_r_i+1)); [ $_r_i -lt 5 ] || break; done',
+    `    [ -d "$_r_tmp" ] || { printf 'rollout-run X cannot create %s in %s\\n' "$_r_tmp" "$(pwd)"; exit 0; }`,
+    `    cat > "$_r_tmp/script" || { rm -rf -- "$_r_tmp"; printf 'rollout-run X cannot store the script\\n'; exit 0; }`,
+    '  fi',
+    // The CLAIM: one mkdir; the runs directory is made (and the claim tried again) only when it is missing.
+    '  _r_c=0; _r_i=0',
+    '  while :; do',
+    '    if mkdir "$_r_d" 2>/dev/null; then _r_c=1; break; fi',
+    '    [ -e "$_r_d" ] || [ $_r_i -ge 5 ] && break',
+    '    mkdir -p -- "$_r_root" 2>/dev/null; _r_i=$((_r_i+1))',
+    '  done',
+    '  if [ $_r_c = 1 ]; then',
+    // Claimed but the script cannot be stored (disk full): nothing will run, and the outcome says so at once.
+    '    _r_unl() { mkdir "$_r_d/launched" 2>/dev/null && _r_publish unlaunched ""; [ -z "$_r_tmp" ] || rm -rf -- "$_r_tmp"; printf \'rollout-run X cannot store the script\\n\'; exit 0; }',
+    '    if [ -z "$_r_tmp" ]; then { printf %s "$_r_s" > "$_r_d/script"; } 2>/dev/null || _r_unl; _r_s=',
+    '    else mv -- "$_r_tmp/script" "$_r_d/script" || _r_unl; rmdir -- "$_r_tmp"; fi',
     // Cancelled before it was claimed (the kill command left a tombstone): it never starts.
     '    if [ -e "$_r_root/$_r_id.cancelled" ]; then : > "$_r_d/cancel"; rm -f -- "$_r_root/$_r_id.cancelled"; fi',
     '    : > "$_r_d/out"; : > "$_r_d/err"; mkfifo -- "$_r_d/wake" 2>/dev/null',
@@ -312,7 +341,7 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     '    _r_i=0; while [ ! -e "$_r_d/launched" ] && [ $_r_i -lt 200 ]; do _r_lnap; _r_i=$((_r_i+1)); done',
     "    printf 'rollout-run C\\n'",
     '  else',
-    '    rm -rf -- "$_r_tmp"',
+    '    [ -z "$_r_tmp" ] || rm -rf -- "$_r_tmp"',
     `    [ -d "$_r_d" ] || { printf 'rollout-run X cannot create %s in %s\\n' "$_r_d" "$(pwd)"; exit 0; }`,
     "    printf 'rollout-run A\\n'",
     '  fi',
@@ -362,9 +391,12 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
   // `--norc`: bash sources ~/.bashrc when its stdin is a socket (as with Node's stdio pipes) and SHLVL < 2,
   // taking it for an rsh/ssh session; the wrapper and the script must not depend on an interactive setup.
   // (`mkdir -p` only when the workdir is not there yet: one process less per run)
+  // On a pooled channel (POOL_LOOP: already bash --norc, the command in a subshell of its own) the control script
+  // runs in that subshell; elsewhere (a fresh channel: the login shell, maybe not bash) in a bash of its own.
   const command =
+    `_r_ctl=${shellQuote(ctl)}; ` +
     `{ cd -- ${shellPath(workdir)} 2>/dev/null || { mkdir -p -- ${shellPath(workdir)} && cd -- ${shellPath(workdir)}; }; } && ` +
-    `exec bash --norc -c ${shellQuote(ctl)} rollout-ctl`;
+    `if [ "\${${POOL_FLAG}:-}" = 1 ]; then eval "$_r_ctl"; else exec bash --norc -c "$_r_ctl" rollout-ctl; fi`;
   return { command, stdin: exports + script };
 }
 
@@ -420,6 +452,7 @@ export function buildKillCommand(workdir: string, runId: string, graceMs = 2000)
 // print it by accident or on purpose (it is on no command line and in no environment).
 
 const POOL_LOOP = [
+  `${POOL_FLAG}=1`,
   '_p_num() { case $1 in ""|*[!0-9]*) return 1;; esac; }',
   'while IFS=" " read -r _p_m _p_cn _p_in _p_x; do',
   '  case $_p_m in rollout-end-*) ;; *) exit 2;; esac',
