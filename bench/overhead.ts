@@ -10,6 +10,7 @@ import { checkMarks, childSteps, gaps, startFarm } from './support/farm';
 import { rollingPlan } from './support/plans';
 import { durationsFor, fmt, median, slidingIdeal, spread } from './support/stats';
 import { startBenchTemporal } from './support/temporal';
+import { cpuMeter, cpuSpent, type CpuSample } from './support/cpu';
 
 const args = benchArgs('overhead', { shapes: { default: '20/5,100/20' }, steps: { default: '1,3' } });
 const shapes = parseShapes(args.shapes);
@@ -18,12 +19,17 @@ const maxTargets = Math.max(...shapes.map((s) => s.targets));
 
 const farm = await startFarm(maxTargets);
 const temporal = await startBenchTemporal('bench-overhead');
+const cpu = cpuMeter(
+  temporal.serverPid,
+  farm.sshd.servers.map((s) => s.process.pid ?? 0).filter((pid) => pid > 0),
+);
 interface Acc {
   label: string;
   ideal: number;
   walls: number[];
   slot: number[];
   child: number[];
+  cpu: CpuSample[];
 }
 const accs = new Map<string, Acc>();
 try {
@@ -44,7 +50,9 @@ try {
         const run = farm.newRun(label, durations);
         const targets = run.targets.slice(0, shape.targets);
         const scripts = childSteps(steps).map((w, k) => run.script(k, w));
+        const c0 = cpu.sample();
         const res = await temporal.run(rollingPlan(targets, shape.window, scripts));
+        const spent = cpuSpent(c0, cpu.sample());
         if (res.status !== 'succeeded') throw new Error(`${label}: ${res.status}`);
         const marks = run.marks();
         checkMarks(marks, shape.targets, steps, label);
@@ -55,10 +63,12 @@ try {
           walls: [],
           slot: [],
           child: [],
+          cpu: [],
         };
         acc.walls.push(res.seconds);
         acc.slot.push(...g.slot);
         acc.child.push(...g.child);
+        acc.cpu.push(spent);
         accs.set(label, acc);
         console.error(`run ${r + 1} ${label}: ${fmt(res.seconds)} s`);
       }
@@ -81,10 +91,27 @@ try {
         `overhead.${a.label}.${name}: p50 ${fmt(s.p50, 0)} p99 ${fmt(s.p99, 0)} max ${fmt(s.max, 0)} (n ${s.n})`,
       );
     }
+    // CPU of the run, medians over runs: per child step, and the whole run's against its wall time on all cores.
+    const perStep = (xs: number[]) => fmt(median(xs) / (targetsOf(a.label) * stepsOf(a.label)), 1);
+    const t = a.cpu.map((c) => c.targetsMs).filter((x): x is number => x !== undefined);
+    console.log(
+      `overhead.${a.label}.cpu_ms_per_child_step: worker ${perStep(a.cpu.map((c) => c.workerMs))} server ${perStep(
+        a.cpu.map((c) => c.serverMs),
+      )} targets ${t.length === a.cpu.length ? perStep(t) : 'n/a'}`,
+    );
     summary.push(`${a.label} ×${fmt(ratio)}`);
   }
   console.log(`summary: overhead_ratio (median of ${args.runs}) ${summary.join(', ')}`);
 } finally {
+  cpu.close();
   await temporal.stop();
   await farm.stop();
+}
+
+function targetsOf(label: string): number {
+  return Number(/^(\d+)x/.exec(label)?.[1] ?? 1);
+}
+
+function stepsOf(label: string): number {
+  return Number(/steps(\d+)$/.exec(label)?.[1] ?? 1);
 }

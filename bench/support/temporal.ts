@@ -17,6 +17,8 @@ import { startRollout } from '../../src/temporal/client';
 
 export interface BenchTemporal {
   address: string;
+  /** The dev server's process (for bench/support/cpu.ts). */
+  serverPid: number;
   client: Client;
   taskQueue: string;
   /** Starts the rollout and waits for its result; seconds from the start call to the result. */
@@ -49,6 +51,7 @@ export async function startBenchTemporal(
     const child = await startWorkerChild(server.address, taskQueue, tuning);
     return {
       address: server.address,
+      serverPid: server.pid,
       client,
       taskQueue,
       run: (plan) => runRollout(client, taskQueue, plan),
@@ -69,6 +72,7 @@ export async function startBenchTemporal(
   sampler.unref();
   return {
     address: server.address,
+    serverPid: server.pid,
     client,
     taskQueue,
     run: (plan) => runRollout(client, taskQueue, plan),
