@@ -27,8 +27,8 @@
 // Who writes what:
 //   - the START command (buildRemoteCommand, mode start) claims the run directory, stores the script (stdin:
 //     the env exports then the script text; the exports are read into a shell variable and never written to disk
-//     or put on a command line), starts the SUPERVISOR detached (`setsid`: own session, stdin /dev/null, stdout and
-//     stderr appended to out/err) and then follows the run like an attach does;
+//     or put on a command line), starts the SUPERVISOR detached (a subshell in a process group of its own, stdin
+//     /dev/null, stdout and stderr appended to out/err) and then follows the run like an attach does;
 //   - the SUPERVISOR takes the alive lock, waits for the target lock, starts the script in a session and process
 //     group of its own, enforces the timeout on the target (TERM to the script's group, KILL after the grace) and
 //     publishes the status;
@@ -156,13 +156,17 @@ const KILL_GROUP_FN = [
   '}',
 ].join('\n');
 
-/** The supervisor: `bash -c SUPERVISOR rollout-run <runDir> <timeoutMs> <killGraceSteps>`, cwd = the workdir. */
+/**
+ * The supervisor's body: `_r_supervise <runDir> <timeoutMs> <killGraceSteps>` in a subshell of the start command,
+ * cwd = the workdir. It was a `setsid bash -c` of its own; a subshell in a process group of its own (`set -m` for
+ * its fork) is two execs less on the way to the script, and the kill command still finds its whole group.
+ */
 const SUPERVISOR = [
   '_r_d=$1; _r_tmo=$2; _r_steps=$3',
   'exec 8>>"$_r_d/alive" && flock -w 5 8 || exit 0',
   // A follower that found the claim abandoned may have declared it unlaunched: then this run never starts.
   'mkdir "$_r_d/launched" 2>/dev/null || exit 0',
-  'echo $$ > "$_r_d/supervisor"',
+  'echo $BASHPID > "$_r_d/supervisor"',
   NOW_FN,
   SECS_FN,
   PUBLISH_FN,
@@ -271,7 +275,6 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     `_r_tmo=${timeoutMs}; _r_steps=${steps}; _r_rm=${input.removeWhenDone ? 1 : 0}; _r_keepmin=${retentionMin}`,
     `_r_clean=${shellQuote(cleanup.join(' '))}; _r_napmax=${secondsText(input.pollMaxMs ?? 500)}`,
     `_r_sbytes=${script.includes('\0') ? -1 : Buffer.byteLength(script, 'utf8')}; _r_sweepms=${sweepMs}`,
-    `_r_sup=${shellQuote(SUPERVISOR)}`,
     'umask 077',
     `_r_root=${RUNS_DIR}; _r_d=${dir}`,
     NOW_FN,
@@ -332,9 +335,14 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     // Cancelled before it was claimed (the kill command left a tombstone): it never starts.
     '    if [ -e "$_r_root/$_r_id.cancelled" ]; then : > "$_r_d/cancel"; rm -f -- "$_r_root/$_r_id.cancelled"; fi',
     '    : > "$_r_d/out"; : > "$_r_d/err"; mkfifo -- "$_r_d/wake" 2>/dev/null',
-    // The exports are evaluated in the subshell that becomes the supervisor (positional parameters survive them).
-    '    _r_launch() { eval "$1"; shift; export -f set_output mask_output; exec setsid -w bash --norc -c "$@"; }',
-    '    ( _r_launch "$_r_env" "$_r_sup" rollout-run "$_r_d" "$_r_tmo" "$_r_steps" ) </dev/null >>"$_r_d/out" 2>>"$_r_d/err" &',
+    // The supervisor: a subshell, made a process group of its own by job control (`set -m`, on for this fork
+    // only; a subshell never has job control itself, so what it starts stays in its group). No controlling
+    // terminal (an exec channel has none), so a lost connection sends it no SIGHUP. The exports are evaluated in
+    // it, after its arguments were taken (an exported `_r_d` cannot change them), and reach the script through
+    // the environment only; the control script's own variables are not exported.
+    `    _r_supervise() {\n${SUPERVISOR}\n}`,
+    '    _r_launch() { set -- "$_r_d" "$_r_tmo" "$_r_steps"; eval "$_r_env"; _r_env=; export -f set_output mask_output; _r_supervise "$@"; exit 0; }',
+    '    set -m; ( _r_launch ) </dev/null >>"$_r_d/out" 2>>"$_r_d/err" & set +m',
     '    _r_env=',
     // (the FIFO is opened after the launch: neither the supervisor nor the script inherits it)
     '    if [ -p "$_r_d/wake" ] && exec 7<>"$_r_d/wake"; then _r_lnap() { read -r -t 0.05 -u 7 _; }; else _r_lnap() { sleep 0.05; }; fi',

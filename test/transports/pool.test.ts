@@ -49,6 +49,16 @@ function killPoolLoops(target: TargetPlan): number {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       if (cmd[0] !== 'bash' || cmd.at(-2) !== 'rollout-pool') continue;
+      // Subshells of the loop show its command line too: the loop (a session leader, sshd's child) and the
+      // subshell running a request's follower (in the loop's group) are killed; a run's supervisor (a group of
+      // its own in the loop's session) is not: it stands for a script that outlives its connection.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [pgrp, session] = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .slice(2, 4)
+        .map(Number);
+      if (pgrp === Number(pid) && session !== Number(pid)) continue;
       const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       const conn = env.find((e) => e.startsWith('SSH_CONNECTION='))?.split(' ') ?? [];
       if (conn[2] !== target.host || conn[3] !== String(target.port)) continue;

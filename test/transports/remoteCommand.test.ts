@@ -47,7 +47,9 @@ describe('remoteCommand', { timeout: 30_000 }, () => {
     expect(stdin).toBe(`export SECRET='s3cr3t'\\''value'\necho hi`);
     expect(command).toContain("mkdir -p -- '/srv/app'");
     expect(command).toContain('flock 9');
-    expect(command).toContain('setsid -w');
+    // The supervisor in a process group of its own, the script in a session of its own.
+    expect(command).toContain('set -m; ( _r_launch )');
+    expect(command).toContain('exec setsid bash');
     // Run files moved from `.rollout-<runId>.*` to a directory per run (issue 9: detached runs).
     expect(command).toContain('.rollout/runs/r1');
     expect(command).toContain('/pgid');
