@@ -131,6 +131,8 @@ describe('target pages of a finished rollout', () => {
     delete t5.children[0]!.exitCode;
     delete t5.children[1];
     t5.children[2] = { ...t5.children[2]!, startedAt: 'Tue, 01 Dec 2026 10:00:00 GMT', endedAt: 'soon' };
+    t5.children[0]!.endedAt = '2026-02-30T00:00:00.000Z'; // parses (to 2 March), does not come back the same
+    deploy.get('t7')!.startedAt = '2026-01-01T24:00:00.000Z';
     deploy.set('t6', { step: 'deploy', state: 'pending', children: [] });
     deploy.set('t9', {
       step: 'deploy',

@@ -119,9 +119,22 @@ const time = (s: string | undefined, keep: boolean): number | undefined => {
   const t = ms(s);
   return keep && t !== undefined && !Number.isFinite(t) ? undefined : t;
 };
-/** A time packed as ms comes back as the same string (not so for an unparsable one, or one not in ISO form). */
-const roundTrips = (s: string | undefined, t: number | undefined): boolean =>
-  s === undefined || (t !== undefined && Number.isFinite(t) && iso(t) === s);
+const ISO_FORM = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):\d\d:\d\d\.\d{3}Z$/;
+/**
+ * A time packed as ms comes back as the same string: it is in the form toISOString writes, and a real date (no
+ * 30 February, no hour 24; minutes and seconds past 59 do not parse). Checked on the string: toISOString costs
+ * microseconds, and 10,000 targets have 100,000 times.
+ */
+const roundTrips = (s: string | undefined, t: number | undefined): boolean => {
+  if (s === undefined) return true;
+  if (t === undefined || !Number.isFinite(t)) return false;
+  const m = ISO_FORM.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = mo === 2 ? (leap ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23;
+};
 
 function distinctIndex(distinct: string[], value: string, index: Array<Map<string, number>>, ci: number): number {
   const seen = (index[ci] ??= new Map());
@@ -240,50 +253,69 @@ export function unpackStepRecords(
   targets: ReadonlyArray<{ name: string }>,
   startedAtMs: number,
 ): Array<[string, TargetStepDetail]> {
+  const reader = stepRecordsReader(p, step, targets, startedAtMs);
+  return reader.names.map((name, i) => [name, reader.record(i)]);
+}
+
+/**
+ * One packed step's records, each unpacked when asked for (a page of targets reads a few of thousands): the
+ * targets' names in record order, and record `i` as unpackStepRecords gives it.
+ */
+export function stepRecordsReader(
+  p: PackedStepRecords,
+  step: StepNames | undefined,
+  targets: ReadonlyArray<{ name: string }>,
+  startedAtMs: number,
+): { names: string[]; record(i: number): TargetStepDetail } {
   const names = childNames(step);
-  const out: Array<[string, TargetStepDetail]> = [];
+  // Starts are packed after the previous record's start: sum them up once.
+  const starts: Array<number | undefined> = [];
   let prev = startedAtMs;
-  p.targets.forEach((ref, i) => {
-    const name = typeof ref === 'number' ? (targets[ref]?.name ?? String(ref)) : ref;
+  for (let i = 0; i < p.targets.length; i++) {
     const ds = p.starts[i];
     const start = ds === null || ds === undefined ? undefined : prev + ds;
     if (start !== undefined) prev = start;
-    const dur = p.durations[i];
-    const children: ChildResult[] = [];
-    p.children.forEach((col, ci) => {
-      const code = col.states[i];
-      if (code === undefined || code === ' ') return;
-      const cs = col.starts[i];
-      const cstart = cs === null || cs === undefined ? undefined : (start ?? startedAtMs) + cs;
-      const cd = col.durations[i];
-      const { noExitCode, ...more } = col.more?.[String(i)] ?? {};
-      const exit = col.exitCodes[i];
-      const tail = col.tails?.distinct[col.tails.of[i] ?? -1];
-      const runId = col.runIds?.[i];
-      const child: ChildResult = {
-        name: names[ci] ?? '',
-        state: CHILD_STATES[CHILD_CODES.indexOf(code)] ?? 'succeeded',
-        ...(noExitCode ? {} : { exitCode: exit ?? null }),
-        ...(cstart !== undefined ? { startedAt: iso(cstart) } : {}),
-        ...(cstart !== undefined && cd !== null && cd !== undefined ? { endedAt: iso(cstart + cd) } : {}),
-        attempt: 1,
-        ...(tail !== undefined ? { tail } : {}),
-        ...(runId !== undefined && runId !== null ? { runId } : {}),
-        ...more,
+    starts.push(start);
+  }
+  return {
+    names: p.targets.map((ref) => (typeof ref === 'number' ? (targets[ref]?.name ?? String(ref)) : ref)),
+    record(i) {
+      const start = starts[i];
+      const dur = p.durations[i];
+      const children: ChildResult[] = [];
+      p.children.forEach((col, ci) => {
+        const code = col.states[i];
+        if (code === undefined || code === ' ') return;
+        const cs = col.starts[i];
+        const cstart = cs === null || cs === undefined ? undefined : (start ?? startedAtMs) + cs;
+        const cd = col.durations[i];
+        const { noExitCode, ...more } = col.more?.[String(i)] ?? {};
+        const exit = col.exitCodes[i];
+        const tail = col.tails?.distinct[col.tails.of[i] ?? -1];
+        const runId = col.runIds?.[i];
+        const child: ChildResult = {
+          name: names[ci] ?? '',
+          state: CHILD_STATES[CHILD_CODES.indexOf(code)] ?? 'succeeded',
+          ...(noExitCode ? {} : { exitCode: exit ?? null }),
+          ...(cstart !== undefined ? { startedAt: iso(cstart) } : {}),
+          ...(cstart !== undefined && cd !== null && cd !== undefined ? { endedAt: iso(cstart + cd) } : {}),
+          attempt: 1,
+          ...(tail !== undefined ? { tail } : {}),
+          ...(runId !== undefined && runId !== null ? { runId } : {}),
+          ...more,
+        };
+        children[ci] = child;
+      });
+      return {
+        step: step?.name ?? '',
+        state: TARGET_STATES[TARGET_CODES.indexOf(p.states[i] ?? 'p')] ?? 'pending',
+        ...(start !== undefined ? { startedAt: iso(start) } : {}),
+        ...(start !== undefined && dur !== null && dur !== undefined ? { endedAt: iso(start + dur) } : {}),
+        children,
+        ...(p.more?.[String(i)] ?? {}),
       };
-      children[ci] = child;
-    });
-    const rec: TargetStepDetail = {
-      step: step?.name ?? '',
-      state: TARGET_STATES[TARGET_CODES.indexOf(p.states[i] ?? 'p')] ?? 'pending',
-      ...(start !== undefined ? { startedAt: iso(start) } : {}),
-      ...(start !== undefined && dur !== null && dur !== undefined ? { endedAt: iso(start + dur) } : {}),
-      children,
-      ...(p.more?.[String(i)] ?? {}),
-    };
-    out.push([name, rec]);
-  });
-  return out;
+    },
+  };
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   type TargetState,
   type TargetStepDetail,
 } from '../messages';
-import { packStepRecords, unpackStepRecords, type PackedStepRecords, type StepNames } from './compact';
+import { packStepRecords, stepRecordsReader, type PackedStepRecords, type StepNames } from './compact';
 
 export type TargetOutputs = Record<string, Record<string, string>>;
 
@@ -21,7 +21,7 @@ export interface TargetsView {
   /** Every target, in the rollout's order (the plan's, then those provisioned during it). */
   readonly targets: ReadonlyArray<{ readonly name: string }>;
   /** Per step: its record of each target it reached. */
-  readonly records: ReadonlyArray<ReadonlyMap<string, TargetStepDetail>>;
+  readonly records: ReadonlyArray<{ get(target: string): TargetStepDetail | undefined }>;
   readonly outputsByTarget: ReadonlyMap<string, TargetOutputs>;
   readonly excluded: ReadonlySet<string>;
 }
@@ -102,7 +102,12 @@ function commonPrefix(values: readonly string[]): string {
   return p;
 }
 
-export function packPages(view: TargetsView, steps: readonly StepNames[], base: number): PackedPages {
+/** The rollout's own view (its records are maps, which packing walks). */
+export type StateView = Omit<TargetsView, 'records'> & {
+  readonly records: ReadonlyArray<ReadonlyMap<string, TargetStepDetail>>;
+};
+
+export function packPages(view: StateView, steps: readonly StepNames[], base: number): PackedPages {
   const names = view.targets.map((t) => t.name);
   const prefix = commonPrefix(names);
   const index = new Map<string, number>();
@@ -144,10 +149,22 @@ export function unpackPages(p: PackedPages): TargetsView {
   });
   return {
     targets,
+    // Each record unpacked when a page reads it (a page of 50 reads 50 of 10,000), then kept.
     records: p.records.map((r, i) => {
+      if (!r) return new Map<string, TargetStepDetail>();
       const [name, children] = p.steps[i] ?? ['', []];
-      const step = { name, childSteps: children.map((c) => ({ name: c })) };
-      return new Map(r ? unpackStepRecords(r, step, targets, p.base) : []);
+      const reader = stepRecordsReader(r, { name, childSteps: children.map((c) => ({ name: c })) }, targets, p.base);
+      const at = new Map(reader.names.map((n, k) => [n, k]));
+      const done = new Map<number, TargetStepDetail>();
+      return {
+        get(target: string): TargetStepDetail | undefined {
+          const k = at.get(target);
+          if (k === undefined) return undefined;
+          let rec = done.get(k);
+          if (!rec) done.set(k, (rec = reader.record(k)));
+          return rec;
+        },
+      };
     }),
     outputsByTarget,
     excluded: new Set(p.excluded.map((i) => names[i] ?? '')),

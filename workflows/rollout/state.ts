@@ -33,7 +33,7 @@ import {
   targetsPage,
   targetState,
   type PackedPages,
-  type TargetsView,
+  type StateView,
 } from './pages';
 import type { StepContinuer } from './stepContinue';
 import { now } from './clock';
@@ -433,7 +433,7 @@ export class RolloutState {
   }
 
   /** What a target page reads (pages.ts). */
-  targetsView(): TargetsView {
+  targetsView(): StateView {
     return {
       targets: this.allTargets(),
       records: this.records,
