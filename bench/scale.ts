@@ -219,11 +219,20 @@ try {
             return { ms: performance.now() - q0, error: e instanceof Error ? e.message.split('\n')[0] : String(e) };
           }
         };
+        const rssBefore = temporal.peakRss();
         const qs = await timedQuery(() => getSummary(temporal.client, rolloutId));
         const qp = await timedQuery(() => getTargets(temporal.client, rolloutId, { offset: 0, limit: 50 }));
+        const qt = await timedQuery(() => getTargets(temporal.client, rolloutId, { target: targets[n - 1]!.name }));
         const show = (q: { ms: number; bytes?: number; error?: string }) =>
           q.error ? `failed after ${fmt(q.ms, 0)} ms (${q.error})` : `${q.bytes} bytes in ${fmt(q.ms, 0)} ms`;
-        console.log(`${p}.status_query_after_end: summary ${show(qs)}; page of 50 targets ${show(qp)}`);
+        console.log(
+          `${p}.status_query_after_end: summary ${show(qs)}; page of 50 targets ${show(qp)}; one target ${show(qt)}`,
+        );
+        // The worker's high-water mark before and after those queries: a query that replays the closed workflow
+        // raises it; one answered from the recorded result does not reach the worker.
+        console.log(
+          `${p}.worker_peak_rss_mb_around_queries: ${fmt(rssBefore / 1e6, 0)} before, ${fmt(temporal.peakRss() / 1e6, 0)} after`,
+        );
         console.log(`${p}.summary_query_while_running_max_bytes: ${maxSummary}`);
         const calls = standin.calls.filter((c) => c.at >= Date.now() - seconds * 1000 - 5000);
         const busiest = busiestMinute(calls);

@@ -7,6 +7,7 @@ import type { FreezeOverride, RolloutPlan, TargetPlan } from '../domain/plan';
 import type { TargetOutcome } from '../domain/releases';
 import type { SteeringRecord } from './steeringMessages';
 import type { PackedStepRecords, PackedTargets } from './rollout/compact';
+import type { PackedPages } from './rollout/pages';
 
 export type TargetState = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'excluded';
 export type RolloutStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'aborted';
@@ -184,6 +185,13 @@ export interface RolloutResult {
    * that ended before it was reported.
    */
   targets?: TargetOutcome[];
+  /**
+   * What the `targets` query reads, packed (rollout/pages.ts): the client computes any page of the finished rollout
+   * from it with the query's own function, without a query (which on a closed workflow replays its whole history).
+   * Absent when it would not fit in the result, and in results of rollouts that ended before it was recorded: the
+   * client then queries.
+   */
+  pages?: PackedPages;
 }
 
 export interface RolloutInput {

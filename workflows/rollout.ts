@@ -34,6 +34,7 @@ import { PATCH_INLINE_CHAIN, resolveApprovers, runStep } from './rollout/steps';
 import { PATCH_REMINDERS, startReminders } from './rollout/reminders';
 import { PATCH_RELEASE_CHECK, runReleaseCheck } from './rollout/releaseCheck';
 import { unpackTargets } from './rollout/compact';
+import { utf8Bytes } from './rollout/pages';
 import { nextInput, stepContinuer } from './rollout/stepContinue';
 import { validatePause, validateResume, validateWindow } from './rollout/steering';
 
@@ -166,5 +167,8 @@ export async function rolloutWorkflow(packedInput: RolloutInput): Promise<Rollou
   outbox.notify({ type: 'ended', summary });
   outbox.close();
   await threadPosted;
-  return { status: state.status, summary, targets: state.startedTargetOutcomes() };
+  const result: RolloutResult = { status: state.status, summary, targets: state.startedTargetOutcomes() };
+  // Target pages answered from the result (rollout/pages.ts), when they fit. No command changes: the result does.
+  const pages = state.finishedPages(utf8Bytes(JSON.stringify(result)));
+  return pages ? { ...result, pages } : result;
 }

@@ -38,6 +38,10 @@ export interface PackedChildren {
   /** Per record index: the rest of the result when there is more (a name the plan does not have, an attempt past
    * the first, an error, a run-once outcome...). */
   more?: Record<string, ChildMore>;
+  /** Packed with `keep` only: each distinct tail once, and per record the index of its tail there (-1: none). */
+  tails?: { distinct: string[]; of: number[] };
+  /** Packed with `keep` only: per record its run id (null: none). */
+  runIds?: Array<string | null>;
 }
 
 /** The rest of a child result; `noExitCode`: it has no exit code at all (not even null). */
@@ -110,27 +114,69 @@ export function unpackTargets(p: PackedTargets): TargetPlan[] {
 
 const ms = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 const iso = (t: number): string => new Date(t).toISOString();
+/** A time as ms; kept losslessly, an unparsable one is no time (its string is kept as it is). */
+const time = (s: string | undefined, keep: boolean): number | undefined => {
+  const t = ms(s);
+  return keep && t !== undefined && !Number.isFinite(t) ? undefined : t;
+};
+const ISO_FORM = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):\d\d:\d\d\.\d{3}Z$/;
+/**
+ * A time packed as ms comes back as the same string: it is in the form toISOString writes, and a real date (no
+ * 30 February, no hour 24; minutes and seconds past 59 do not parse). Checked on the string: toISOString costs
+ * microseconds, and 10,000 targets have 100,000 times.
+ */
+const roundTrips = (s: string | undefined, t: number | undefined): boolean => {
+  if (s === undefined) return true;
+  if (t === undefined || !Number.isFinite(t)) return false;
+  const m = ISO_FORM.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = mo === 2 ? (leap ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= days && h <= 23;
+};
+
+function distinctIndex(distinct: string[], value: string, index: Array<Map<string, number>>, ci: number): number {
+  const seen = (index[ci] ??= new Map());
+  let at = seen.get(value);
+  if (at === undefined) {
+    at = distinct.push(value) - 1;
+    seen.set(value, at);
+  }
+  return at;
+}
+
+/** What packing a step's records needs of the step: its name and its child steps' names (a StepPlan has them). */
+export type StepNames = StepPlan | { name: string; childSteps: ReadonlyArray<{ name: string }> };
 
 /** The names a step's child results carry when the plan has them (exec steps). */
-function childNames(step: StepPlan | undefined): string[] {
+function childNames(step: StepNames | undefined): string[] {
   return step && 'childSteps' in step ? step.childSteps.map((c) => c.name) : [];
 }
 
+/**
+ * Packs one step's records. By default as continue-as-new carries them (no tails, no run ids, errors clipped);
+ * with `keep` losslessly (tails, run ids and whole errors kept, a time that would not come back the same kept as
+ * it is): what a finished rollout's result records for its target pages (pages.ts).
+ */
 export function packStepRecords(
   records: ReadonlyMap<string, TargetStepDetail>,
-  step: StepPlan | undefined,
+  step: StepNames | undefined,
   targetIndex: ReadonlyMap<string, number>,
   startedAtMs: number,
+  keep = false,
 ): PackedStepRecords {
   const names = childNames(step);
   const out: PackedStepRecords = { targets: [], states: '', starts: [], durations: [], children: [] };
+  // Per child column: where each distinct tail is in its `tails.distinct`.
+  const tailIndex: Array<Map<string, number>> = [];
   let prev = startedAtMs;
   let i = 0;
   for (const [name, rec] of records) {
     out.targets.push(targetIndex.get(name) ?? name);
     out.states += TARGET_CODES[TARGET_STATES.indexOf(rec.state)] ?? 'p';
-    const start = ms(rec.startedAt);
-    const end = ms(rec.endedAt);
+    const start = time(rec.startedAt, keep);
+    const end = time(rec.endedAt, keep);
     out.starts.push(start === undefined ? null : start - prev);
     if (start !== undefined) prev = start;
     out.durations.push(end === undefined || start === undefined ? null : end - start);
@@ -138,16 +184,26 @@ export function packStepRecords(
     const more: Partial<TargetStepDetail> = { ...rest };
     if (stepName !== step?.name) more.step = stepName;
     if (start === undefined && end !== undefined) more.endedAt = rec.endedAt;
+    if (keep) {
+      if (!roundTrips(rec.startedAt, start)) more.startedAt = rec.startedAt;
+      if (!roundTrips(rec.endedAt, end)) more.endedAt = rec.endedAt;
+    }
     if (Object.keys(more).length > 0) (out.more ??= {})[String(i)] = more;
     for (let ci = 0; ci < Math.max(children.length, out.children.length); ci++) {
       let col = out.children[ci];
       if (!col) {
         // A column that appears at record i: the records before it have no result there.
         col = { states: ' '.repeat(i), exitCodes: [], starts: [], durations: [] };
+        if (keep) {
+          col.tails = { distinct: [], of: [] };
+          col.runIds = [];
+        }
         for (let k = 0; k < i; k++) {
           col.exitCodes.push(null);
           col.starts.push(null);
           col.durations.push(null);
+          col.tails?.of.push(-1);
+          col.runIds?.push(null);
         }
         out.children[ci] = col;
       }
@@ -157,74 +213,109 @@ export function packStepRecords(
         col.exitCodes.push(null);
         col.starts.push(null);
         col.durations.push(null);
+        col.tails?.of.push(-1);
+        col.runIds?.push(null);
         continue;
       }
-      const { name: cname, state, exitCode, startedAt, endedAt, attempt, tail: _t, runId: _r, ...crest } = c;
+      const { name: cname, state, exitCode, startedAt, endedAt, attempt, tail, runId, ...crest } = c;
       col.states += CHILD_CODES[CHILD_STATES.indexOf(state)] ?? 's';
       col.exitCodes.push(exitCode ?? null);
-      const cs = ms(startedAt);
-      const ce = ms(endedAt);
+      const cs = time(startedAt, keep);
+      const ce = time(endedAt, keep);
       col.starts.push(cs === undefined ? null : cs - (start ?? startedAtMs));
       col.durations.push(cs === undefined || ce === undefined ? null : ce - cs);
       const cmore: ChildMore = { ...crest };
-      if (cmore.error !== undefined) cmore.error = keepTail(cmore.error, ERROR_LIMIT);
+      if (cmore.error !== undefined && !keep) cmore.error = keepTail(cmore.error, ERROR_LIMIT);
       if (cname !== names[ci]) cmore.name = cname;
       if (attempt !== 1) cmore.attempt = attempt;
       if (exitCode === undefined) cmore.noExitCode = true;
       if (cs === undefined && endedAt !== undefined) cmore.endedAt = endedAt;
+      if (col.tails && col.runIds) {
+        col.tails.of.push(tail === undefined ? -1 : distinctIndex(col.tails.distinct, tail, tailIndex, ci));
+        col.runIds.push(runId ?? null);
+        if (!roundTrips(startedAt, cs)) cmore.startedAt = startedAt;
+        if (!roundTrips(endedAt, ce)) cmore.endedAt = endedAt;
+      }
       if (Object.keys(cmore).length > 0) (col.more ??= {})[String(i)] = cmore;
     }
     i++;
+  }
+  for (const col of out.children) {
+    if (col.tails?.distinct.length === 0) delete col.tails;
+    if (col.runIds?.every((r) => r === null)) delete col.runIds;
   }
   return out;
 }
 
 export function unpackStepRecords(
   p: PackedStepRecords,
-  step: StepPlan | undefined,
-  targets: readonly TargetPlan[],
+  step: StepNames | undefined,
+  targets: ReadonlyArray<{ name: string }>,
   startedAtMs: number,
 ): Array<[string, TargetStepDetail]> {
+  const reader = stepRecordsReader(p, step, targets, startedAtMs);
+  return reader.names.map((name, i) => [name, reader.record(i)]);
+}
+
+/**
+ * One packed step's records, each unpacked when asked for (a page of targets reads a few of thousands): the
+ * targets' names in record order, and record `i` as unpackStepRecords gives it.
+ */
+export function stepRecordsReader(
+  p: PackedStepRecords,
+  step: StepNames | undefined,
+  targets: ReadonlyArray<{ name: string }>,
+  startedAtMs: number,
+): { names: string[]; record(i: number): TargetStepDetail } {
   const names = childNames(step);
-  const out: Array<[string, TargetStepDetail]> = [];
+  // Starts are packed after the previous record's start: sum them up once.
+  const starts: Array<number | undefined> = [];
   let prev = startedAtMs;
-  p.targets.forEach((ref, i) => {
-    const name = typeof ref === 'number' ? (targets[ref]?.name ?? String(ref)) : ref;
+  for (let i = 0; i < p.targets.length; i++) {
     const ds = p.starts[i];
     const start = ds === null || ds === undefined ? undefined : prev + ds;
     if (start !== undefined) prev = start;
-    const dur = p.durations[i];
-    const children: ChildResult[] = [];
-    p.children.forEach((col, ci) => {
-      const code = col.states[i];
-      if (code === undefined || code === ' ') return;
-      const cs = col.starts[i];
-      const cstart = cs === null || cs === undefined ? undefined : (start ?? startedAtMs) + cs;
-      const cd = col.durations[i];
-      const { noExitCode, ...more } = col.more?.[String(i)] ?? {};
-      const exit = col.exitCodes[i];
-      const child: ChildResult = {
-        name: names[ci] ?? '',
-        state: CHILD_STATES[CHILD_CODES.indexOf(code)] ?? 'succeeded',
-        ...(noExitCode ? {} : { exitCode: exit ?? null }),
-        ...(cstart !== undefined ? { startedAt: iso(cstart) } : {}),
-        ...(cstart !== undefined && cd !== null && cd !== undefined ? { endedAt: iso(cstart + cd) } : {}),
-        attempt: 1,
-        ...more,
+    starts.push(start);
+  }
+  return {
+    names: p.targets.map((ref) => (typeof ref === 'number' ? (targets[ref]?.name ?? String(ref)) : ref)),
+    record(i) {
+      const start = starts[i];
+      const dur = p.durations[i];
+      const children: ChildResult[] = [];
+      p.children.forEach((col, ci) => {
+        const code = col.states[i];
+        if (code === undefined || code === ' ') return;
+        const cs = col.starts[i];
+        const cstart = cs === null || cs === undefined ? undefined : (start ?? startedAtMs) + cs;
+        const cd = col.durations[i];
+        const { noExitCode, ...more } = col.more?.[String(i)] ?? {};
+        const exit = col.exitCodes[i];
+        const tail = col.tails?.distinct[col.tails.of[i] ?? -1];
+        const runId = col.runIds?.[i];
+        const child: ChildResult = {
+          name: names[ci] ?? '',
+          state: CHILD_STATES[CHILD_CODES.indexOf(code)] ?? 'succeeded',
+          ...(noExitCode ? {} : { exitCode: exit ?? null }),
+          ...(cstart !== undefined ? { startedAt: iso(cstart) } : {}),
+          ...(cstart !== undefined && cd !== null && cd !== undefined ? { endedAt: iso(cstart + cd) } : {}),
+          attempt: 1,
+          ...(tail !== undefined ? { tail } : {}),
+          ...(runId !== undefined && runId !== null ? { runId } : {}),
+          ...more,
+        };
+        children[ci] = child;
+      });
+      return {
+        step: step?.name ?? '',
+        state: TARGET_STATES[TARGET_CODES.indexOf(p.states[i] ?? 'p')] ?? 'pending',
+        ...(start !== undefined ? { startedAt: iso(start) } : {}),
+        ...(start !== undefined && dur !== null && dur !== undefined ? { endedAt: iso(start + dur) } : {}),
+        children,
+        ...(p.more?.[String(i)] ?? {}),
       };
-      children[ci] = child;
-    });
-    const rec: TargetStepDetail = {
-      step: step?.name ?? '',
-      state: TARGET_STATES[TARGET_CODES.indexOf(p.states[i] ?? 'p')] ?? 'pending',
-      ...(start !== undefined ? { startedAt: iso(start) } : {}),
-      ...(start !== undefined && dur !== null && dur !== undefined ? { endedAt: iso(start + dur) } : {}),
-      children,
-      ...(p.more?.[String(i)] ?? {}),
-    };
-    out.push([name, rec]);
-  });
-  return out;
+    },
+  };
 }
 
 /**

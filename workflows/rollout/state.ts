@@ -7,7 +7,6 @@ import type { TargetOutcome } from '../../domain/releases';
 import { keepTail, TAIL_LIMITS } from '../../domain/text';
 import { windowSize } from '../../domain/window';
 import {
-  DETAIL_PAGE_LIMIT,
   SUMMARY_LIST_LIMIT,
   type CarriedRolloutState,
   type Decision,
@@ -27,6 +26,15 @@ import {
 } from '../messages';
 import { decisionAnswered, decisionOpened } from './telemetry';
 import { neededOutputs, packStepRecords, packTargets, unpackStepRecords } from './compact';
+import {
+  packPages,
+  pagesWithin,
+  targetDetail,
+  targetsPage,
+  targetState,
+  type PackedPages,
+  type StateView,
+} from './pages';
 import type { StepContinuer } from './stepContinue';
 import { now } from './clock';
 import type { ThreadNote } from './outbox';
@@ -424,40 +432,35 @@ export class RolloutState {
     return out;
   }
 
-  /** One target (tails up to TAIL_LIMITS.targetDetail), or a page of targets (smaller tails). */
-  targetsPage({ target, offset = 0, limit = DETAIL_PAGE_LIMIT }: TargetsQueryInput): TargetsPage {
-    const targets = this.allTargets();
-    if (target !== undefined) {
-      const t = targets.find((x) => x.name === target);
-      return { total: t ? 1 : 0, offset: 0, targets: t ? [this.targetDetail(t, TAIL_LIMITS.targetDetail)] : [] };
-    }
-    const lim = Math.max(1, Math.min(limit, DETAIL_PAGE_LIMIT));
-    const page = targets.slice(Math.max(0, offset), Math.max(0, offset) + lim);
-    return { total: targets.length, offset, targets: page.map((t) => this.targetDetail(t, TAIL_LIMITS.targetPage)) };
+  /** What a target page reads (pages.ts). */
+  targetsView(): StateView {
+    return {
+      targets: this.allTargets(),
+      records: this.records,
+      outputsByTarget: this.outputsByTarget,
+      excluded: this.excluded,
+    };
+  }
+
+  /** One target (tails up to TAIL_LIMITS.targetDetail), or a page of targets (smaller tails): see pages.ts. */
+  targetsPage(query: TargetsQueryInput): TargetsPage {
+    return targetsPage(this.targetsView(), query);
   }
 
   targetDetail(t: TargetPlan, tailLimit: number): TargetDetail {
-    const steps: TargetStepDetail[] = [];
-    for (const r of this.records) {
-      const rec = r.get(t.name);
-      if (!rec) continue;
-      steps.push({
-        ...rec,
-        children: rec.children
-          .filter(Boolean)
-          .map((c) => ({ ...c, ...(c.tail !== undefined ? { tail: keepTail(c.tail, tailLimit) } : {}) })),
-      });
-    }
-    return { name: t.name, state: this.targetState(t.name), steps, outputs: this.outputsByTarget.get(t.name) ?? {} };
+    return targetDetail(this, t.name, tailLimit);
+  }
+
+  /**
+   * The finished rollout's target pages for its result (pages.ts), when they fit beside the rest of the result
+   * (`resultBytes`): the client then answers every page from the result, as the `targets` query would.
+   */
+  finishedPages(resultBytes: number): PackedPages | undefined {
+    return pagesWithin(packPages(this.targetsView(), this.plan.steps, Date.parse(this.startedAt)), resultBytes);
   }
 
   /** A target's overall state: excluded beats waiting beats running beats failed, and so on. */
   private targetState(target: string): TargetState {
-    if (this.excluded.has(target)) return 'excluded';
-    const states = this.records.map((r) => r.get(target)?.state).filter((s): s is TargetState => s !== undefined);
-    for (const s of ['waiting', 'running', 'failed'] as const) if (states.includes(s)) return s;
-    if (states.includes('pending')) return 'pending';
-    if (states.includes('succeeded')) return 'succeeded';
-    return states.length > 0 ? 'skipped' : 'pending';
+    return targetState(this, target);
   }
 }
