@@ -1,6 +1,5 @@
 // Builds a Temporal worker for the rollout workflows and the activities built from injected dependencies.
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { RunSettings } from '../../activities/scripts';
@@ -49,28 +48,18 @@ export const SHUTDOWN_GRACE = '10 seconds';
 export const SHUTDOWN_FORCE = '30 seconds';
 
 /**
- * The largest semi-space (V8's young generation is two of them) of the workflow thread's heap, in MB. Left to
- * itself V8 sizes it from the heap limit (a quarter of the machine's memory): tens of MB, and every isolate grows
- * its own. The workflow thread allocates at a high rate (the SDK records a source-mapped stack trace for every
- * promise a workflow creates) and its young generation then grows to the maximum and stays there: at 1,000
- * targets the worker reached ~630 MB RSS with the default against ~330 MB with 8 MB semi-spaces in both isolates
- * (bench:scale, issue 13), throughput unchanged (see the README's Performance section). 8 MB keeps scavenges
- * rare enough that a workflow task takes no longer.
+ * Node flags the worker process runs with: the image's CMD and docker-compose.yml start `node <flags>
+ * bin/rollout.mjs worker` (test/compose.test.ts checks both), and bench:scale's worker child runs with them too.
+ *
+ * `--max-semi-space-size=8` (MB; V8's young generation is two semi-spaces): left to itself V8 sizes it from the
+ * heap limit (a quarter of the machine's memory), and both isolates of a worker (this thread and the workflow
+ * thread) let it grow to the maximum under the workflow's allocation rate (the SDK records a source-mapped stack
+ * trace for every promise a workflow creates). bench:scale at 1,000 targets: worker peak RSS 536-629 MB without
+ * it, ~345 MB with it, throughput the same (README, Performance). It must be given at start-up: V8 sizes a heap
+ * when it creates it, and setting the flag later (v8.setFlagsFromString before Worker.create) left the workflow
+ * thread so slow that its first 1,000-target workflow task failed the SDK's 5 s deadlock check again and again.
  */
-export const WORKFLOW_THREAD_SEMI_SPACE_MB = 8;
-
-/**
- * Caps the young generation of the isolates created from now on: V8 reads the flag when it sets up a new heap, so
- * it applies to the workflow thread Worker.create starts (this process's own heap keeps what it started with; the
- * image sets the same flag for it in NODE_OPTIONS). Idempotent; a flag given on the command line (NODE_OPTIONS)
- * is not overridden.
- */
-function capYoungGeneration(): void {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
-    /^--max-semi-space-size\b/.test(a),
-  );
-  if (!given) setFlagsFromString(`--max-semi-space-size=${WORKFLOW_THREAD_SEMI_SPACE_MB}`);
-}
+export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
 /**
  * The worker. Its shutdown() HANDS BACK running scripts at once: they keep running on their targets, their
@@ -82,7 +71,6 @@ export async function createRolloutWorker(o: RolloutWorkerOptions): Promise<Work
   const outer = o.deps.shutdownSignal;
   if (outer?.aborted) handBack.abort();
   else outer?.addEventListener('abort', () => handBack.abort(), { once: true });
-  capYoungGeneration();
   const worker = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
