@@ -41,4 +41,5 @@ COPY --from=build /app/dist/workflows.js ./dist/workflows.js
 COPY --from=build /app/dist/cli ./dist/cli
 USER node
 ENTRYPOINT []
-CMD ["node", "bin/rollout.mjs", "worker"]
+# The worker's Node flags: WORKER_NODE_FLAGS in src/temporal/worker.ts (why; test/compose.test.ts keeps them equal).
+CMD ["node", "--max-semi-space-size=8", "bin/rollout.mjs", "worker"]

@@ -11,6 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { status } from '@grpc/grpc-js';
 import { startSshd, type SshdFixture } from '../dev/farm/sshd';
 import type { TargetPlan } from '../domain/plan';
 import { validateConfig } from '../src/config/load';
@@ -146,6 +147,23 @@ async function waitForWorkflow(client: Client, id: string): Promise<void> {
   }
 }
 
+/**
+ * The rollout's result, following its runs. The long poll behind result() fails with DEADLINE_EXCEEDED (or
+ * UNAVAILABLE) when the dev server is slow to answer, as a 10,000-target run on a loaded machine made it: that is
+ * not the rollout's end, so it asks again (before, the benchmark ended there and stopped the worker with it).
+ */
+async function resultOf(client: Client, id: string) {
+  for (;;) {
+    try {
+      return await rolloutHandle(client, id).result();
+    } catch (e) {
+      const code = (e as { cause?: { code?: unknown } }).cause?.code;
+      if (code !== status.DEADLINE_EXCEEDED && code !== status.UNAVAILABLE) throw e;
+      console.error(`bench: result() of ${id}: ${(e as Error).message} (code ${String(code)}); asking again`);
+    }
+  }
+}
+
 /** The most calls of each method in any 60 s window. */
 function busiestMinute(calls: Array<{ method: string; at: number }>): Record<string, number> {
   const by = new Map<string, number[]>();
@@ -191,8 +209,7 @@ try {
             .then((s) => (maxSummary = Math.max(maxSummary, JSON.stringify(s).length)))
             .catch(() => undefined);
         }, 5000);
-        const result = await rolloutHandle(temporal.client, rolloutId).result();
-        clearInterval(poll);
+        const result = await resultOf(temporal.client, rolloutId).finally(() => clearInterval(poll));
         const seconds = (performance.now() - t0) / 1000;
         if (result.status !== 'succeeded') throw new Error(`${n} targets: ${result.status}`);
         walls.push(seconds);

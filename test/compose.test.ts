@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { WORKER_NODE_FLAGS } from '../src/temporal/worker';
 import { TEMPORAL_SERVER_VERSION } from './cluster/version';
 
 interface Service {
@@ -65,12 +66,14 @@ describe('docker-compose.yml', () => {
     for (const name of ['worker', 'bot'] as const) {
       const s = svc(name);
       expect(s.build).toBe('.');
-      expect(s.command?.slice(0, 2)).toEqual(['node', 'bin/rollout.mjs']);
+      // The worker runs with its Node flags (WORKER_NODE_FLAGS), the bot with Node's defaults.
+      const flags = name === 'worker' ? WORKER_NODE_FLAGS : [];
+      expect(s.command?.slice(0, 2 + flags.length)).toEqual(['node', ...flags, 'bin/rollout.mjs']);
       expect(s.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
       expect(s.environment?.ROLLOUT_CONFIG).toBe('/config/rollout.yaml');
       expect(s.healthcheck?.test.join(' ')).toMatch(/\/readyz/);
     }
-    expect(svc('worker').command?.[2]).toBe('worker');
+    expect(svc('worker').command?.at(-1)).toBe('worker');
     expect(svc('bot').command?.[2]).toBe('bot');
     // Scalable: no fixed name, no published port.
     expect(svc('worker').container_name).toBeUndefined();
@@ -103,6 +106,10 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).not.toMatch(/npm install/);
+  });
+  it("runs the worker with the worker's Node flags", () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(JSON.parse(cmd ?? '[]')).toEqual(['node', ...WORKER_NODE_FLAGS, 'bin/rollout.mjs', 'worker']);
   });
   it('bundles the workflows at build time and points the worker at the bundle', () => {
     expect(dockerfile).toMatch(/rollout\.mjs bundle \/app\/dist\/workflows\.js/);

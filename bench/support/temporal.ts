@@ -11,7 +11,7 @@ import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { startScratchDevServer } from '../../dev/scratchDevServer';
 import { createLogger } from '../../src/observability/logger';
 import { installRuntime } from '../../src/observability/runtime';
-import { createScriptWorker, WORKFLOWS_PATH } from '../../src/temporal/worker';
+import { createScriptWorker, WORKER_NODE_FLAGS, WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { RolloutPlan } from '../../domain/plan';
 import { startRollout } from '../../src/temporal/client';
 
@@ -118,7 +118,10 @@ async function startWorkerChild(
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   writeFileSync(bundle, code);
   const script = fileURLToPath(new URL('./workerChild.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  // The production worker's Node flags; BENCH_WORKER_FLAGS (space-separated, or "none") replaces them to compare.
+  const given = process.env.BENCH_WORKER_FLAGS;
+  const flags = given === undefined ? WORKER_NODE_FLAGS : given === 'none' ? [] : given.split(/\s+/).filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], {
     env: {
       ...process.env,
       BENCH_ADDRESS: address,

@@ -48,6 +48,21 @@ export const SHUTDOWN_GRACE = '10 seconds';
 export const SHUTDOWN_FORCE = '30 seconds';
 
 /**
+ * Node flags the worker process runs with: the image's CMD and docker-compose.yml start `node <flags>
+ * bin/rollout.mjs worker` (test/compose.test.ts checks both), and bench:scale's worker child runs with them too.
+ *
+ * `--max-semi-space-size=8` (MB; V8's young generation is two semi-spaces): left to itself V8 sizes it from the
+ * heap limit (a quarter of the machine's memory), and both isolates of a worker (this thread and the workflow
+ * thread) let it grow to the maximum under the workflow's allocation rate (the SDK records a source-mapped stack
+ * trace for every promise a workflow creates). bench:scale at 1,000 targets: worker peak RSS 536-656 MB without
+ * it, 332-507 MB with it (medians 614 / 372), no throughput cost seen (README, Performance). It must be given at
+ * start-up: V8 sizes a heap when it creates it, and setting the flag later (v8.setFlagsFromString before
+ * Worker.create) left the workflow thread so slow that its first 1,000-target workflow task failed the SDK's 5 s
+ * deadlock check again and again.
+ */
+export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
+/**
  * The worker. Its shutdown() HANDS BACK running scripts at once: they keep running on their targets, their
  * activities stop following them and fail retryably (type `worker-shutdown`, never a script failure), and the next
  * worker re-attaches; no shutdown grace is spent waiting for scripts.

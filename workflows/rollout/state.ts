@@ -94,6 +94,8 @@ export class RolloutState {
   readonly steering: Steering;
   /** A target's chain runs as one activity (PATCH_INLINE_CHAIN in steps.ts), not as a child workflow. */
   inlineChain = false;
+  /** An exec step starts at most STARTS_PER_PASS targets per call into the VM (PATCH_START_BATCH in steps.ts). */
+  startBatch = false;
   /**
    * Per target: the runs of its latest chain whose outcomes are recorded; its next chain removes them from the
    * target (not carried over continue-as-new: what is left then is removed by the target's retention sweep).

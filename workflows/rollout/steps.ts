@@ -102,6 +102,7 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
   const flying = state.inFlight[si] as Set<string>;
   const running: Promise<void>[] = [];
   let startedThisRun = 0;
+  let startsThisPass = 0;
   let continueHere = false;
   for (const t of targets) {
     if (resume && recs.get(t.name)?.state !== 'pending') continue;
@@ -173,6 +174,11 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
         targetFinished(state.plan, step.name, t.name, rec.state);
       }),
     );
+    if (state.startBatch && ++startsThisPass >= STARTS_PER_PASS) {
+      // The next targets start in the SDK's next pass over blocked conditions (see PATCH_START_BATCH).
+      startsThisPass = 0;
+      await nextPass();
+    }
   }
   await Promise.all(running);
   // Continue as new in the middle of the step, unless the rollout stopped while its targets finished (then the
@@ -202,6 +208,29 @@ async function runExecStep(state: RolloutState, si: number, step: ExecStepPlan, 
       state.stop('failed', `${step.name}: nothing deployed (every target was excluded or could not be reached)`);
     }
   }
+}
+
+/**
+ * Rollouts started since this patch start at most STARTS_PER_PASS targets in one call into the workflow's VM.
+ * Without it a step's loop starts a whole window in one go (a condition that already holds resolves at once), and
+ * the SDK allows one call 5 s of wall time ("Script execution timed out after 5000ms": the workflow task fails
+ * and is retried from scratch). Every start creates a dozen promises, and the SDK records a source-mapped stack
+ * trace for each: a 500-target window (10,000 targets at 5%) took 3-12 s in one call on a loaded 2-core machine,
+ * and the first workflow task of each run failed over and over (bench:scale, issue 13). The loop now waits for the
+ * SDK's next pass after every STARTS_PER_PASS starts: each pass is a call of its own, with its own 5 s. No
+ * command or event comes of it; rollouts started before the patch replay as they ran.
+ */
+export const PATCH_START_BATCH = 'scale.start-batch';
+export const STARTS_PER_PASS = 50;
+
+/** Resolves in the SDK's next pass over blocked conditions (a new call into the VM); no command, no event. */
+function nextPass(): Promise<void> {
+  let asked = false;
+  return condition(() => {
+    if (asked) return true;
+    asked = true;
+    return false;
+  });
 }
 
 /** A step starting (not one going on after a continue-as-new): the thread and status say so. */
