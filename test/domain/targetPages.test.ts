@@ -2,8 +2,7 @@
 // exactly the pages the `targets` query gives from the rollout's state (same function, lossless pack), and it fits in
 // the result at 10,000 targets.
 import { describe, expect, it } from 'vitest';
-import type { TargetPlan } from '../../domain/plan';
-import type { RolloutInput, TargetsQueryInput } from '../../workflows/messages';
+import type { TargetsQueryInput } from '../../workflows/messages';
 import { RolloutState } from '../../workflows/rollout/state';
 import {
   packPages,
@@ -13,44 +12,12 @@ import {
   unpackPages,
   utf8Bytes,
 } from '../../workflows/rollout/pages';
-import { configFor, planFor } from '../support/rollouts';
-
-function targetsOf(n: number): TargetPlan[] {
-  return Array.from({ length: n }, (_, i) => ({
-    name: `t${i + 1}`,
-    transport: 'local' as const,
-    host: 'localhost',
-    port: 22,
-    user: '',
-    tags: ['web'],
-    workdir: `/tmp/pages-test/t${i + 1}`,
-    strictHostKeyChecking: true,
-    variables: {},
-  }));
-}
+import { pretendTargets, scaleShapeState } from '../support/scaleShape';
 
 /** The benchmark's shape: a script step, then a rolling step of three child steps. */
 function finishedState(n: number, tail = (i: number, k: number) => `${'x'.repeat(i % 7)}line ${k}\n`): RolloutState {
-  const cfg = configFor(targetsOf(n), {
-    farm: {
-      targets: ['tag:web'],
-      process: [
-        { name: 'prepare', script: 'true' },
-        {
-          type: 'rolling',
-          name: 'deploy',
-          window: '5%',
-          childSteps: [
-            { name: 'a', script: 'echo a' },
-            { name: 'b', script: 'set_output Ok True' },
-            { name: 'c', script: 'echo c', if: 'Output.b.Ok == "True"' },
-          ],
-        },
-      ],
-    },
-  });
-  const plan = planFor(cfg, 'farm');
-  const state = new RolloutState({ plan } as RolloutInput, 'rollout-farm-v2', { notify: () => undefined });
+  const state = scaleShapeState(pretendTargets(n, '/tmp/pages-test'));
+  const plan = state.plan;
   const t0 = Date.parse(state.startedAt);
   const at = (ms: number) => new Date(t0 + ms).toISOString();
   plan.steps.forEach((step, si) => {

@@ -14,6 +14,7 @@ import { RolloutState } from '../../workflows/rollout/state';
 import { nextInput, type StepContinuer } from '../../workflows/rollout/stepContinue';
 import { unpackTargets } from '../../workflows/rollout/compact';
 import { configFor, localTargets, planFor, readTargetFile, realTransports } from '../support/rollouts';
+import { pretendTargets, scaleShapeState } from '../support/scaleShape';
 import { temporalTestEnv, waitForSummary, type TemporalTestEnv } from '../support/temporal';
 
 let env: TemporalTestEnv;
@@ -257,38 +258,9 @@ describe('continue-as-new inside a step', () => {
 describe('the carried state at 10,000 targets', () => {
   it("a finished 10,000-target rollout of bench:scale's shape packs under 2 MB with margin, and unpacks whole", () => {
     const n = 10_000;
-    const targets = Array.from({ length: n }, (_, i) => ({
-      name: `t${i + 1}`,
-      transport: 'local' as const,
-      host: 'localhost',
-      port: 22,
-      user: '',
-      tags: ['web'],
-      workdir: `/tmp/bench-scale-targets-AbC123/t${i + 1}`,
-      strictHostKeyChecking: true,
-      variables: {},
-    }));
-    const cfg = configFor(targets, {
-      farm: {
-        targets: ['tag:web'],
-        process: [
-          { name: 'prepare', script: 'true' },
-          {
-            type: 'rolling',
-            name: 'deploy',
-            window: '5%',
-            childSteps: [
-              { name: 'a', script: 'echo a' },
-              { name: 'b', script: 'set_output Ok True' },
-              { name: 'c', script: 'echo c', if: 'Output.b.Ok == "True"' },
-            ],
-          },
-        ],
-      },
-    });
-    const plan = planFor(cfg, 'farm');
+    const state = scaleShapeState(pretendTargets(n, '/tmp/bench-scale-targets-AbC123'));
+    const plan = state.plan;
     const input: RolloutInput = { plan };
-    const state = new RolloutState(input, 'rollout-farm-v2', { notify: () => undefined });
     const t0 = Date.parse(state.startedAt);
     const at = (ms: number) => new Date(t0 + ms).toISOString();
     plan.steps.forEach((step, si) => {
