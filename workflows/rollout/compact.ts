@@ -68,7 +68,8 @@ const ERROR_LIMIT = 300;
 
 const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
 
-function commonPrefix(values: string[]): string {
+/** The longest prefix all values share ('' for none). */
+export function commonPrefix(values: readonly string[]): string {
   let p = values[0] ?? '';
   for (const v of values) {
     let i = 0;

@@ -12,7 +12,7 @@ import {
   type TargetState,
   type TargetStepDetail,
 } from '../messages';
-import { packStepRecords, stepRecordsReader, type PackedStepRecords, type StepNames } from './compact';
+import { commonPrefix, packStepRecords, stepRecordsReader, type PackedStepRecords, type StepNames } from './compact';
 
 export type TargetOutputs = Record<string, Record<string, string>>;
 
@@ -89,17 +89,6 @@ export interface PackedPages {
   outputs: { distinct: TargetOutputs[]; of: number[] };
   /** Indexes in `names`. */
   excluded: number[];
-}
-
-function commonPrefix(values: readonly string[]): string {
-  let p = values[0] ?? '';
-  for (const v of values) {
-    let i = 0;
-    while (i < p.length && i < v.length && p[i] === v[i]) i++;
-    p = p.slice(0, i);
-    if (!p) break;
-  }
-  return p;
 }
 
 /** The rollout's own view (its records are maps, which packing walks). */
