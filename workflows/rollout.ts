@@ -30,7 +30,7 @@ import { judge, validateCancel, validateDecision } from './rollout/judge';
 import { rolloutEnded, rolloutStarted } from './rollout/telemetry';
 import { ThreadOutbox } from './rollout/outbox';
 import { now, RolloutState } from './rollout/state';
-import { PATCH_INLINE_CHAIN, PATCH_START_BATCH, resolveApprovers, runStep } from './rollout/steps';
+import { PATCH_INLINE_CHAIN, PATCH_LEAN_STARTS, PATCH_START_BATCH, resolveApprovers, runStep } from './rollout/steps';
 import { PATCH_REMINDERS, startReminders } from './rollout/reminders';
 import { PATCH_RELEASE_CHECK, runReleaseCheck } from './rollout/releaseCheck';
 import { unpackTargets } from './rollout/compact';
@@ -69,6 +69,7 @@ export async function rolloutWorkflow(packedInput: RolloutInput): Promise<Rollou
   state.steerable = patched(PATCH_STEERING);
   state.inlineChain = patched(PATCH_INLINE_CHAIN);
   state.startBatch = patched(PATCH_START_BATCH);
+  state.leanStarts = state.inlineChain && patched(PATCH_LEAN_STARTS);
   // Continue-as-new inside a step, and the carried state packed (rollout/stepContinue.ts).
   state.stepContinue = stepContinuer(state, input, continueAfter, outbox);
   if (state.steerable && !carried) {

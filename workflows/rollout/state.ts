@@ -96,6 +96,8 @@ export class RolloutState {
   inlineChain = false;
   /** An exec step starts at most STARTS_PER_PASS targets per call into the VM (PATCH_START_BATCH in steps.ts). */
   startBatch = false;
+  /** Targets start and are followed with fewer promises (PATCH_LEAN_STARTS in steps.ts); needs inlineChain. */
+  leanStarts = false;
   /**
    * Per target: the runs of its latest chain whose outcomes are recorded; its next chain removes them from the
    * target (not carried over continue-as-new: what is left then is removed by the target's retention sweep).
