@@ -5,7 +5,14 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
-import { abortedBeforeStart, DEFAULT_RUN_RETENTION_MS, followRun, type CommandHandle } from './remoteCommand';
+import {
+  abortedBeforeStart,
+  DEFAULT_RUN_RETENTION_MS,
+  followRun,
+  type CommandHandle,
+  type CommandIO,
+} from './remoteCommand';
+import { LocalShellPool } from './localPool';
 import type { TargetPlan } from '../../domain/plan';
 import { TransportError, type ScriptRequest, type ScriptResult, type Transport } from './types';
 
@@ -23,6 +30,13 @@ export interface LocalTransportOptions {
   runRetentionMs?: number;
   /** Shell used to start the wrapper (default `bash`). */
   shell?: string;
+  /**
+   * Long-lived shells that run the wrapper's commands, one at a time each (localPool.ts), so that a run does not
+   * spawn a process from the worker; beyond this many at once, runs spawn one (default 128; 0: never pooled).
+   */
+  poolShells?: number;
+  /** An idle pooled shell exits after this long unused (default 60 000 ms). */
+  poolIdleMs?: number;
 }
 
 export class LocalTransport implements Transport {
@@ -31,6 +45,9 @@ export class LocalTransport implements Transport {
   private readonly shell: string;
   private readonly staleMs: number;
   private readonly runRetentionMs: number;
+  private readonly env: Record<string, string>;
+  /** The pooled shells (see LocalTransportOptions.poolShells). */
+  readonly pool: LocalShellPool;
 
   constructor(opts: LocalTransportOptions = {}) {
     this.inheritEnv = opts.inheritEnv ?? DEFAULT_INHERITED_ENV;
@@ -38,6 +55,17 @@ export class LocalTransport implements Transport {
     this.shell = opts.shell ?? 'bash';
     this.staleMs = opts.staleMs ?? 20_000;
     this.runRetentionMs = opts.runRetentionMs ?? DEFAULT_RUN_RETENTION_MS;
+    this.env = {};
+    for (const name of this.inheritEnv) {
+      const v = process.env[name];
+      if (v !== undefined) this.env[name] = v;
+    }
+    this.pool = new LocalShellPool({
+      shell: this.shell,
+      env: this.env,
+      max: Math.max(0, Math.floor(opts.poolShells ?? 128)),
+      idleMs: opts.poolIdleMs ?? 60_000,
+    });
   }
 
   /** Copies a worker file under the target's workdir (the "target" is this machine). */
@@ -60,52 +88,52 @@ export class LocalTransport implements Transport {
         false,
       );
     }
-    const env: Record<string, string> = {};
-    for (const name of this.inheritEnv) {
-      const v = process.env[name];
-      if (v !== undefined) env[name] = v;
-    }
+    const env = this.env;
     const who = `${target.name} (local)`;
+    const startFresh = (command: string, stdin: string, io: CommandIO) =>
+      new Promise<CommandHandle>((resolve, reject) => {
+        const child = spawn(this.shell, ['--norc', '-c', command], {
+          cwd: target.workdir,
+          env,
+          detached: true,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let spawned = false;
+        let done = false;
+        const closed = (err?: Error): void => {
+          if (done) return;
+          done = true;
+          io.closed(err);
+        };
+        child.once('spawn', () => {
+          spawned = true;
+          child.stdin.on('error', () => undefined); // the command may exit before reading everything
+          child.stdin.end(stdin);
+          resolve({
+            dispose: () => {
+              child.stdout.destroy();
+              child.stderr.destroy();
+              child.unref();
+            },
+            broken: () => undefined,
+          });
+        });
+        child.once('error', (err) => {
+          const e = new TransportError('other', `${who}: cannot start ${this.shell}: ${err.message}`, false);
+          if (spawned) closed(e);
+          else reject(e);
+        });
+        child.stdout.on('data', (c: Buffer) => io.stdout(c));
+        child.stderr.on('data', (c: Buffer) => io.stderr(c));
+        child.once('close', () => closed());
+      });
     return followRun(
       {
         describe: who,
         start: (command, stdin, io) =>
-          new Promise<CommandHandle>((resolve, reject) => {
-            const child = spawn(this.shell, ['--norc', '-c', command], {
-              cwd: target.workdir,
-              env,
-              detached: true,
-              stdio: ['pipe', 'pipe', 'pipe'],
-            });
-            let spawned = false;
-            let done = false;
-            const closed = (err?: Error): void => {
-              if (done) return;
-              done = true;
-              io.closed(err);
-            };
-            child.once('spawn', () => {
-              spawned = true;
-              child.stdin.on('error', () => undefined); // the command may exit before reading everything
-              child.stdin.end(stdin);
-              resolve({
-                dispose: () => {
-                  child.stdout.destroy();
-                  child.stderr.destroy();
-                  child.unref();
-                },
-                broken: () => undefined,
-              });
-            });
-            child.once('error', (err) => {
-              const e = new TransportError('other', `${who}: cannot start ${this.shell}: ${err.message}`, false);
-              if (spawned) closed(e);
-              else reject(e);
-            });
-            child.stdout.on('data', (c: Buffer) => io.stdout(c));
-            child.stderr.on('data', (c: Buffer) => io.stderr(c));
-            child.once('close', () => closed());
-          }),
+          this.pool
+            .start(command, stdin, io, () => startFresh(command, stdin, io))
+            .then((h) => h ?? startFresh(command, stdin, io)),
         runQuick: (command) =>
           new Promise<void>((resolve) => {
             const k = spawn(this.shell, ['--norc', '-c', command], { env, stdio: 'ignore' });
@@ -119,6 +147,6 @@ export class LocalTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    // nothing cached
+    this.pool.close();
   }
 }

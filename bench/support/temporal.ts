@@ -107,6 +107,36 @@ function vmHwm(pid: number): number | undefined {
   }
 }
 
+/**
+ * How the worker child runs: compiled to JavaScript, as the production worker runs (the image and `rollout worker`
+ * run the esbuild bundle of scripts/build-cli.mjs, never tsx), so that its memory and CPU are the product's. Under
+ * tsx (`BENCH_WORKER_TSX=1`, or when esbuild is not installed) every thread of the worker, the workflow thread
+ * too, loads tsx and has source maps on: more memory, and a source-map lookup in each of the SDK's per-promise
+ * stack traces. The bundle goes under node_modules/.cache so that its packages resolve from the checkout.
+ */
+async function workerChildScript(): Promise<{ nodeArgs: string[] }> {
+  const source = fileURLToPath(new URL('./workerChild.ts', import.meta.url));
+  if (process.env.BENCH_WORKER_TSX === '1') return { nodeArgs: ['--import', 'tsx', source] };
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    return { nodeArgs: ['--import', 'tsx', source] };
+  }
+  const outfile = fileURLToPath(new URL('../../node_modules/.cache/rollout-bench/workerChild.mjs', import.meta.url));
+  await esbuild.build({
+    entryPoints: [source],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return { nodeArgs: [outfile] };
+}
+
 /** The worker alone in a child process; its workflow bundle is built here so that bundling is not counted. */
 async function startWorkerChild(
   address: string,
@@ -117,11 +147,11 @@ async function startWorkerChild(
   const bundle = path.join(dir, 'workflows.js');
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   writeFileSync(bundle, code);
-  const script = fileURLToPath(new URL('./workerChild.ts', import.meta.url));
+  const script = await workerChildScript();
   // The production worker's Node flags; BENCH_WORKER_FLAGS (space-separated, or "none") replaces them to compare.
   const given = process.env.BENCH_WORKER_FLAGS;
   const flags = given === undefined ? WORKER_NODE_FLAGS : given === 'none' ? [] : given.split(/\s+/).filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], {
+  const child: ChildProcess = spawn(process.execPath, [...flags, ...script.nodeArgs], {
     env: {
       ...process.env,
       BENCH_ADDRESS: address,
