@@ -21,4 +21,5 @@ run vs-peers --runs 1 --shapes 4/2 --workloads skewed.3
 run latency --samples 3
 run scale --runs 1 --targets 20 --window 50%
 run cli --runs 2
+run wrapper --runs 1 --block 5
 exit $status

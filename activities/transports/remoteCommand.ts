@@ -156,6 +156,28 @@ const KILL_GROUP_FN = [
   '}',
 ].join('\n');
 
+// bash's loadable builtins for the file commands of a run: `mkdir` (the claim and `launched`), `mkfifo`, `ln` (the
+// publish) and `rm`, each otherwise a program, about 1 ms of a target's CPU apiece (the dynamic loader's start-up
+// mostly): about half of what a run costs the target. They ship with the distribution's bash (Debian and Ubuntu:
+// `bash-builtins`), built for exactly that bash, so they are looked for in /usr/lib/bash and /usr/lib64/bash only
+// when the running bash is the distribution's one. ROLLOUT_BASH_LOADABLES in the target's environment replaces
+// those directories (`:`-separated; empty turns them off). (Not bash's own BASH_LOADABLES_PATH: bash gives that a
+// default, with `.` in it, whenever the environment does not.) Missing, each is the program as before, with the
+// same arguments and exit statuses (test/transports/loadables.test.ts; `rmdir` is left out: its builtin takes `--`
+// for a name). A script runs in a bash of its own (exec), which has none of them. Enabled once per shell: a pooled
+// channel's loop does it when it starts.
+export const LOADABLE_BUILTINS = ['mkdir', 'rm', 'ln', 'mkfifo'] as const;
+export const DEFAULT_LOADABLES_PATH = '/usr/lib/bash:/usr/lib64/bash';
+const BUILTINS_FN = [
+  '_r_builtins() {',
+  '  [ -n "${ROLLOUT_BASH_LOADABLES+x}" ] || case ${BASH:-} in /bin/bash|/usr/bin/bash) ;; *) return 0;; esac',
+  `  _r_ifs=$IFS; IFS=:; for _r_ld in \${ROLLOUT_BASH_LOADABLES-${DEFAULT_LOADABLES_PATH}}; do IFS=$_r_ifs`,
+  '    [ -n "$_r_ld" ] && [ -f "$_r_ld/mkdir" ] || continue',
+  `    for _r_b in ${LOADABLE_BUILTINS.join(' ')}; do enable -f "$_r_ld/$_r_b" "$_r_b" 2>/dev/null; done; break`,
+  '  done; IFS=$_r_ifs; return 0',
+  '}',
+].join('\n');
+
 /**
  * The supervisor's body: `_r_supervise <runDir> <timeoutMs> <killGraceSteps>` in a subshell of the start command,
  * cwd = the workdir. It was a `setsid bash -c` of its own; a subshell in a process group of its own (`set -m` for
@@ -190,14 +212,14 @@ const SUPERVISOR = [
   'fi',
   '[ -e "$_r_d/cancel" ] && { _r_publish cancelled ""; exit 0; }',
   '_r_now > "$_r_d/started"',
-  // The script gets a session and process group of its own (setsid: the launcher's pid is both ids), no stdin,
-  // and neither lock descriptor (a daemon it starts must not keep the target locked or the run "alive").
-  // The launcher is a subshell, not a bash of its own: it writes its pid, looks for `cancel`, then becomes setsid
-  // and then the script (one exec each, same pid). A subshell of a shell without job control is never a process
-  // group leader, so setsid(1) calls setsid(2) in place, without a fork: the pid written is the script's session
-  // and group id. A kill that comes before the setsid finds the launcher still in the supervisor's group, which it
-  // kills first (buildKillCommand).
-  `( echo $BASHPID > "$_r_d/pgid"; [ -e "$_r_d/cancel" ] && exit ${CANCELLED_EXIT_CODE}; exec setsid bash "$_r_d/script" ) </dev/null 8>&- 9>&- &`,
+  // The script gets a process group of its own, no stdin, and neither lock descriptor (a daemon it starts must not
+  // keep the target locked or the run "alive"). The launcher is a subshell, not a bash of its own: it writes its
+  // pid, looks for `cancel`, then becomes the script (one exec, same pid). Its group is made by job control (`set
+  // -m` for this one fork, as for the supervisor; it was `setsid`, a program more per run): bash calls setpgid in
+  // the parent and in the child before either goes on, so the group exists from the fork, its id is the pid the
+  // launcher writes, and a kill of the group from the watchdog or the kill command reaches it at any point. No
+  // session of its own is needed: an exec channel has no terminal, so nothing sends the session a SIGHUP.
+  `set -m; ( echo $BASHPID > "$_r_d/pgid"; [ -e "$_r_d/cancel" ] && exit ${CANCELLED_EXIT_CODE}; exec bash "$_r_d/script" ) </dev/null 8>&- 9>&- & set +m`,
   '_r_s=$!',
   '_r_w=',
   'if [ "$_r_tmo" -gt 0 ]; then',
@@ -281,6 +303,9 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
     PUBLISH_FN,
     SET_OUTPUT_SHELL_FUNCTION,
     MASK_OUTPUT_SHELL_FUNCTION,
+    // (a pooled channel's loop enabled them when it started: the control script runs in its subshell)
+    BUILTINS_FN,
+    `[ "\${${POOL_FLAG}:-}" = 1 ] || _r_builtins`,
     'if [ "$_r_mode" = start ] && [ ! -d "$_r_d" ]; then',
     '  _r_tmp=',
     // Housekeeping: runs whose outcomes the workflow recorded, then whatever is older than the retention.
@@ -401,9 +426,12 @@ export function buildRemoteCommand(input: RemoteCommandInput & { script: string 
   // (`mkdir -p` only when the workdir is not there yet: one process less per run)
   // On a pooled channel (POOL_LOOP: already bash --norc, the command in a subshell of its own) the control script
   // runs in that subshell; elsewhere (a fresh channel: the login shell, maybe not bash) in a bash of its own.
+  // (`mkdir -p` fails when another run creates the workdir at the same moment as a builtin, not as coreutils: the
+  // `-d` test takes that race for what it is, and a second `mkdir` says why it really failed)
+  const w = shellPath(workdir);
   const command =
     `_r_ctl=${shellQuote(ctl)}; ` +
-    `{ cd -- ${shellPath(workdir)} 2>/dev/null || { mkdir -p -- ${shellPath(workdir)} && cd -- ${shellPath(workdir)}; }; } && ` +
+    `{ cd -- ${w} 2>/dev/null || { { mkdir -p -- ${w} 2>/dev/null || [ -d ${w} ] || mkdir -p -- ${w}; } && cd -- ${w}; }; } && ` +
     `if [ "\${${POOL_FLAG}:-}" = 1 ]; then eval "$_r_ctl"; else exec bash --norc -c "$_r_ctl" rollout-ctl; fi`;
   return { command, stdin: exports + script };
 }
@@ -461,6 +489,8 @@ export function buildKillCommand(workdir: string, runId: string, graceMs = 2000)
 
 const POOL_LOOP = [
   `${POOL_FLAG}=1`,
+  BUILTINS_FN,
+  '_r_builtins; unset -f _r_builtins; unset _r_ifs _r_ld _r_b',
   '_p_num() { case $1 in ""|*[!0-9]*) return 1;; esac; }',
   'while IFS=" " read -r _p_m _p_cn _p_in _p_x; do',
   '  case $_p_m in rollout-end-*) ;; *) exit 2;; esac',

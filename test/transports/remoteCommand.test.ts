@@ -47,9 +47,10 @@ describe('remoteCommand', { timeout: 30_000 }, () => {
     expect(stdin).toBe(`export SECRET='s3cr3t'\\''value'\necho hi`);
     expect(command).toContain("mkdir -p -- '/srv/app'");
     expect(command).toContain('flock 9');
-    // The supervisor in a process group of its own, the script in a session of its own.
+    // The supervisor and the script each in a process group of its own (job control for their forks).
     expect(command).toContain('set -m; ( _r_launch )');
-    expect(command).toContain('exec setsid bash');
+    expect(command).toContain('set -m; ( echo $BASHPID > "$_r_d/pgid"');
+    expect(command).not.toContain('setsid');
     // Run files moved from `.rollout-<runId>.*` to a directory per run (issue 9: detached runs).
     expect(command).toContain('.rollout/runs/r1');
     expect(command).toContain('/pgid');
