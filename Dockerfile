@@ -41,5 +41,7 @@ COPY --from=build /app/dist/workflows.js ./dist/workflows.js
 COPY --from=build /app/dist/cli ./dist/cli
 USER node
 ENTRYPOINT []
-# The worker's Node flags: WORKER_NODE_FLAGS in src/temporal/worker.ts (why; test/compose.test.ts keeps them equal).
+# The worker's Node flags and environment: WORKER_NODE_FLAGS and WORKER_ENV in src/temporal/worker.ts (why;
+# test/compose.test.ts keeps them equal).
+ENV MALLOC_ARENA_MAX=2
 CMD ["node", "--max-semi-space-size=8", "bin/rollout.mjs", "worker"]

@@ -124,8 +124,11 @@ async function historyStats(client: Client, rolloutId: string, taskQueue: string
     seen.set(type, n + 1);
     // The server's own counts (what its limits apply to), from the listing: fetching a 10,000-target run's history
     // failed, its pages are over the client's 4 MB gRPC limit ("Received message larger than max").
-    const events = wf.historyLength;
-    const bytes = wf.historySize ?? 0;
+    // (A running workflow's listing carries no counts yet: describe gives its current ones.)
+    const open =
+      wf.status.name === 'RUNNING' ? await client.workflow.getHandle(wf.workflowId, wf.runId).describe() : wf;
+    const events = open.historyLength;
+    const bytes = open.historySize ?? 0;
     const s = byType.get(type) ?? { type, runs: 0, maxEvents: 0, maxBytes: 0 };
     s.runs++;
     s.maxEvents = Math.max(s.maxEvents, events);

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { WORKER_NODE_FLAGS } from '../src/temporal/worker';
+import { WORKER_ENV, WORKER_NODE_FLAGS } from '../src/temporal/worker';
 import { TEMPORAL_SERVER_VERSION } from './cluster/version';
 
 interface Service {
@@ -74,6 +74,8 @@ describe('docker-compose.yml', () => {
       expect(s.healthcheck?.test.join(' ')).toMatch(/\/readyz/);
     }
     expect(svc('worker').command?.at(-1)).toBe('worker');
+    // and with its environment (WORKER_ENV: glibc's malloc arenas capped)
+    for (const [k, v] of Object.entries(WORKER_ENV)) expect(svc('worker').environment?.[k], k).toBe(v);
     expect(svc('bot').command?.[2]).toBe('bot');
     // Scalable: no fixed name, no published port.
     expect(svc('worker').container_name).toBeUndefined();
@@ -110,6 +112,7 @@ describe('Dockerfile', () => {
   it("runs the worker with the worker's Node flags", () => {
     const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
     expect(JSON.parse(cmd ?? '[]')).toEqual(['node', ...WORKER_NODE_FLAGS, 'bin/rollout.mjs', 'worker']);
+    for (const [k, v] of Object.entries(WORKER_ENV)) expect(dockerfile).toMatch(new RegExp(`^ENV ${k}=${v}$`, 'm'));
   });
   it('bundles the workflows at build time and points the worker at the bundle', () => {
     expect(dockerfile).toMatch(/rollout\.mjs bundle \/app\/dist\/workflows\.js/);

@@ -11,7 +11,7 @@ import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { startScratchDevServer } from '../../dev/scratchDevServer';
 import { createLogger } from '../../src/observability/logger';
 import { installRuntime } from '../../src/observability/runtime';
-import { createScriptWorker, WORKER_NODE_FLAGS, WORKFLOWS_PATH } from '../../src/temporal/worker';
+import { createScriptWorker, WORKER_ENV, WORKER_NODE_FLAGS, WORKFLOWS_PATH } from '../../src/temporal/worker';
 import type { RolloutPlan } from '../../domain/plan';
 import { startRollout } from '../../src/temporal/client';
 
@@ -151,9 +151,12 @@ async function startWorkerChild(
   // The production worker's Node flags; BENCH_WORKER_FLAGS (space-separated, or "none") replaces them to compare.
   const given = process.env.BENCH_WORKER_FLAGS;
   const flags = given === undefined ? WORKER_NODE_FLAGS : given === 'none' ? [] : given.split(/\s+/).filter(Boolean);
+  // The production worker's environment (WORKER_ENV) too; BENCH_WORKER_ENV=none leaves it out to compare.
+  const workerEnv = process.env.BENCH_WORKER_ENV === 'none' ? {} : WORKER_ENV;
   const child: ChildProcess = spawn(process.execPath, [...flags, ...script.nodeArgs], {
     env: {
       ...process.env,
+      ...workerEnv,
       BENCH_ADDRESS: address,
       BENCH_TASK_QUEUE: taskQueue,
       BENCH_BUNDLE: bundle,
