@@ -50,10 +50,24 @@ export interface SlackActivityDeps {
   temporalNamespace?: string;
   /** Injected clock for the rendered times. */
   now?: () => Date;
+  /**
+   * How long a rate-limit pause on chat.update still holds (ms), as the bot's root updater learned it from a 429:
+   * Slack limits a method per workspace, so this process's other chat.update calls wait it out too (the bot
+   * passes its updater's pause).
+   */
+  chatUpdatePauseMs?: () => number;
 }
+
+/** Longest wait for a chat.update pause inside one activity attempt (its client still retries a 429 itself). */
+export const MAX_CHAT_UPDATE_PAUSE_WAIT_MS = 15_000;
 
 export function createSlackActivities(deps: SlackActivityDeps) {
   const now = deps.now ?? (() => new Date());
+  const update = async (args: { channel: string; ts: string; text: string; blocks: SlackMessage['blocks'] }) => {
+    const ms = Math.min(deps.chatUpdatePauseMs?.() ?? 0, MAX_CHAT_UPDATE_PAUSE_WAIT_MS);
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    await deps.web.chat.update(args);
+  };
   const post = async (root: SlackRoot, m: SlackMessage) => {
     const res = await deps.web.chat.postMessage({
       channel: root.channel,
@@ -81,7 +95,7 @@ export function createSlackActivities(deps: SlackActivityDeps) {
           );
         case 'decisionAnswered': {
           const m = decisionOutcome(event.rolloutId, event.decision);
-          await deps.web.chat.update({ channel: root.channel, ts: event.cardTs, text: m.text, blocks: m.blocks });
+          await update({ channel: root.channel, ts: event.cardTs, text: m.text, blocks: m.blocks });
           return { ts: event.cardTs };
         }
         case 'targetWait':
@@ -108,7 +122,7 @@ export function createSlackActivities(deps: SlackActivityDeps) {
             ...(deps.temporalUiUrl ? { temporalUiUrl: deps.temporalUiUrl } : {}),
             ...(deps.temporalNamespace ? { temporalNamespace: deps.temporalNamespace } : {}),
           });
-          await deps.web.chat.update({ channel: root.channel, ts: root.ts, text: r.text, blocks: r.blocks });
+          await update({ channel: root.channel, ts: root.ts, text: r.text, blocks: r.blocks });
           return post(root, rolloutEnded(event.summary, now()));
         }
       }

@@ -4,7 +4,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, SocketModeReceiver, type Logger } from '@slack/bolt';
-import { WebClient } from '@slack/web-api';
+import { WebClient, WebClientEvent } from '@slack/web-api';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createApproverActivities } from '../../activities/approvers';
@@ -177,6 +177,11 @@ export function createBot(o: BotOptions): Bot {
           ...o.rootUpdater,
         });
 
+  // ... and a 429 the activities' client sees on chat.update (it retries it itself) pauses the updater.
+  activityWeb.on(WebClientEvent.RATE_LIMITED, (retryAfterSec: number, req: { url?: string }) => {
+    if (rootUpdater && String(req.url ?? '').endsWith('chat.update')) rootUpdater.bucket.pause(retryAfterSec * 1000);
+  });
+
   let workerRun: Promise<void> | undefined;
   let healthServer: HealthServer | undefined;
   const bot: Bot = {
@@ -192,6 +197,8 @@ export function createBot(o: BotOptions): Bot {
           activities: {
             ...createSlackActivities({
               web: activityWeb,
+              // One chat.update limit per workspace: the updater's 429 pause holds for the thread's updates too.
+              ...(rootUpdater ? { chatUpdatePauseMs: () => rootUpdater.bucket.pausedMs } : {}),
               temporalNamespace: o.client.options.namespace,
               ...(o.temporalUiUrl ? { temporalUiUrl: o.temporalUiUrl } : {}),
             }),

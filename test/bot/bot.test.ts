@@ -328,6 +328,32 @@ describe('the root updater', () => {
     expect(next.at - limited.at).toBeGreaterThanOrEqual(1900);
     expect(await resultOf(rolloutId)).toBe('succeeded');
   });
+
+  it("a 429 on chat.update holds the thread's updates too: the rollout's last word on the root waits it out", async () => {
+    // A quick rollout ends well inside a 3 s Retry-After: its end (the workflow's own chat.update of the root, made
+    // by the Slack activities' client) must wait as the updater does. Whichever of the two met the 429, nothing
+    // updates the root before it has passed. (Control, run by hand: without the shared pause the end's update
+    // came 443 and 503 ms after the 429.)
+    const { h } = await harness('ratelimit-end');
+    // (the stand-in keeps every call of the file: only this test's count)
+    const seq0 = standin.calls.at(-1)?.seq ?? 0;
+    standin.failNext('chat.update', { error: 'ratelimited', retryAfterSec: 3 });
+    const { root, rolloutId } = await startFromSlack(h, 'web-farm v9');
+    const limited = await standin.waitForCall(
+      (c) => c.seq > seq0 && c.method === 'chat.update' && c.injected !== undefined,
+      10_000,
+    );
+    expect(limited.params.ts).toBe(root.ts);
+    expect(await resultOf(rolloutId)).toBe('succeeded');
+    const after = await standin.waitForCall(
+      (c) => c.method === 'chat.update' && c.seq > limited.seq && c.params.ts === root.ts,
+      10_000,
+    );
+    expect(after.injected).toBeUndefined();
+    expect(after.at - limited.at).toBeGreaterThanOrEqual(2900);
+    // The root ends with the final rendering.
+    await waitFor(() => /succeeded/i.test(textOf(current(root))), 10_000, 'the final root');
+  });
 });
 
 describe('the thread', () => {
