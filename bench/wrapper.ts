@@ -6,7 +6,7 @@
 //
 //   npm run bench:wrapper -- [--runs 3] [--block 100] [--script true]
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -17,19 +17,18 @@ import {
   poolRequest,
 } from '../activities/transports/remoteCommand';
 import { benchArgs } from './support/args';
+import { cpuacctGroup, type CpuacctGroup } from './support/cpu';
 import { median } from './support/stats';
 
 const args = benchArgs('wrapper', { block: { default: '100' }, script: { default: 'true' } });
 const block = Number(args.block);
 if (!Number.isInteger(block) || block < 1) throw new Error(`--block: a positive integer, got ${args.block}`);
 
-const CPUACCT = '/sys/fs/cgroup/cpuacct';
-
 interface Variant {
   name: string;
   env: NodeJS.ProcessEnv;
   child: ChildProcessWithoutNullStreams;
-  group: string | undefined;
+  group: CpuacctGroup | undefined;
   workdir: string;
   out: string;
   err: string;
@@ -40,14 +39,9 @@ interface Variant {
 }
 
 function start(name: string, env: NodeJS.ProcessEnv): Variant {
-  let group: string | undefined = `${CPUACCT}/rollout-bench-wrapper-${name}-${process.pid}`;
-  try {
-    mkdirSync(group);
-  } catch {
-    group = undefined;
-  }
+  const group = cpuacctGroup(`rollout-bench-wrapper-${name}`);
   // The loop joins the group before it execs bash (so everything it forks counts there).
-  const join = group ? `echo $$ > '${group}/tasks' && ` : '';
+  const join = group ? `echo $$ > '${group.path}/tasks' && ` : '';
   const child = spawn('sh', ['-c', `${join}${POOL_LOOP_COMMAND}`], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const v: Variant = {
     name,
@@ -67,8 +61,7 @@ function start(name: string, env: NodeJS.ProcessEnv): Variant {
   return v;
 }
 
-const cpuMs = (v: Variant): number | undefined =>
-  v.group ? Number(readFileSync(`${v.group}/cpuacct.usage`, 'utf8')) / 1e6 : undefined;
+const cpuMs = (v: Variant): number | undefined => v.group?.usageMs();
 
 async function runOnce(v: Variant): Promise<void> {
   const runId = `bw-${v.name}-${v.n++}`;
@@ -152,14 +145,6 @@ try {
     v.child.stdin.end();
     await new Promise((r) => (v.child.exitCode !== null ? r(undefined) : v.child.once('exit', r)));
     rmSync(v.workdir, { recursive: true, force: true });
-    if (v.group) {
-      try {
-        for (const pid of readFileSync(`${v.group}/tasks`, 'utf8').split('\n').filter(Boolean))
-          writeFileSync(`${CPUACCT}/tasks`, pid);
-        rmdirSync(v.group);
-      } catch {
-        // a left-over empty group is harmless
-      }
-    }
+    v.group?.close();
   }
 }

@@ -31,32 +31,57 @@ function procMs(pid: number): number {
   }
 }
 
-export function cpuMeter(serverPid: number, targetPids: number[]): CpuMeter {
-  let group: string | undefined = `${CPUACCT}/rollout-bench-${process.pid}`;
+/** A cgroup-v1 cpuacct group of the benchmark's own: what its tasks (and what they fork) spent on the CPU. */
+export interface CpuacctGroup {
+  /** The group's directory (its `tasks` file takes a pid). */
+  path: string;
+  add(pid: number): void;
+  /** CPU ms its tasks have used since it was made. */
+  usageMs(): number;
+  /** Its tasks back to the root group, and the empty group removed. */
+  close(): void;
+}
+
+/** A new cpuacct group named `name` (made unique per process), or undefined where none can be made. */
+export function cpuacctGroup(name: string): CpuacctGroup | undefined {
+  const path = `${CPUACCT}/${name}-${process.pid}`;
   try {
-    mkdirSync(group);
-    for (const pid of targetPids) writeFileSync(`${group}/tasks`, String(pid));
+    mkdirSync(path);
   } catch {
+    return undefined; // no root, or cgroup v2 only
+  }
+  return {
+    path,
+    add: (pid) => writeFileSync(`${path}/tasks`, String(pid)),
+    usageMs: () => Number(readFileSync(`${path}/cpuacct.usage`, 'utf8')) / 1e6,
+    close() {
+      try {
+        for (const pid of readFileSync(`${path}/tasks`, 'utf8').split('\n').filter(Boolean))
+          writeFileSync(`${CPUACCT}/tasks`, pid);
+        rmdirSync(path);
+      } catch {
+        // the tasks may be gone already; a left-over empty group is harmless
+      }
+    },
+  };
+}
+
+export function cpuMeter(serverPid: number, targetPids: number[]): CpuMeter {
+  let group = cpuacctGroup('rollout-bench');
+  try {
+    for (const pid of targetPids) group?.add(pid);
+  } catch {
+    group?.close();
     group = undefined;
   }
-  const targetsMs = () => (group ? Number(readFileSync(`${group}/cpuacct.usage`, 'utf8')) / 1e6 : undefined);
+  const targetsMs = () => group?.usageMs();
   const workerMs = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
   return {
     sample: () => ({ workerMs: workerMs(), serverMs: procMs(serverPid), targetsMs: targetsMs() }),
-    close() {
-      if (!group) return;
-      // Back to the root group, so the empty group can go.
-      try {
-        for (const pid of readFileSync(`${group}/tasks`, 'utf8').split('\n').filter(Boolean))
-          writeFileSync(`${CPUACCT}/tasks`, pid);
-        rmdirSync(group);
-      } catch {
-        // the daemons may be gone already; a left-over empty group is harmless
-      }
-    },
+    close: () => group?.close(),
   };
 }
 
